@@ -1,0 +1,312 @@
+"""GradientTape: record ops while active, then compute gradients from the record."""
+
+import contextlib
+import threading
+import warnings
+
+import numpy as np
+
+from . import nest
+from .tape import ACTIVE, Recorder
+from .tensor import Tensor, convert_to_tensor, wrap
+from .variable import Variable
+
+_UNCONNECTED = ("none", "zero")
+
+
+class GradientTape(Recorder):
+    """Records operations on watched tensors so their gradients can be computed.
+
+    Inside ``with GradientTape() as tape:`` every op that reads a watched tensor is
+    recorded; trainable variables are watched the moment an op reads them (unless
+    ``watch_accessed_variables=False``), other tensors with ``tape.watch``.
+    ``tape.gradient`` then walks the record backwards. A non-persistent tape frees
+    each record as the backward pass consumes it and allows one ``gradient`` call.
+
+    Args:
+        persistent: Allow several ``gradient``/``jacobian`` calls (the record is kept
+            until the tape is deleted).
+        watch_accessed_variables: Watch trainable variables automatically when read.
+
+    Example:
+        >>> x = nnlib.constant(3.0)
+        >>> with nnlib.GradientTape() as tape:
+        ...     tape.watch(x)
+        ...     y = x * x
+        >>> tape.gradient(y, x)
+        nnlib.Tensor(6., shape=(), dtype=float32)
+    """
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        super().__init__(watch_accessed_variables)
+        self._persistent = persistent
+        self._used = False
+        self._entered = False
+
+    def __enter__(self):
+        if self._entered:
+            raise RuntimeError("this GradientTape is already recording; nest a new tape instead")
+        self._entered = True
+        self._thread = threading.get_ident()
+        ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        self._entered = False
+        ACTIVE.remove(self)
+        return False
+
+    def watch(self, tensor):
+        """Watches a tensor (or a nested list/tuple/dict of them) on this tape.
+
+        Args:
+            tensor: A Tensor or Variable, or a structure of them.
+
+        Raises:
+            TypeError: If a leaf is not a Tensor (wrap numbers with
+                ``nnlib.constant`` first: a number has no identity to follow).
+
+        Example:
+            >>> x = nnlib.constant([1., 2.])
+            >>> with nnlib.GradientTape() as tape:
+            ...     tape.watch(x)
+            ...     y = nnlib.reduce_sum(x * x)
+            >>> tape.gradient(y, x).numpy()
+            array([2., 4.], dtype=float32)
+        """
+        for leaf in nest.flatten(tensor):
+            if not isinstance(leaf, Tensor):
+                raise TypeError(
+                    f"GradientTape.watch expects Tensors or Variables, got "
+                    f"{type(leaf).__name__}; convert it with nnlib.constant first"
+                )
+            self._watch_tensor(leaf)
+
+    def watched_variables(self):
+        """Returns the variables this tape watched, in the order they were created.
+
+        Example:
+            >>> v = nnlib.Variable(2.0)
+            >>> with nnlib.GradientTape() as tape:
+            ...     y = v * 3.0
+            >>> tape.watched_variables() == [v]
+            True
+        """
+        return [self._variables[i] for i in sorted(self._variables)]
+
+    @contextlib.contextmanager
+    def stop_recording(self):
+        """Temporarily stops recording ops on this tape.
+
+        Example:
+            >>> x = nnlib.constant(2.0)
+            >>> with nnlib.GradientTape() as tape:
+            ...     tape.watch(x)
+            ...     with tape.stop_recording():
+            ...         y = x * x
+            >>> tape.gradient(y, x) is None
+            True
+        """
+        self._paused += 1
+        try:
+            yield
+        finally:
+            self._paused -= 1
+
+    def reset(self):
+        """Forgets everything recorded so far (the tape stays active)."""
+        self._watched.clear()
+        self._entries = []
+        self._variables.clear()
+        self._blocked.clear()
+
+    def gradient(self, target, sources, output_gradients=None,
+                 unconnected_gradients="none"):
+        """Computes the gradient of ``target`` with respect to ``sources``.
+
+        Args:
+            target: A Tensor, or a list/tuple/dict of Tensors (their gradients add
+                up). A non-scalar target means the gradient of its sum, or of
+                ``sum(output_gradients * target)`` when ``output_gradients`` is given.
+            sources: A Tensor or Variable, or a list, tuple or dict of them.
+            output_gradients: Upstream gradients, one per target, with its shape.
+            unconnected_gradients: ``"none"`` (default) gives ``None`` for a source
+                the target does not depend on; ``"zero"`` gives zeros.
+
+        Returns:
+            Gradients with the structure of ``sources``.
+
+        Raises:
+            RuntimeError: On a second call to a non-persistent tape.
+            TypeError: If a source is an integer or boolean tensor.
+            ValueError: If an output gradient's shape differs from its target's.
+
+        Example:
+            >>> v = nnlib.Variable([1., 2.])
+            >>> with nnlib.GradientTape() as tape:
+            ...     y = v * v
+            >>> tape.gradient(y, {"v": v})["v"].numpy()
+            array([2., 4.], dtype=float32)
+        """
+        if unconnected_gradients not in _UNCONNECTED:
+            raise ValueError(f"unconnected_gradients must be 'none' or 'zero', "
+                             f"got {unconnected_gradients!r}")
+        if self._used and not self._persistent:
+            raise RuntimeError(
+                "gradient() was already called on this non-persistent GradientTape, "
+                "which frees its record as it goes; use GradientTape(persistent=True) "
+                "to compute several gradients"
+            )
+        flat_sources = _checked_sources(sources)
+        seeds = _seeds(target, output_gradients)
+        self._used = True
+        self._paused += 1  # ops of the backward pass belong to outer tapes only
+        try:
+            grads = backward_pass(self._entries, seeds, [s._id for s in flat_sources],
+                                  consume=not self._persistent)
+        finally:
+            self._paused -= 1
+        if not self._persistent:
+            self._entries = []
+        results = [grads.get(s._id) for s in flat_sources]
+        if unconnected_gradients == "zero":
+            results = [wrap(np.zeros(s.shape, s.dtype)) if g is None else g
+                       for g, s in zip(results, flat_sources)]
+        elif results and all(g is None for g in results):
+            warnings.warn(self._explain_none(seeds, flat_sources), stacklevel=2)
+        return nest.pack_as(sources, results)
+
+    def jacobian(self, target, source):
+        """Returns d target / d source with shape ``target.shape + source.shape``.
+
+        Needs a persistent tape when called more than once.
+
+        Example:
+            >>> x = nnlib.constant([1., 2.])
+            >>> with nnlib.GradientTape() as tape:
+            ...     tape.watch(x)
+            ...     y = x * x
+            >>> tape.jacobian(y, x).numpy()
+            array([[2., 0.],
+                   [0., 4.]], dtype=float32)
+        """
+        if self._used and not self._persistent:
+            raise RuntimeError("jacobian() needs a persistent tape after gradient()")
+        _checked_sources(source)
+        rows = []
+        self._paused += 1
+        try:
+            for k in range(max(target.size, 1)):
+                seed = np.zeros(target.size, target.dtype)
+                seed[k] = 1
+                grads = backward_pass(self._entries, [(target, wrap(seed.reshape(target.shape)))],
+                                      [source._id], consume=False)
+                g = grads.get(source._id)
+                rows.append(np.zeros(source.shape, source.dtype) if g is None else g.numpy())
+        finally:
+            self._paused -= 1
+        self._used = True
+        return wrap(np.stack(rows).reshape(target.shape + source.shape))
+
+    def _explain_none(self, seeds, sources):
+        target_ids = {t._id for t, _ in seeds}
+        reasons = []
+        for s in sources:
+            label = f"variable '{s.name}'" if isinstance(s, Variable) else f"tensor of shape {s.shape}"
+            if s._id in self._blocked:
+                why = f"was read only through the non-differentiable op '{self._blocked[s._id]}'"
+            elif s._id not in self._watched:
+                why = ("was never read while the tape recorded" if isinstance(s, Variable)
+                       else "was not watched (call tape.watch on it, or use a trainable Variable)")
+            elif not any(t in self._watched for t in target_ids):
+                why = "is watched, but the target was not computed from watched tensors"
+            else:
+                why = "is watched, but the target does not depend on it"
+            reasons.append(f"  - {label} {why}")
+        return "every gradient is None:\n" + "\n".join(reasons)
+
+
+def _checked_sources(sources):
+    flat = nest.flatten(sources)
+    for s in flat:
+        if not isinstance(s, Tensor):
+            raise TypeError(f"gradient sources must be Tensors or Variables, got {type(s).__name__}")
+        if s.dtype.kind not in "fc":
+            raise TypeError(
+                f"cannot take a gradient with respect to a {s.dtype} tensor of shape {s.shape}: "
+                "only floating-point sources have gradients (cast it to float32 first)"
+            )
+    return flat
+
+
+def _seeds(target, output_gradients):
+    targets = nest.flatten(target)
+    if output_gradients is None:
+        upstream = [None] * len(targets)
+    else:
+        upstream = nest.flatten(output_gradients)
+        if len(upstream) != len(targets):
+            raise ValueError(f"got {len(upstream)} output_gradients for {len(targets)} targets")
+    seeds = []
+    for t, dy in zip(targets, upstream):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"gradient target must be a Tensor, got {type(t).__name__}")
+        if t.dtype.kind not in "fc":
+            raise TypeError(f"cannot differentiate a {t.dtype} target: it has no gradient")
+        if dy is None:
+            dy = wrap(np.ones(t.shape, t.dtype))
+        else:
+            dy = convert_to_tensor(dy)
+            if dy.shape != t.shape:
+                raise ValueError(f"output_gradients has shape {dy.shape}, "
+                                 f"but its target has shape {t.shape}")
+        seeds.append((t, dy))
+    return seeds
+
+
+def backward_pass(entries, seeds, source_ids, consume):
+    """Walks ``entries`` backwards from ``seeds``; returns ``{id: gradient}``.
+
+    Only entries on a path from a source to a target run. With ``consume`` the
+    entries are popped as they are used, so their saved values can be freed.
+    """
+    sources = set(source_ids)
+    live = set(sources)
+    for entry in entries:  # forward sweep: what depends on a source
+        for i in entry.in_ids:
+            if i in live:
+                live.update(entry.out_ids)
+                break
+    grads = {}
+    for t, dy in seeds:
+        prev = grads.get(t._id)
+        grads[t._id] = dy if prev is None else prev + dy
+    order = _consumed(entries) if consume else reversed(entries)
+    for entry in order:
+        out_ids = entry.out_ids
+        if entry.out_specs is None:
+            oid = out_ids[0]
+            if oid not in live:
+                continue
+            dy = grads.get(oid) if oid in sources else grads.pop(oid, None)
+            if dy is None:
+                continue
+            dxs = entry.backward(dy)
+        else:
+            dys = [grads.get(o) if o in sources else grads.pop(o, None) for o in out_ids]
+            if all(d is None for d in dys):
+                continue
+            dys = [wrap(np.zeros(shape, dtype)) if d is None else d
+                   for d, (shape, dtype) in zip(dys, entry.out_specs)]
+            dxs = entry.backward(dys)
+        for iid, dx in zip(entry.in_ids, dxs):
+            if iid is None or dx is None or iid not in live:
+                continue
+            prev = grads.get(iid)
+            grads[iid] = dx if prev is None else prev + dx
+    return grads
+
+
+def _consumed(entries):
+    while entries:
+        yield entries.pop()

@@ -1,0 +1,42 @@
+"""Flattening and re-packing nested lists, tuples and dicts of tensors."""
+
+
+def flatten(structure):
+    """Returns the leaves of a nested list/tuple/dict in a fixed order.
+
+    Dicts are walked in sorted key order so the result does not depend on
+    insertion order.
+
+    Example:
+        >>> flatten({"b": [1, 2], "a": 3})
+        [3, 1, 2]
+    """
+    if isinstance(structure, dict):
+        return [leaf for key in sorted(structure) for leaf in flatten(structure[key])]
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in flatten(item)]
+    return [structure]
+
+
+def pack_as(structure, leaves):
+    """Builds a structure shaped like ``structure`` from flat ``leaves``.
+
+    Example:
+        >>> pack_as({"b": [0, 0], "a": 0}, [3, 1, 2])
+        {'b': [1, 2], 'a': 3}
+    """
+    leaves = iter(leaves)
+    result = _pack(structure, leaves)
+    return result
+
+
+def _pack(structure, leaves):
+    if isinstance(structure, dict):
+        packed = {key: _pack(structure[key], leaves) for key in sorted(structure)}
+        return {key: packed[key] for key in structure}
+    if isinstance(structure, (list, tuple)):
+        items = [_pack(item, leaves) for item in structure]
+        if isinstance(structure, tuple) and hasattr(structure, "_fields"):
+            return type(structure)(*items)
+        return type(structure)(items)
+    return next(leaves)

@@ -1,0 +1,247 @@
+"""Tensor: an immutable numpy array with an identity that a tape can follow.
+
+Operators (``+``, ``@``, indexing, comparisons) are attached by ``nnlib.ops`` when
+the package is imported, so this module stays below the ops layer.
+"""
+
+import itertools
+import numbers
+
+import numpy as np
+
+# A unique, increasing id per tensor: tapes key gradients by it (Python's id()
+# can be reused once an object dies), and it orders variables by creation.
+_next_id = itertools.count().__next__
+_new = object.__new__
+
+FLOAT32 = np.dtype(np.float32)
+_PY_SCALARS = (bool, int, float, complex)
+
+
+def to_array(value, dtype=None):
+    """Converts ``value`` to a numpy array following nnlib's dtype rules.
+
+    Python floats and lists of floats become float32, Python ints int64, numpy
+    arrays keep their dtype; ``dtype`` overrides all of that.
+
+    Args:
+        value: A Tensor, numpy array, Python number or nested list.
+        dtype: Optional dtype to cast to.
+
+    Returns:
+        A numpy array (or numpy scalar for 0-d tensor values).
+
+    Raises:
+        TypeError: If the value is not numeric (strings, objects, ragged lists).
+
+    Example:
+        >>> to_array([1., 2.]).dtype
+        dtype('float32')
+    """
+    if isinstance(value, Tensor):
+        array = value._value
+    elif isinstance(value, (np.ndarray, np.generic)):
+        array = value
+    else:
+        try:
+            array = np.asarray(value)
+        except ValueError as err:
+            raise TypeError(f"expected a numeric array, got a ragged sequence: {err}") from None
+        if dtype is None and array.dtype == np.float64 and not _has_float64(value):
+            array = array.astype(np.float32)
+        elif dtype is None and array.dtype == np.complex128:
+            array = array.astype(np.complex64)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"expected a numeric array, got {array.dtype.str[1:]} ({array.dtype})")
+    if dtype is not None and array.dtype != np.dtype(dtype):
+        array = np.asarray(array, dtype=dtype)
+    return array
+
+
+def _has_float64(value):
+    """True when a nested list carries explicit numpy float64 values."""
+    if isinstance(value, (list, tuple)):
+        return any(_has_float64(v) for v in value)
+    return isinstance(value, (np.ndarray, np.float64)) and value.dtype == np.float64
+
+
+class Tensor:
+    """An immutable multi-dimensional array produced by nnlib operations.
+
+    Tensors wrap a numpy array. Every nnlib op runs at once and returns a Tensor
+    that can be printed, converted with ``.numpy()`` or ``np.asarray``, and fed
+    back into ops; a ``GradientTape`` that watches the inputs records the op.
+
+    Args:
+        value: A numpy array, Python number or nested list.
+        dtype: Optional numpy dtype; by default Python floats become float32.
+
+    Example:
+        >>> t = nnlib.Tensor([[1., 2.], [3., 4.]])
+        >>> t.shape, t.dtype
+        ((2, 2), dtype('float32'))
+        >>> (t * 2).numpy()
+        array([[2., 4.],
+               [6., 8.]], dtype=float32)
+    """
+
+    __slots__ = ("_value", "_id", "__weakref__")
+    __array_priority__ = 100.0
+
+    def __init__(self, value, dtype=None):
+        self._value = to_array(value, dtype)
+        self._id = _next_id()
+
+    @property
+    def shape(self):
+        """The shape, a tuple of ints."""
+        return self._value.shape
+
+    @property
+    def dtype(self):
+        """The numpy dtype of the elements."""
+        return self._value.dtype
+
+    @property
+    def ndim(self):
+        """The number of dimensions."""
+        return self._value.ndim
+
+    @property
+    def size(self):
+        """The number of elements."""
+        return self._value.size
+
+    def numpy(self):
+        """Returns the value as a numpy array.
+
+        The array shares memory with the tensor; tensors are immutable, so do not
+        write into it (copy it first).
+
+        Example:
+            >>> nnlib.constant([1., 2.]).numpy()
+            array([1., 2.], dtype=float32)
+        """
+        return np.asarray(self._value)
+
+    def __array__(self, dtype=None, copy=None):
+        array = np.asarray(self._value)
+        if dtype is not None and array.dtype != dtype:
+            return array.astype(dtype)
+        return array.copy() if copy else array
+
+    def __repr__(self):
+        body = np.array2string(
+            np.asarray(self._value), precision=4, separator=" ", prefix="nnlib.Tensor("
+        )
+        return f"nnlib.Tensor({body}, shape={self.shape}, dtype={self.dtype.name})"
+
+    __str__ = __repr__
+
+    def __len__(self):
+        if self._value.ndim == 0:
+            raise TypeError("len() of a 0-d tensor (a scalar); it has no first axis")
+        return self._value.shape[0]
+
+    def __iter__(self):
+        if self._value.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor (a scalar)")
+        return (self[i] for i in range(self._value.shape[0]))
+
+    def _scalar(self, kind):
+        if self._value.size != 1:
+            raise TypeError(
+                f"only one-element tensors can be converted to Python {kind}; "
+                f"this one has shape {self.shape}"
+            )
+        return self._value.reshape(()).item() if self._value.ndim else self._value.item()
+
+    def __float__(self):
+        return float(self._scalar("float"))
+
+    def __int__(self):
+        return int(self._scalar("int"))
+
+    def __bool__(self):
+        if self._value.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor with {self.size} elements (shape "
+                f"{self.shape}) is ambiguous; use nnlib.reduce_any or reduce_all"
+            )
+        return bool(self._scalar("bool"))
+
+    def __index__(self):
+        if self._value.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
+        return int(self._scalar("int"))
+
+    __hash__ = object.__hash__
+
+
+def wrap(value):
+    """Wraps a numpy result as a Tensor without copying or checking (ops' fast path)."""
+    t = _new(Tensor)
+    t._value = value
+    t._id = _next_id()
+    return t
+
+
+def constant(value, dtype=None):
+    """Creates a Tensor from a Python number, nested list, numpy array or Tensor.
+
+    Python floats (and lists of them) become float32, Python ints int64, bools bool;
+    numpy arrays keep their dtype unless ``dtype`` is given.
+
+    Args:
+        value: The value.
+        dtype: Optional numpy dtype (or its name, such as ``"float64"``).
+
+    Returns:
+        A Tensor.
+
+    Raises:
+        TypeError: If ``value`` is not numeric.
+
+    Example:
+        >>> nnlib.constant([[1., 2.], [3., 4.]])
+        nnlib.Tensor([[1. 2.]
+                      [3. 4.]], shape=(2, 2), dtype=float32)
+        >>> nnlib.constant(3, dtype="float64").dtype
+        dtype('float64')
+    """
+    return wrap(to_array(value, dtype))
+
+
+def convert_to_tensor(value, dtype=None):
+    """Returns ``value`` as a Tensor, without copying when it already is one.
+
+    Args:
+        value: A Tensor, Variable, numpy array, Python number or nested list.
+        dtype: Optional dtype; a Tensor of another dtype raises rather than casts
+            silently (use ``nnlib.cast``).
+
+    Returns:
+        A Tensor (a Variable is returned as it is, so tapes still see it).
+
+    Raises:
+        TypeError: If ``value`` is not numeric or a Tensor has another dtype.
+
+    Example:
+        >>> nnlib.convert_to_tensor(np.zeros(2)).dtype
+        dtype('float64')
+    """
+    if isinstance(value, Tensor):
+        if dtype is not None and value.dtype != np.dtype(dtype):
+            raise TypeError(
+                f"convert_to_tensor: tensor has dtype {value.dtype}, requested {np.dtype(dtype)}; "
+                "use nnlib.cast to change it"
+            )
+        return value
+    return wrap(to_array(value, dtype))
+
+
+def is_scalar(x):
+    """True for Python numbers, which numpy treats as weakly typed in mixed ops."""
+    return isinstance(x, _PY_SCALARS) or (
+        isinstance(x, numbers.Number) and not isinstance(x, np.generic)
+    )

@@ -1,0 +1,128 @@
+"""Variable: a mutable, named tensor that tapes watch automatically when read."""
+
+import numpy as np
+
+from .tensor import Tensor, _next_id, to_array
+
+
+class Variable(Tensor):
+    """A named tensor whose value changes in place: the parameters of a model.
+
+    A Variable is used in ops like any tensor. A ``GradientTape`` watches a
+    trainable variable the moment an op reads it, which is how
+    ``implicit_gradients`` finds every variable a function used. ``assign``,
+    ``assign_add`` and ``assign_sub`` change the value in place and are not
+    recorded by a tape. The shape is fixed at creation.
+
+    Args:
+        initial_value: A number, list, numpy array, Tensor, or a callable returning
+            one.
+        name: The variable's name (``get_variable`` gives scoped, unique names).
+        trainable: Whether tapes watch it when read and optimizers update it.
+        dtype: Optional dtype; by default nnlib's conversion rules (float32 for
+            Python floats).
+
+    Example:
+        >>> v = nnlib.Variable([1., 2.], name="v")
+        >>> v.assign_add([0.5, 0.5]).numpy()
+        array([1.5, 2.5], dtype=float32)
+        >>> v.name
+        'v'
+    """
+
+    __slots__ = ("_name", "_trainable")
+
+    def __init__(self, initial_value, name=None, trainable=True, dtype=None):
+        if callable(initial_value):
+            initial_value = initial_value()
+        # Own a writable ndarray (never a numpy scalar) so assign can write in place.
+        self._value = np.array(to_array(initial_value, dtype), copy=True)
+        self._id = _next_id()
+        self._name = "Variable" if name is None else str(name)
+        self._trainable = bool(trainable)
+
+    @property
+    def name(self):
+        """The variable's full name, such as ``"encoder/w"``."""
+        return self._name
+
+    @property
+    def trainable(self):
+        """Whether tapes watch this variable and optimizers update it."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+
+    def numpy(self):
+        """Returns a copy of the current value (later assignments do not change it).
+
+        Example:
+            >>> nnlib.Variable(2.0).numpy()
+            array(2., dtype=float32)
+        """
+        return self._value.copy()
+
+    def _checked(self, value, what):
+        array = to_array(value)
+        if array.shape != self._value.shape:
+            try:
+                array = np.broadcast_to(array, self._value.shape) if array.ndim == 0 else None
+            except ValueError:
+                array = None
+            if array is None:
+                raise ValueError(
+                    f"{what}: variable '{self._name}' has shape {self._value.shape}, "
+                    f"got a value of shape {np.shape(value)}; a variable's shape is "
+                    "fixed when it is created"
+                )
+        return array
+
+    def assign(self, value):
+        """Sets the value in place (cast to the variable's dtype) and returns self.
+
+        Args:
+            value: A value of the variable's shape (or a scalar, broadcast).
+
+        Returns:
+            This variable.
+
+        Raises:
+            ValueError: If the shape differs from the variable's.
+
+        Example:
+            >>> nnlib.Variable([1., 2.]).assign([3., 4.]).numpy()
+            array([3., 4.], dtype=float32)
+        """
+        np.copyto(self._value, self._checked(value, "assign"), casting="unsafe")
+        return self
+
+    def assign_add(self, delta):
+        """Adds ``delta`` in place and returns self.
+
+        Example:
+            >>> nnlib.Variable(1.0).assign_add(2.0).numpy()
+            array(3., dtype=float32)
+        """
+        np.add(self._value, self._checked(delta, "assign_add"), out=self._value,
+               casting="unsafe")
+        return self
+
+    def assign_sub(self, delta):
+        """Subtracts ``delta`` in place and returns self.
+
+        Example:
+            >>> nnlib.Variable(1.0).assign_sub(2.0).numpy()
+            array(-1., dtype=float32)
+        """
+        np.subtract(self._value, self._checked(delta, "assign_sub"), out=self._value,
+                    casting="unsafe")
+        return self
+
+    def __repr__(self):
+        body = np.array2string(self._value, precision=4, separator=" ")
+        return (f"<nnlib.Variable '{self._name}' shape={self.shape} "
+                f"dtype={self.dtype.name}, numpy={body}>")
+
+    __str__ = __repr__

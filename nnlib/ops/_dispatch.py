@@ -1,0 +1,88 @@
+"""What every op shares: operand conversion and the elementwise-op declaration.
+
+Kept free of op definitions so every op module can import it.
+"""
+
+import functools
+
+from ..engine.tape import ACTIVE, record
+from ..engine.tensor import Tensor, to_array, wrap
+from .registry import register
+
+__all__ = ["ACTIVE", "Tensor", "as_tensor", "elementwise", "operands", "record", "wrap"]
+
+_SCALARS = (int, float, bool)
+
+
+def as_tensor(x):
+    """Returns ``x`` as a Tensor (no copy when it already is one)."""
+    return x if isinstance(x, Tensor) else wrap(to_array(x))
+
+
+def operands(x, y):
+    """Converts the operands of a binary op.
+
+    A Python number beside a Tensor stays a raw number, so numpy treats it as
+    weakly typed (a float32 tensor times 2.5 stays float32); anything else
+    becomes a Tensor.
+    """
+    if isinstance(x, Tensor):
+        if isinstance(y, Tensor) or type(y) in _SCALARS:
+            return x, y
+        return x, wrap(to_array(y))
+    if isinstance(y, Tensor) and type(x) in _SCALARS:
+        return x, y
+    return as_tensor(x), as_tensor(y)
+
+
+def is_float(x):
+    """True for a floating-point (or complex) Tensor: one that can carry a gradient."""
+    return isinstance(x, Tensor) and x._value.dtype.kind in "fc"
+
+
+def elementwise(forward, *samples, second_order=True, saves="y"):
+    """Declares a unary elementwise op from its forward and its gradient rule.
+
+    The decorated function is the gradient rule ``rule(dy, x, y) -> dx``, written
+    with nnlib ops and operators so that it is differentiable again; its name and
+    docstring become the op's. ``saves`` says which forward values the rule reads
+    (``"x"``, ``"y"``, ``"xy"`` or ``""``), so the tape keeps only those alive.
+
+    Args:
+        forward: The numpy function computing the op on an array.
+        *samples: ``Sample`` inputs for the registry's gradient check.
+        second_order: Whether the generic test also checks second derivatives.
+        saves: The forward values the gradient rule needs.
+
+    Example:
+        >>> import numpy as np
+        >>> from nnlib.ops.registry import REGISTRY, Sample
+        >>> @elementwise(np.exp, Sample(shapes=[(3,)]), saves="y")
+        ... def my_exp(dy, x, y):
+        ...     '''exp, elementwise.'''
+        ...     return dy * y
+        >>> my_exp(0.0)
+        nnlib.Tensor(1., shape=(), dtype=float32)
+        >>> _ = REGISTRY.pop("my_exp")
+    """
+
+    def decorate(rule):
+        name = rule.__name__
+        keep_x, keep_y = "x" in saves, "y" in saves
+
+        @functools.wraps(rule)
+        def op(x):
+            if not isinstance(x, Tensor):
+                x = wrap(to_array(x))
+            y = wrap(forward(x._value))
+            if ACTIVE:
+                sx = x if keep_x else None
+                sy = y if keep_y else None
+                record(name, (x,), y, lambda dy: (rule(dy, sx, sy),))
+            return y
+
+        del op.__wrapped__  # the op takes x, not the rule's (dy, x, y)
+        op.gradient_rule = rule
+        return register(*samples, second_order=second_order, name=name)(op)
+
+    return decorate

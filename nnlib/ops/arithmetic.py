@@ -1,0 +1,281 @@
+"""Binary arithmetic with numpy broadcasting, ``where``, and comparisons.
+
+Broadcasting is undone in one place: ``binary`` sums each operand's gradient back
+to its shape (and dtype), so the rules below are the textbook derivatives.
+"""
+
+import functools
+
+import numpy as np
+
+from . import math as _math
+from ._dispatch import ACTIVE, Tensor, as_tensor, is_float, operands, record, wrap
+from .reduction import sum_to_shape
+from .registry import Sample, register
+from .shape import cast
+
+__all__ = [
+    "add", "divide", "equal", "floor_divide", "greater", "greater_equal", "less",
+    "less_equal", "maximum", "minimum", "mod", "multiply", "not_equal", "power",
+    "subtract", "where",
+]
+
+_BROADCAST = (((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 4), (3, 1)))
+
+
+def _samples(low=-2.0, high=2.0):
+    return tuple(Sample(shapes=s, low=low, high=high) for s in _BROADCAST)
+
+
+def _nonzero_denominator(rng):
+    x = rng.uniform(-2, 2, (3, 4))
+    y = rng.uniform(0.5, 2, (4,)) * rng.choice([-1, 1], (4,))
+    return [x, y], {}
+
+
+def reduce_to(grad, operand):
+    """Returns ``grad`` summed to the shape and cast to the dtype of ``operand``.
+
+    ``None`` when the operand cannot carry a gradient (a number, an integer).
+    """
+    if grad is None or not is_float(operand):
+        return None
+    grad = sum_to_shape(as_tensor(grad), operand.shape)
+    return grad if grad.dtype == operand.dtype else cast(grad, operand.dtype)
+
+
+def binary(forward, *samples, second_order=True):
+    """Declares a broadcasting binary op from its forward and its gradient rule.
+
+    The decorated function is the rule ``rule(dy, x, y) -> (dx, dy)`` on the
+    broadcast shape; its name and docstring become the op's.
+    """
+
+    def decorate(rule):
+        name = rule.__name__
+
+        @functools.wraps(rule)
+        def op(x, y):
+            x, y = operands(x, y)
+            xv = x._value if isinstance(x, Tensor) else x
+            yv = y._value if isinstance(y, Tensor) else y
+            try:
+                out = wrap(forward(xv, yv))
+            except ValueError as err:
+                if "broadcast" not in str(err):
+                    raise
+                raise ValueError(f"{name}: incompatible shapes {np.shape(xv)} and "
+                                 f"{np.shape(yv)} (they cannot be broadcast together)") from None
+            if ACTIVE:
+                def backward(dy):
+                    dx, dy_ = rule(dy, x, y)
+                    return reduce_to(dx, x), reduce_to(dy_, y)
+
+                record(name, (x, y), out, backward)
+            return out
+
+        del op.__wrapped__
+        op.gradient_rule = rule
+        return register(*samples, second_order=second_order, name=name)(op)
+
+    return decorate
+
+
+@binary(np.add, *_samples())
+def add(dy, x, y):
+    """Adds ``x`` and ``y`` elementwise, with numpy broadcasting.
+
+    Args:
+        x: A tensor, array or number.
+        y: A tensor, array or number.
+
+    Returns:
+        A Tensor of the broadcast shape.
+
+    Raises:
+        ValueError: If the shapes cannot be broadcast together.
+
+    Example:
+        >>> nnlib.add([1., 2.], 10.)
+        nnlib.Tensor([11. 12.], shape=(2,), dtype=float32)
+    """
+    return dy, dy
+
+
+@binary(np.subtract, *_samples())
+def subtract(dy, x, y):
+    """Subtracts ``y`` from ``x`` elementwise, with broadcasting.
+
+    Example:
+        >>> nnlib.subtract([3., 4.], [1., 1.])
+        nnlib.Tensor([2. 3.], shape=(2,), dtype=float32)
+    """
+    return dy, -dy
+
+
+@binary(np.multiply, *_samples())
+def multiply(dy, x, y):
+    """Multiplies ``x`` and ``y`` elementwise, with broadcasting.
+
+    Example:
+        >>> nnlib.multiply([1., 2.], [3., 4.])
+        nnlib.Tensor([3. 8.], shape=(2,), dtype=float32)
+    """
+    return dy * y, dy * x
+
+
+@binary(np.true_divide, Sample(make=_nonzero_denominator))
+def divide(dy, x, y):
+    """Divides ``x`` by ``y`` elementwise (true division), with broadcasting.
+
+    Example:
+        >>> nnlib.divide([1., 3.], 2.)
+        nnlib.Tensor([0.5 1.5], shape=(2,), dtype=float32)
+    """
+    return dy / y, -dy * x / (y * y)
+
+
+@binary(np.power, Sample(shapes=((3, 4), (3, 4)), low=0.5, high=2.0),
+        Sample(shapes=((3, 4), (4,)), low=0.5, high=2.0))
+def power(dy, x, y):
+    """Raises ``x`` to the power ``y`` elementwise, with broadcasting.
+
+    The gradient with respect to ``y`` uses ``log(x)`` and needs ``x > 0``.
+
+    Example:
+        >>> nnlib.power([2., 3.], 2.)
+        nnlib.Tensor([4. 9.], shape=(2,), dtype=float32)
+    """
+    dx = dy * y * x ** (y - 1) if is_float(x) else None
+    dp = dy * x ** y * _math.log(x) if is_float(y) else None
+    return dx, dp
+
+
+@binary(np.maximum, *_samples())
+def maximum(dy, x, y):
+    """The elementwise maximum of ``x`` and ``y``; ties send the gradient to ``x``.
+
+    Example:
+        >>> nnlib.maximum([1., 5.], [3., 2.])
+        nnlib.Tensor([3. 5.], shape=(2,), dtype=float32)
+    """
+    take_x = greater_equal(x, y)
+    return where(take_x, dy, 0.0), where(take_x, 0.0, dy)
+
+
+@binary(np.minimum, *_samples())
+def minimum(dy, x, y):
+    """The elementwise minimum of ``x`` and ``y``; ties send the gradient to ``x``.
+
+    Example:
+        >>> nnlib.minimum([1., 5.], [3., 2.])
+        nnlib.Tensor([1. 2.], shape=(2,), dtype=float32)
+    """
+    take_x = less_equal(x, y)
+    return where(take_x, dy, 0.0), where(take_x, 0.0, dy)
+
+
+def _mod_samples(rng):
+    return [rng.uniform(0.1, 0.9, (3, 4)) + rng.integers(-3, 3, (3, 4)),
+            np.full((4,), 1.0)], {}
+
+
+@binary(np.mod, Sample(make=_mod_samples, wrt=(0,)))
+def mod(dy, x, y):
+    """The remainder of ``x / y`` with the sign of ``y`` (Python's ``%``).
+
+    Differentiable almost everywhere: d/dx is 1 and d/dy is ``-floor(x / y)``.
+
+    Example:
+        >>> nnlib.mod([5., -5.], 3.)
+        nnlib.Tensor([2. 1.], shape=(2,), dtype=float32)
+    """
+    return dy, -dy * floor_divide(x, y)
+
+
+def _non_differentiable(forward, name, doc):
+    def op(x, y):
+        x, y = operands(x, y)
+        xv = x._value if isinstance(x, Tensor) else x
+        yv = y._value if isinstance(y, Tensor) else y
+        try:
+            out = wrap(forward(xv, yv))
+        except ValueError as err:
+            raise ValueError(f"{name}: incompatible shapes {np.shape(xv)} and "
+                             f"{np.shape(yv)}: {err}") from None
+        if ACTIVE:
+            record(name, (x, y), out, None)
+        return out
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return register(differentiable=False, name=name)(op)
+
+
+floor_divide = _non_differentiable(np.floor_divide, "floor_divide", """Floor division ``x // y``, elementwise (no gradient: it is piecewise constant).
+
+    Example:
+        >>> nnlib.floor_divide([7., -7.], 2.)
+        nnlib.Tensor([ 3. -4.], shape=(2,), dtype=float32)
+    """)
+
+
+def _comparison(ufunc, symbol):
+    name = ufunc.__name__
+    expected = [bool(v) for v in ufunc(np.array([1.0, 2.0, 3.0]), 2.0)]
+    doc = f"""Returns the boolean tensor ``x {symbol} y``, elementwise with broadcasting.
+
+    Comparisons are not differentiable.
+
+    Example:
+        >>> nnlib.{name}([1., 2., 3.], 2.).numpy().tolist()
+        {expected}
+    """
+    return _non_differentiable(ufunc, name, doc)
+
+
+equal = _comparison(np.equal, "==")
+not_equal = _comparison(np.not_equal, "!=")
+less = _comparison(np.less, "<")
+less_equal = _comparison(np.less_equal, "<=")
+greater = _comparison(np.greater, ">")
+greater_equal = _comparison(np.greater_equal, ">=")
+
+
+def _where_samples(rng):
+    cond = rng.random((3, 4)) > 0.5
+    return [cond, rng.uniform(-2, 2, (3, 4)), rng.uniform(-2, 2, (4,))], {}
+
+
+@register(Sample(make=_where_samples), second_order=True)
+def where(condition, x, y):
+    """Picks ``x`` where ``condition`` is true and ``y`` elsewhere (broadcasting).
+
+    Args:
+        condition: A boolean tensor or array.
+        x: Values where ``condition`` is true.
+        y: Values where it is false.
+
+    Returns:
+        A Tensor of the broadcast shape.
+
+    Example:
+        >>> nnlib.where([True, False], [1., 2.], [10., 20.])
+        nnlib.Tensor([ 1. 20.], shape=(2,), dtype=float32)
+    """
+    condition = as_tensor(condition)
+    x, y = operands(x, y)
+    xv = x._value if isinstance(x, Tensor) else x
+    yv = y._value if isinstance(y, Tensor) else y
+    try:
+        out = wrap(np.where(condition._value, xv, yv))
+    except ValueError:
+        raise ValueError(f"where: incompatible shapes {condition.shape}, {np.shape(xv)} "
+                         f"and {np.shape(yv)}") from None
+    if ACTIVE:
+        def backward(dy):
+            return (None, reduce_to(where(condition, dy, 0.0), x),
+                    reduce_to(where(condition, 0.0, dy), y))
+
+        record("where", (condition, x, y), out, backward)
+    return out

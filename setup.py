@@ -1,0 +1,4 @@
+"""Setuptools shim: the configuration lives in setup.cfg and pyproject.toml."""
+from setuptools import setup
+
+setup()
