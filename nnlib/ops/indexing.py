@@ -1,11 +1,17 @@
-"""Indexing: numpy-style ``x[key]`` (basic, boolean-mask and integer-array)."""
+"""Indexing: numpy-style ``x[key]`` (basic, boolean-mask and integer-array), gather.
+
+Every gradient here is ``_scatter_add``, whose own gradient is ``getitem`` again, so
+indexing is differentiable to any order.
+"""
+
+import operator
 
 import numpy as np
 
 from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
 from .registry import Sample, register
 
-__all__ = ["getitem"]
+__all__ = ["boolean_mask", "gather", "getitem"]
 
 
 def _plain_key(key):
@@ -19,6 +25,21 @@ def _plain_key(key):
     return key
 
 
+def _describe(key):
+    """``key`` as written inside brackets, with arrays shown by dtype and shape."""
+    def one(k):
+        if isinstance(k, slice):
+            text = ":".join("" if v is None else str(v) for v in (k.start, k.stop))
+            return text if k.step is None else f"{text}:{k.step}"
+        if k is Ellipsis:
+            return "..."
+        if isinstance(k, np.ndarray) and k.ndim:
+            return f"<{k.dtype} array of shape {k.shape}>"
+        return repr(k)
+
+    return ", ".join(one(k) for k in (key if isinstance(key, tuple) else (key,)))
+
+
 def _has_integer_array(key):
     parts = key if isinstance(key, tuple) else (key,)
     return any(isinstance(k, np.ndarray) and k.dtype.kind in "iu" for k in parts)
@@ -29,7 +50,8 @@ def _getitem_samples(rng):
 
 
 @register(Sample(shapes=[(4, 5)], kwargs={"key": (slice(1, None), 2)}),
-          Sample(shapes=[(4, 5)], kwargs={"key": (Ellipsis, None, slice(None, None, -2))}),
+          Sample(shapes=[(4, 5)],
+                 kwargs={"key": (Ellipsis, None, slice(None, None, -2))}),
           Sample(make=_getitem_samples),
           Sample(make=lambda rng: ([rng.uniform(-2, 2, (3, 4))],
                                    {"key": rng.random((3, 4)) > 0.4})),
@@ -62,7 +84,8 @@ def getitem(x, key):
     try:
         y = wrap(x._value[key])
     except IndexError as err:
-        raise IndexError(f"index {key!r} is invalid for a tensor of shape {x.shape}: {err}") from None
+        raise IndexError(f"getitem: index [{_describe(key)}] is invalid for a tensor "
+                         f"of shape {x.shape}: {err}") from None
     if ACTIVE:
         x_shape = x.shape
         record("getitem", (x,), y, lambda dy: (_scatter_add(dy, key, x_shape),))
@@ -80,3 +103,130 @@ def _scatter_add(dy, key, shape):
     if ACTIVE:
         record("scatter_add", (dy,), out, lambda ddx: (getitem(ddx, key),))
     return out
+
+
+def _gather_sample(params_shape, indices, **kwargs):
+    def make(rng):
+        params = rng.uniform(-2, 2, params_shape)
+        return [params], {"indices": np.array(indices), **kwargs}
+    return Sample(make=make)
+
+
+@register(_gather_sample((5, 3), [4, 0, 4, 2]),
+          _gather_sample((2, 4, 3), [[1, 3], [0, 0]], axis=-2),
+          _gather_sample((2, 3, 4), [[3, 0, 3], [1, 1, 2]], axis=2, batch_dims=1),
+          second_order=True)
+def gather(params, indices, axis=None, batch_dims=0):
+    """Gathers slices of ``params`` along ``axis`` at ``indices``, like ``tf.gather``.
+
+    The result has shape ``params.shape[:axis] + indices.shape[batch_dims:] +
+    params.shape[axis + 1:]``. With ``batch_dims = b`` the first ``b`` axes of
+    ``params`` and ``indices`` are paired (they must be equal): each batch entry
+    gathers with its own indices. Repeated indices add their gradients.
+
+    Args:
+        params: The tensor to gather from.
+        indices: Integer tensor or array; every value must lie in
+            ``[0, params.shape[axis])`` (negative indices are errors, as in TF).
+        axis: The axis to gather along; defaults to ``batch_dims``.
+        batch_dims: Number of leading batch axes shared by params and indices.
+
+    Returns:
+        A Tensor with the dtype of ``params``.
+
+    Raises:
+        IndexError: If an index is out of range, naming it and the axis size.
+        TypeError: If ``indices`` are not integers.
+        ValueError: If ``axis`` or ``batch_dims`` is out of range or the batch
+            shapes differ.
+
+    Example:
+        >>> x = nnlib.constant([[1., 2., 3.], [4., 5., 6.]])
+        >>> nnlib.gather(x, [2, 0], axis=1)
+        nnlib.Tensor([[3. 1.]
+                      [6. 4.]], shape=(2, 2), dtype=float32)
+        >>> nnlib.gather(x, [[1], [2]], axis=1, batch_dims=1)
+        nnlib.Tensor([[2.]
+                      [6.]], shape=(2, 1), dtype=float32)
+    """
+    params = as_tensor(params)
+    idx = indices._value if isinstance(indices, Tensor) else np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"gather: indices must be integers, got {idx.dtype}")
+    shape = params.shape
+    b = operator.index(batch_dims)
+    b = b + idx.ndim if b < 0 else b
+    axis = b if axis is None else operator.index(axis)
+    axis = axis + len(shape) if axis < 0 else axis
+    if not 0 <= b <= min(axis, idx.ndim) or axis >= len(shape):
+        raise ValueError(f"gather: need 0 <= batch_dims ({batch_dims}) <= axis "
+                         f"({axis}) < rank of params shape {shape}, and batch_dims <= "
+                         f"rank of indices shape {idx.shape}")
+    if shape[:b] != idx.shape[:b]:
+        raise ValueError(f"gather: the {b} batch axes differ: params shape {shape}, "
+                         f"indices shape {idx.shape}")
+    bad = (idx < 0) | (idx >= shape[axis])
+    if bad.any():
+        raise IndexError(f"gather: index {int(idx[bad].flat[0])} is out of range for "
+                         f"axis {axis} of size {shape[axis]} (params shape {shape})")
+    key = _gather_key(idx, shape, axis, b)
+    y = wrap(params._value[key])
+    if ACTIVE:
+        record("gather", (params,), y, lambda dy: (_scatter_add(dy, key, shape),))
+    return y
+
+
+def _gather_key(idx, shape, axis, batch_dims):
+    """The numpy index that ``gather`` reads with (and scatters its gradient at)."""
+    if batch_dims == 0:
+        return (slice(None),) * axis + (idx,)
+    # Index grids on every axis before ``axis`` keep numpy's advanced-index result
+    # axes in place: params[:axis], then indices[batch_dims:].
+    rank = axis + idx.ndim - batch_dims
+    grids = []
+    for i, n in enumerate(shape[:axis]):
+        grids.append(np.arange(n).reshape((1,) * i + (n,) + (1,) * (rank - i - 1)))
+    lead = shape[:batch_dims] + (1,) * (axis - batch_dims)
+    return (*grids, idx.reshape(lead + idx.shape[batch_dims:]))
+
+
+def _mask_sample(rng):
+    mask = np.array([[True, False, True, True], [False, False, True, False]])
+    return [rng.uniform(-2, 2, (3, 2, 4))], {"mask": mask, "axis": 1}
+
+
+@register(Sample(make=lambda rng: ([rng.uniform(-2, 2, (4, 3))],
+                                   {"mask": np.array([True, False, True, True])})),
+          Sample(make=_mask_sample), second_order=True)
+def boolean_mask(tensor, mask, axis=0):
+    """Keeps the entries of ``tensor`` where ``mask`` is true, like ``tf.boolean_mask``.
+
+    ``mask`` covers the axes ``axis .. axis + mask.ndim - 1`` of ``tensor``; those
+    axes collapse into one axis holding the selected entries, in row-major order.
+
+    Args:
+        tensor: A tensor.
+        mask: A boolean tensor or array.
+        axis: The first axis ``mask`` covers.
+
+    Returns:
+        A Tensor.
+
+    Raises:
+        TypeError: If ``mask`` is not boolean.
+        ValueError: If ``mask``'s shape does not match those axes of ``tensor``.
+
+    Example:
+        >>> nnlib.boolean_mask([[1., 2.], [3., 4.]], [False, True])
+        nnlib.Tensor([[3. 4.]], shape=(1, 2), dtype=float32)
+    """
+    tensor = as_tensor(tensor)
+    mask = mask._value if isinstance(mask, Tensor) else np.asarray(mask)
+    if mask.dtype.kind != "b":
+        raise TypeError(f"boolean_mask: mask must be boolean, got {mask.dtype}")
+    axis = operator.index(axis)
+    axis = axis + tensor.ndim if axis < 0 else axis
+    if mask.ndim == 0 or tensor.shape[axis:axis + mask.ndim] != mask.shape or axis < 0:
+        raise ValueError(f"boolean_mask: mask of shape {mask.shape} does not match the "
+                         f"axes from {axis} of a tensor of shape {tensor.shape}")
+    return getitem(tensor, (slice(None),) * axis + (mask,))

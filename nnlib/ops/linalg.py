@@ -1,14 +1,18 @@
-"""Linear algebra: matrix products and friends."""
+"""Linear algebra: matrix products, tensor contractions, einsum and norms."""
+
+import functools
+import string
 
 import numpy as np
 
 from ..engine.tape import needs_gradient
-from ._dispatch import ACTIVE, as_tensor, record, wrap
-from .reduction import sum_to_shape
+from . import arithmetic as _arith
+from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
+from .reduction import normalize_axes, reduce_max, reduce_sum, sum_to_shape
 from .registry import Sample, register
-from .shape import reshape
+from .shape import broadcast_to, cast, reshape, transpose
 
-__all__ = ["matmul"]
+__all__ = ["einsum", "matmul", "norm", "tensordot"]
 
 
 def _t(v, flag):
@@ -20,7 +24,8 @@ def _t(v, flag):
 @register(Sample(shapes=[(3, 4), (4, 2)]),
           Sample(shapes=[(2, 3, 4), (4, 5)]),
           Sample(shapes=[(2, 1, 3, 4), (3, 4, 2)]),
-          Sample(shapes=[(4, 3), (2, 4)], kwargs={"transpose_a": True, "transpose_b": True}),
+          Sample(shapes=[(4, 3), (2, 4)],
+                 kwargs={"transpose_a": True, "transpose_b": True}),
           Sample(shapes=[(4,), (4, 3)]),
           second_order=True)
 def matmul(a, b, transpose_a=False, transpose_b=False):
@@ -44,19 +49,25 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
         nnlib.Tensor([[ 7. 10.]
                       [15. 22.]], shape=(2, 2), dtype=float32)
     """
-    a, b = as_tensor(a), as_tensor(b)
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: operands must have rank >= 1, got shapes {a.shape} and {b.shape}")
-    if a.ndim == 1 or b.ndim == 1:
-        return _vector_matmul(a, b, transpose_a, transpose_b)
+    if not isinstance(a, Tensor):
+        a = as_tensor(a)
+    if not isinstance(b, Tensor):
+        b = as_tensor(b)
     av, bv = a._value, b._value
+    if av.ndim < 2 or bv.ndim < 2:
+        if av.ndim == 0 or bv.ndim == 0:
+            raise ValueError(f"matmul: operands must have rank >= 1, got shapes "
+                             f"{a.shape} and {b.shape}")
+        return _vector_matmul(a, b, transpose_a, transpose_b)
+    if transpose_a or transpose_b:
+        av, bv = _t(av, transpose_a), _t(bv, transpose_b)
     try:
-        y = wrap(np.matmul(_t(av, transpose_a), _t(bv, transpose_b)))
+        y = wrap(av @ bv)
     except ValueError:
         raise ValueError(
-            f"matmul: cannot multiply shapes {a.shape}{'^T' if transpose_a else ''} and "
-            f"{b.shape}{'^T' if transpose_b else ''}: inner dimensions or batch shapes "
-            "do not match") from None
+            f"matmul: cannot multiply shapes {a.shape}{'^T' if transpose_a else ''} "
+            f"and {b.shape}{'^T' if transpose_b else ''}: inner dimensions or batch "
+            "shapes do not match") from None
     if ACTIVE:
         need_a, need_b = needs_gradient(a), needs_gradient(b)
 
@@ -92,3 +103,300 @@ def _vector_matmul(a, b, transpose_a, transpose_b):
     if b.ndim == 1:
         shape = shape[:-1]
     return reshape(y, shape)
+
+
+def _contraction_axes(a, b, axes):
+    """``tensordot``'s ``axes`` as two equal-length lists of non-negative axes."""
+    if isinstance(axes, (int, np.integer)):
+        if not 0 <= axes <= min(a.ndim, b.ndim):
+            raise ValueError(f"tensordot: axes={axes} is out of range for shapes "
+                             f"{a.shape} and {b.shape}")
+        return list(range(a.ndim - axes, a.ndim)), list(range(axes))
+    try:
+        a_axes, b_axes = axes
+    except (TypeError, ValueError):
+        raise ValueError(f"tensordot: axes must be an int or a pair of axis lists, "
+                         f"got {axes!r}") from None
+    pairs = []
+    for t, ax in ((a, a_axes), (b, b_axes)):
+        ax = [ax] if isinstance(ax, (int, np.integer)) else list(ax)
+        if (any(not -t.ndim <= i < t.ndim for i in ax)
+                or len({i % t.ndim for i in ax}) < len(ax)):
+            raise ValueError(f"tensordot: axes {ax} are out of range or repeated for a "
+                             f"tensor of shape {t.shape}")
+        pairs.append([int(i) % t.ndim for i in ax])
+    a_axes, b_axes = pairs
+    if len(a_axes) != len(b_axes) or any(
+            a.shape[i] != b.shape[j] for i, j in zip(a_axes, b_axes)):
+        raise ValueError(f"tensordot: cannot contract axes {a_axes} of shape {a.shape} "
+                         f"with axes {b_axes} of shape {b.shape}")
+    return a_axes, b_axes
+
+
+def _permuted(x, order):
+    """Transposes ``x``, whose axes are the source axes ``order``, to source order."""
+    perm = tuple(int(i) for i in np.argsort(order))
+    return x if perm == tuple(range(len(perm))) else transpose(x, perm)
+
+
+@register(Sample(shapes=[(3, 4), (4, 5)], kwargs={"axes": 1}),
+          Sample(shapes=[(2, 3, 4), (4, 3, 2)], kwargs={"axes": ([1, 2], [1, 0])}),
+          Sample(shapes=[(3,), (2, 2)], kwargs={"axes": 0}),
+          second_order=True)
+def tensordot(a, b, axes):
+    """Sums the products of ``a`` and ``b`` over the paired ``axes``.
+
+    Args:
+        a: A tensor.
+        b: A tensor.
+        axes: An int ``n`` (the last ``n`` axes of ``a`` with the first ``n`` of
+            ``b``) or a pair of lists ``([a axes], [b axes])`` contracted in pairs.
+
+    Returns:
+        A Tensor with ``a``'s free axes, then ``b``'s free axes.
+
+    Raises:
+        ValueError: If the axes are out of range, repeated, unequal in number, or
+            pair axes of different lengths.
+
+    Example:
+        >>> a = nnlib.constant(np.arange(6.).reshape(2, 3))
+        >>> nnlib.tensordot(a, a, axes=([0], [0])).shape
+        (3, 3)
+        >>> nnlib.tensordot([1., 2.], [3., 4.], axes=1)
+        nnlib.Tensor(11., shape=(), dtype=float32)
+    """
+    a, b = as_tensor(a), as_tensor(b)
+    a_axes, b_axes = _contraction_axes(a, b, axes)
+    y = wrap(np.tensordot(a._value, b._value, (a_axes, b_axes)))
+    if ACTIVE:
+        need_a, need_b = needs_gradient(a), needs_gradient(b)
+        a_free = [i for i in range(a.ndim) if i not in a_axes]
+        b_free = [i for i in range(b.ndim) if i not in b_axes]
+        dy_a = list(range(len(a_free)))
+        dy_b = list(range(len(a_free), len(a_free) + len(b_free)))
+
+        def backward(dy):
+            da = db = None
+            if need_a:  # axes: a's free ones, then b's contracted ones in b's order
+                g = tensordot(dy, b, (dy_b, b_free))
+                da = _permuted(g, a_free + [a_axes[b_axes.index(j)]
+                                            for j in sorted(b_axes)])
+                da = da if da.dtype == a.dtype else cast(da, a.dtype)
+            if need_b:
+                g = tensordot(a, dy, (a_free, dy_a))
+                db = _permuted(g, [b_axes[a_axes.index(i)]
+                                   for i in sorted(a_axes)] + b_free)
+                db = db if db.dtype == b.dtype else cast(db, b.dtype)
+            return da, db
+
+        record("tensordot", (a, b), y, backward)
+    return y
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_einsum(equation, shapes):
+    """Returns ``(input subscripts, output subscripts, numpy's equation, optimize)``.
+
+    ``...`` is spelled out as letters. Cached: parsing costs several times more
+    than a small einsum.
+    """
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    subs = lhs.split(",")
+    if len(subs) != len(shapes):
+        raise ValueError(f"einsum: equation {equation!r} has {len(subs)} operand "
+                         f"subscripts but {len(shapes)} operands were given")
+    # '...' becomes letters the equation does not use, right-aligned as in numpy.
+    spare = [c for c in string.ascii_letters if c not in eq]
+    ell = "".join(spare[:max([len(shp) - len(s) + 3 for s, shp in zip(subs, shapes)
+                              if "..." in s] or [0])])
+    sizes, counts = {}, {}
+    for i, (s, shp) in enumerate(zip(subs, shapes)):
+        if "..." in s:
+            k = len(shp) - len(s) + 3
+            s = subs[i] = s.replace("...", ell[len(ell) - k:] if k > 0 else "", 1)
+        if any(c not in string.ascii_letters for c in s) or len(s) != len(shp):
+            raise ValueError(f"einsum: subscripts {s!r} do not fit operand {i} of "
+                             f"shape {shp} in {equation!r}")
+        if len(set(s)) != len(s):
+            raise ValueError(f"einsum: repeated index in {s!r} (a trace or diagonal) "
+                             f"is not supported in {equation!r}")
+        for c, d in zip(s, shp):
+            if sizes.get(c, 1) not in (1, d) and d != 1:
+                raise ValueError(f"einsum: index {c!r} has sizes {sizes[c]} and {d} in "
+                                 f"{equation!r} with shapes {list(shapes)}")
+            sizes[c] = max(sizes.get(c, 1), d) if d else 0
+            counts[c] = counts.get(c, 0) + 1
+    if not arrow:  # numpy's implicit form: broadcast axes, then single indices sorted
+        once = sorted(c for c, n in counts.items() if n == 1 and c not in ell)
+        out = ell + "".join(once)
+    out = out.replace("...", ell)
+    if (any(c not in sizes for c in out) or len(set(out)) != len(out)
+            or "->" in out):
+        raise ValueError(f"einsum: output subscripts {out!r} must be distinct indices "
+                         f"of the inputs in {equation!r}")
+    # Without a path numpy runs one loop nest over every index, without BLAS;
+    # planning one costs about 8 us and pays off only for big contractions.
+    contracted = len(subs) > 2 or any(counts[c] > 1 and c not in out for c in counts)
+    optimize = contracted and float(np.prod(list(sizes.values()), dtype=float)) > 2**15
+    return tuple(subs), out, ",".join(subs) + "->" + out, optimize
+
+
+def _einsum_gradient(i, subs, out, tensors, dy):
+    """The gradient of operand ``i``: einsum of the other operands and ``dy``."""
+    others = [k for k in range(len(subs)) if k != i]
+    available = set(out).union(*(subs[k] for k in others))
+    target = "".join(c for c in subs[i] if c in available)
+    spec = ",".join([subs[k] for k in others] + [out]) + "->" + target
+    g = einsum(spec, *[tensors[k] for k in others], dy)
+    shape = tensors[i].shape
+    # Indices summed in this operand alone get the gradient broadcast back.
+    g = reshape(g, tuple(g.shape[target.index(c)] if c in available else 1
+                         for c in subs[i]))
+    if g.shape != shape:  # then undo numpy's broadcasting of length-1 axes
+        g = sum_to_shape(g, tuple(1 if s == 1 else d for s, d in zip(shape, g.shape)))
+        g = broadcast_to(g, shape)
+    return g if g.dtype == tensors[i].dtype else cast(g, tensors[i].dtype)
+
+
+def _einsum_sample(equation, *shapes):
+    return Sample(make=lambda rng: (
+        [equation] + [rng.uniform(-2, 2, s) for s in shapes], {}))
+
+
+@register(_einsum_sample("ij,jk->ik", (2, 3), (3, 4)),
+          _einsum_sample("bij,bjk->bik", (2, 2, 3), (2, 3, 2)),
+          _einsum_sample("ij,j", (3, 4), (4,)),
+          _einsum_sample("i,i->", (5,), (5,)),
+          _einsum_sample("bi,bj->bij", (2, 3), (2, 4)),
+          _einsum_sample("ij->", (3, 4)),
+          _einsum_sample("...ij,jk,k->...i", (2, 2, 3), (3, 4), (4,)),
+          _einsum_sample("ij,ij->i", (1, 3), (2, 3)),
+          second_order=True)
+def einsum(equation, *operands):
+    """Einstein summation: products of ``operands`` summed over repeated indices.
+
+    Supports explicit equations (``"ij,jk->ik"``), the implicit form
+    (``"ij,jk"``: indices seen once, sorted, form the output), ``...`` for leading
+    axes, and length-1 axes broadcasting. An index repeated within one operand
+    (a trace or diagonal, ``"ii->i"``) is not supported.
+
+    Args:
+        equation: The subscripts, such as ``"bij,bjk->bik"``.
+        *operands: Tensors, one per comma-separated subscript.
+
+    Returns:
+        A Tensor with the output subscripts' axes.
+
+    Raises:
+        ValueError: If the equation is malformed or does not fit the operands.
+
+    Example:
+        >>> a = nnlib.constant([[1., 2.], [3., 4.]])
+        >>> nnlib.einsum("ij,jk->ik", a, a)
+        nnlib.Tensor([[ 7. 10.]
+                      [15. 22.]], shape=(2, 2), dtype=float32)
+        >>> nnlib.einsum("ij->j", a)
+        nnlib.Tensor([4. 6.], shape=(2,), dtype=float32)
+    """
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the first argument must be the equation string, "
+                        f"got {type(equation).__name__}")
+    tensors = [as_tensor(t) for t in operands]
+    shapes = tuple(t.shape for t in tensors)
+    subs, out, spec, optimize = _parse_einsum(equation, shapes)
+    y = wrap(np.einsum(spec, *[t._value for t in tensors], optimize=optimize))
+    if ACTIVE:
+        needs = [needs_gradient(t) for t in tensors]
+
+        def backward(dy):
+            return tuple(_einsum_gradient(i, subs, out, tensors, dy) if need else None
+                         for i, need in enumerate(needs))
+
+        record("einsum", tuple(tensors), y, backward)
+    return y
+
+
+def _abs(x):
+    # Subgradient sign(0) = 0 at zero, as TensorFlow's abs has.
+    return x * wrap(np.sign(x._value))
+
+
+def _euclidean(x, axes, keepdims):
+    y = wrap(np.sqrt(np.add.reduce(x._value * x._value, axis=axes, keepdims=keepdims)))
+    if ACTIVE:
+        kept = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+
+        def backward(dy):
+            # x / ||x|| is 0/0 at the origin; the gradient there is defined as 0.
+            yk = reshape(y, kept)
+            return (reshape(dy, kept) * x / _arith.where(yk == 0.0, 1.0, yk),)
+
+        record("norm", (x,), y, backward)
+    return y
+
+
+_ORDS = ("euclidean", "fro", 1, 2, np.inf)
+
+
+@register(Sample(shapes=[(3, 4)]),
+          Sample(shapes=[(2, 3, 4)], kwargs={"axis": -1, "keepdims": True}),
+          Sample(shapes=[(3, 4)], kwargs={"ord": 1, "axis": 0}, avoid=(0.0,)),
+          Sample(shapes=[(3, 4)], kwargs={"ord": np.inf, "axis": 1}, avoid=(0.0,)),
+          Sample(shapes=[(2, 3, 4)], kwargs={"ord": "fro", "axis": (0, 2)}),
+          Sample(shapes=[(3, 4)], kwargs={"ord": 1, "axis": (0, 1)}, avoid=(0.0,)),
+          Sample(shapes=[(3, 4)], kwargs={"ord": np.inf, "axis": (-2, -1)},
+                 avoid=(0.0,)),
+          second_order=True)
+def norm(x, ord="euclidean", axis=None, keepdims=False):
+    """The vector or matrix norm of ``x``.
+
+    With ``axis`` None, ``x`` is one vector of all its elements; an int (or a
+    1-tuple) takes vector norms along that axis; a pair of axes takes matrix norms.
+    Vector ords: ``"euclidean"`` (= 2), 1 and ``np.inf``. Matrix ords:
+    ``"fro"`` (= ``"euclidean"``), 1 (largest column sum of absolute values) and
+    ``np.inf`` (largest row sum). The spectral norm (``ord=2`` on a matrix) is not
+    supported. The gradient of the euclidean norm at 0 is defined as 0 (not NaN);
+    that of ``|x|`` at 0 is 0.
+
+    Args:
+        x: A tensor.
+        ord: The order of the norm (see above).
+        axis: None, an int, or a tuple of one or two ints.
+        keepdims: Keep reduced axes with length 1.
+
+    Returns:
+        A floating-point Tensor.
+
+    Raises:
+        ValueError: If ``ord`` or ``axis`` is not supported or out of range.
+
+    Example:
+        >>> nnlib.norm([3., 4.])
+        nnlib.Tensor(5., shape=(), dtype=float32)
+        >>> nnlib.norm([[1., -2.], [3., 4.]], ord=1, axis=(0, 1))
+        nnlib.Tensor(6., shape=(), dtype=float32)
+    """
+    x = as_tensor(x)
+    pair = isinstance(axis, (tuple, list)) and len(axis) == 2
+    if ord not in _ORDS or (ord == "fro" and axis is not None and not pair):
+        raise ValueError(f"norm: unsupported ord {ord!r} for axis {axis!r}; use one of "
+                         "'euclidean', 1, 2, np.inf for vectors, 'fro', 1, np.inf for "
+                         "matrices")
+    if isinstance(axis, (tuple, list)) and len(axis) not in (1, 2):
+        raise ValueError(f"norm: axis must be None, an int or a pair, got {axis!r}")
+    axes = normalize_axes(axis, x.ndim, "norm")
+    if x.dtype.kind not in "fc":
+        x = cast(x, np.float64)  # as np.linalg.norm does
+    if ord in ("euclidean", "fro") or (ord == 2 and not pair):
+        return _euclidean(x, axes, keepdims)
+    if not pair:
+        return (reduce_sum if ord == 1 else reduce_max)(_abs(x), axes, keepdims)
+    if ord == 2:
+        raise ValueError("norm: the spectral matrix norm (ord=2 with two axes) is not "
+                         "supported")
+    # ord=1 sums down the rows axis then takes the largest column; inf the reverse.
+    first, second = axes if axes[0] == axis[0] % x.ndim else axes[::-1]
+    summed = reduce_sum(_abs(x), first if ord == 1 else second, keepdims=True)
+    return reduce_max(summed, axes, keepdims)

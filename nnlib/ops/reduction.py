@@ -1,31 +1,65 @@
-"""Reductions: sums, means, extrema and friends over axes."""
+"""Reductions over axes: sums, means, extrema, products, statistics, scans.
+
+Every reduction takes ``axis`` (an int, a tuple of ints, or None for all axes;
+negative axes count from the end) and ``keepdims``. Derived reductions (mean,
+variance, std) are compositions and need no gradient rule of their own.
+"""
 
 import numpy as np
 
+from . import arithmetic as _arith
+from . import math as _math
 from . import shape as _shape
 from ._dispatch import ACTIVE, as_tensor, record, wrap
 from .registry import Sample, register
 
-__all__ = ["reduce_sum", "sum_to_shape"]
+__all__ = [
+    "argmax", "argmin", "cumsum", "reduce_all", "reduce_any", "reduce_logsumexp",
+    "reduce_max", "reduce_mean", "reduce_min", "reduce_prod", "reduce_std",
+    "reduce_sum", "reduce_variance", "sum_to_shape",
+]
+
+_SAMPLES = (
+    Sample(shapes=[(3, 4)]),
+    Sample(shapes=[(2, 3, 4)], kwargs={"axis": (0, 2)}),
+    Sample(shapes=[(3, 4)], kwargs={"axis": -1, "keepdims": True}),
+)
 
 
 def normalize_axes(axis, ndim, op):
     """Returns ``axis`` as a sorted tuple of non-negative ints (all axes for None).
 
+    A scalar accepts axis 0 or -1 (and reduces over nothing), as a one-element
+    vector would.
+
     Raises:
-        ValueError: Naming ``op`` when an axis is out of range.
+        ValueError: Naming ``op`` when an axis is out of range or repeated.
+        TypeError: Naming ``op`` when an axis is not an int.
     """
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    rank = max(ndim, 1)
+    if isinstance(axis, (int, np.integer)):
+        if ndim and -rank <= axis < rank:
+            return (int(axis) % rank,)
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list, np.ndarray)):
+        axes = axis
+    else:
+        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, "
+                        f"got {axis!r}")
     result = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor of rank {ndim}")
-        result.append(int(a) % max(ndim, 1))
+        if not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, "
+                            f"got {axis!r}")
+        if not -rank <= a < rank:
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor of "
+                             f"rank {ndim}")
+        result.append(int(a) % rank)
     if len(set(result)) != len(result):
         raise ValueError(f"{op}: repeated axis in {axis!r}")
-    return tuple(sorted(result))
+    return tuple(sorted(result)) if ndim else ()
 
 
 def kept_shape(shape, axes):
@@ -33,8 +67,12 @@ def kept_shape(shape, axes):
     return tuple(1 if i in axes else d for i, d in enumerate(shape))
 
 
-@register(Sample(shapes=[(3, 4)]), Sample(shapes=[(2, 3, 4)], kwargs={"axis": (0, 2)}),
-          Sample(shapes=[(3, 4)], kwargs={"axis": -1, "keepdims": True}), second_order=True)
+def _expand(dy, shape, axes):
+    """Broadcasts a reduction's upstream gradient back to the input's shape."""
+    return _shape.broadcast_to(_shape.reshape(dy, kept_shape(shape, axes)), shape)
+
+
+@register(*_SAMPLES, second_order=True)
 def reduce_sum(x, axis=None, keepdims=False):
     """Sums the elements of ``x`` over ``axis``.
 
@@ -45,7 +83,7 @@ def reduce_sum(x, axis=None, keepdims=False):
         keepdims: Keep reduced axes with length 1.
 
     Returns:
-        A Tensor of ``x``'s dtype.
+        A Tensor of ``x``'s dtype (small integers and bools sum as int64).
 
     Raises:
         ValueError: If an axis is out of range.
@@ -56,15 +94,416 @@ def reduce_sum(x, axis=None, keepdims=False):
     """
     x = as_tensor(x)
     axes = normalize_axes(axis, x.ndim, "reduce_sum")
-    y = wrap(np.sum(x._value, axis=axes, keepdims=keepdims))
+    # The ufunc's reduce skips np.sum's Python wrapper: about half the cost on 8x8.
+    y = wrap(np.add.reduce(x._value, axis=axes, keepdims=keepdims))
     if ACTIVE:
         x_shape = x.shape
+        record("reduce_sum", (x,), y, lambda dy: (_expand(dy, x_shape, axes),))
+    return y
+
+
+@register(*_SAMPLES, second_order=True)
+def reduce_mean(x, axis=None, keepdims=False):
+    """Averages the elements of ``x`` over ``axis`` (``reduce_sum / count``).
+
+    Args:
+        x: A tensor, array or number; integers average as float64, like numpy.
+        axis: An int, a tuple of ints, or None for all axes.
+        keepdims: Keep reduced axes with length 1.
+
+    Returns:
+        A Tensor.
+
+    Raises:
+        ValueError: If an axis is out of range.
+
+    Example:
+        >>> nnlib.reduce_mean([[1., 2.], [3., 5.]], axis=-1)
+        nnlib.Tensor([1.5 4. ], shape=(2,), dtype=float32)
+    """
+    x = as_tensor(x)
+    axes = normalize_axes(axis, x.ndim, "reduce_mean")
+    count = 1
+    for a in axes:
+        count *= x.shape[a]
+    return reduce_sum(x, axes, keepdims) / count
+
+
+def _extremum(ufunc, name, x, axis, keepdims):
+    x = as_tensor(x)
+    axes = normalize_axes(axis, x.ndim, name)
+    xv = x._value
+    try:
+        y = wrap(ufunc.reduce(xv, axis=axes, keepdims=keepdims))
+    except ValueError:
+        raise ValueError(f"{name}: cannot reduce a tensor of shape {x.shape} over "
+                         f"axes {axes}: a reduced slice is empty") from None
+    if ACTIVE:
+        kept = kept_shape(xv.shape, axes)
 
         def backward(dy):
-            return (_shape.broadcast_to(_shape.reshape(dy, kept_shape(x_shape, axes)), x_shape),)
+            # Ties share the gradient equally (TensorFlow's rule); the share is
+            # piecewise constant in x, so it can stay a constant.
+            hit = (xv == np.reshape(y._value, kept)).astype(xv.dtype)
+            share = hit / np.add.reduce(hit, axis=axes, keepdims=True)
+            return (_shape.reshape(dy, kept) * wrap(share),)
 
-        record("reduce_sum", (x,), y, backward)
+        record(name, (x,), y, backward)
     return y
+
+
+@register(*_SAMPLES, second_order=True)
+def reduce_max(x, axis=None, keepdims=False):
+    """The largest element of ``x`` over ``axis``.
+
+    The gradient is split evenly among tied maxima, as in TensorFlow.
+
+    Args:
+        x: A tensor, array or number.
+        axis: An int, a tuple of ints, or None for all axes.
+        keepdims: Keep reduced axes with length 1.
+
+    Returns:
+        A Tensor of ``x``'s dtype.
+
+    Raises:
+        ValueError: If an axis is out of range or a reduced slice is empty.
+
+    Example:
+        >>> nnlib.reduce_max([[1., 5.], [3., 2.]], axis=1)
+        nnlib.Tensor([5. 3.], shape=(2,), dtype=float32)
+    """
+    return _extremum(np.maximum, "reduce_max", x, axis, keepdims)
+
+
+@register(*_SAMPLES, second_order=True)
+def reduce_min(x, axis=None, keepdims=False):
+    """The smallest element of ``x`` over ``axis``; ties share the gradient evenly.
+
+    Args and errors are those of ``reduce_max``.
+
+    Example:
+        >>> nnlib.reduce_min([[1., 5.], [3., 2.]], axis=0)
+        nnlib.Tensor([1. 2.], shape=(2,), dtype=float32)
+    """
+    return _extremum(np.minimum, "reduce_min", x, axis, keepdims)
+
+
+def _prod_samples(rng):
+    x = rng.uniform(0.5, 1.5, (3, 4)) * rng.choice([-1.0, 1.0], (3, 4))
+    x[0, 1] = 0.0  # one zero in a row: only that element gets a gradient
+    x[1, 0] = x[1, 3] = 0.0  # two zeros: every gradient in the row is 0
+    return [x], {"axis": 1}
+
+
+@register(*_SAMPLES, Sample(make=_prod_samples), second_order=True)
+def reduce_prod(x, axis=None, keepdims=False):
+    """Multiplies the elements of ``x`` over ``axis``.
+
+    The gradient of each element is the product of the others (never ``y / x``),
+    so it is exact when ``x`` holds zeros.
+
+    Args:
+        x: A tensor, array or number.
+        axis: An int, a tuple of ints, or None for all axes.
+        keepdims: Keep reduced axes with length 1.
+
+    Returns:
+        A Tensor of ``x``'s dtype.
+
+    Raises:
+        ValueError: If an axis is out of range.
+
+    Example:
+        >>> nnlib.reduce_prod([[1., 2.], [3., 0.]], axis=1)
+        nnlib.Tensor([2. 0.], shape=(2,), dtype=float32)
+    """
+    x = as_tensor(x)
+    axes = normalize_axes(axis, x.ndim, "reduce_prod")
+    y = wrap(np.multiply.reduce(x._value, axis=axes, keepdims=keepdims))
+    if ACTIVE:
+        kept = kept_shape(x.shape, axes)
+
+        def backward(dy):
+            return (_shape.reshape(dy, kept) * _others_along(x, axes),)
+
+        record("reduce_prod", (x,), y, backward)
+    return y
+
+
+def _others_along(x, axes):
+    """For each element, the product of the other elements of its reduced slice."""
+    keep = [i for i in range(x.ndim) if i not in axes]
+    perm = keep + list(axes)
+    moved = _shape.transpose(x, perm) if perm != sorted(perm) else x
+    count = int(np.prod([x.shape[a] for a in axes]))
+    others = _prod_of_others(_shape.reshape(moved, moved.shape[:len(keep)] + (count,)))
+    others = _shape.reshape(others, moved.shape)
+    return _shape.transpose(others, np.argsort(perm)) if moved is not x else others
+
+
+def _others_sample(rng):
+    x = rng.uniform(0.5, 1.5, (2, 4))
+    x[0, 2] = 0.0
+    return [x], {}
+
+
+@register(Sample(shapes=[(2, 3)]), Sample(make=_others_sample), second_order=True,
+          name="_prod_of_others")
+def _prod_of_others(x):
+    """``out[..., j] = prod(x[..., k] for k != j)``, by exclusive cumprods."""
+    xv = x._value
+    n = xv.shape[-1]
+    if n == 0:
+        y = wrap(xv.copy())
+    else:
+        ones = np.ones(xv.shape[:-1] + (1,), xv.dtype)
+        left = np.cumprod(np.concatenate((ones, xv[..., :-1]), -1), -1)
+        right = np.cumprod(np.concatenate((ones, xv[..., :0:-1]), -1), -1)[..., ::-1]
+        y = wrap(left * right)
+    if ACTIVE:
+        def backward(dy):
+            # d out_i / d x_j = product of all but x_i and x_j: the products of the
+            # others of rows where x_j is replaced by 1 (O(n^2) memory, second order
+            # only).
+            eye = np.eye(n, dtype=bool)
+            rows = _arith.where(eye, 1.0, _shape.reshape(x, x.shape[:-1] + (1, n)))
+            terms = _shape.reshape(dy, dy.shape[:-1] + (1, n)) * _prod_of_others(rows)
+            return (reduce_sum(_arith.where(eye, 0.0, terms), -1),)
+
+        record("prod_of_others", (x,), y, backward)
+    return y
+
+
+@register(*_SAMPLES, second_order=True)
+def reduce_logsumexp(x, axis=None, keepdims=False):
+    """Computes ``log(sum(exp(x)))`` over ``axis`` without overflow.
+
+    The maximum is subtracted before exponentiating (a slice whose maximum is
+    infinite is not shifted). The gradient is the softmax of ``x`` over ``axis``.
+
+    Args:
+        x: A tensor, array or number; integers are computed in float64.
+        axis: An int, a tuple of ints, or None for all axes.
+        keepdims: Keep reduced axes with length 1.
+
+    Returns:
+        A floating-point Tensor.
+
+    Raises:
+        ValueError: If an axis is out of range.
+
+    Example:
+        >>> nnlib.reduce_logsumexp([10000., 10000.])
+        nnlib.Tensor(10000.693, shape=(), dtype=float32)
+    """
+    x = as_tensor(x)
+    axes = normalize_axes(axis, x.ndim, "reduce_logsumexp")
+    xv = x._value if x.dtype.kind in "fc" else x._value.astype(np.float64)
+    shift = np.maximum.reduce(xv, axis=axes, keepdims=True, initial=-np.inf)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    total = np.add.reduce(np.exp(xv - shift), axis=axes, keepdims=True)
+    yv = np.log(total) + shift
+    if not keepdims:
+        yv = yv.reshape(tuple(d for i, d in enumerate(xv.shape) if i not in axes))
+    y = wrap(yv)
+    if ACTIVE:
+        kept = kept_shape(x.shape, axes)
+
+        def backward(dy):
+            softmax = _math.exp(x - _shape.reshape(y, kept))
+            return (_shape.reshape(dy, kept) * softmax,)
+
+        record("reduce_logsumexp", (x,), y, backward)
+    return y
+
+
+@register(*_SAMPLES, second_order=True)
+def reduce_variance(x, axis=None, keepdims=False):
+    """The population variance ``mean((x - mean(x)) ** 2)`` over ``axis``.
+
+    Divides by the count, not ``count - 1``, as TensorFlow and ``np.var`` do.
+
+    Args:
+        x: A tensor, array or number.
+        axis: An int, a tuple of ints, or None for all axes.
+        keepdims: Keep reduced axes with length 1.
+
+    Returns:
+        A Tensor.
+
+    Raises:
+        ValueError: If an axis is out of range.
+
+    Example:
+        >>> nnlib.reduce_variance([[1., 3.], [2., 2.]], axis=1)
+        nnlib.Tensor([1. 0.], shape=(2,), dtype=float32)
+    """
+    x = as_tensor(x)
+    axes = normalize_axes(axis, x.ndim, "reduce_variance")
+    centered = x - reduce_mean(x, axes, keepdims=True)
+    return reduce_mean(_math.square(centered), axes, keepdims)
+
+
+@register(*_SAMPLES, second_order=True)
+def reduce_std(x, axis=None, keepdims=False):
+    """The population standard deviation, ``sqrt(reduce_variance(x))``.
+
+    Its gradient is infinite where the variance is 0 (a constant slice).
+
+    Args and errors are those of ``reduce_variance``.
+
+    Example:
+        >>> nnlib.reduce_std([[1., 3.], [2., 2.]], axis=1)
+        nnlib.Tensor([1. 0.], shape=(2,), dtype=float32)
+    """
+    x = as_tensor(x)
+    axes = normalize_axes(axis, x.ndim, "reduce_std")
+    return _math.sqrt(reduce_variance(x, axes, keepdims))
+
+
+def _scan(v, axis, exclusive, reverse):
+    if reverse:
+        v = np.flip(v, axis)
+    out = np.cumsum(v, axis)
+    if exclusive:
+        zero = np.zeros(v.shape[:axis] + (1,) + v.shape[axis + 1:], out.dtype)
+        out = np.concatenate((zero, out), axis)
+        out = out[(slice(None),) * axis + (slice(0, v.shape[axis]),)]
+    return np.flip(out, axis) if reverse else out
+
+
+@register(Sample(shapes=[(5,)]), Sample(shapes=[(3, 4)], kwargs={"axis": 1}),
+          Sample(shapes=[(3, 4)],
+                 kwargs={"axis": -2, "exclusive": True, "reverse": True}),
+          second_order=True)
+def cumsum(x, axis=0, exclusive=False, reverse=False):
+    """Cumulative sum of ``x`` along ``axis``.
+
+    Args:
+        x: A tensor of rank >= 1.
+        axis: The axis to scan (an int, negative counts from the end).
+        exclusive: Leave each element out of its own sum (the first is 0).
+        reverse: Sum from the end of the axis towards the start.
+
+    Returns:
+        A Tensor of ``x``'s shape.
+
+    Raises:
+        ValueError: If ``x`` is a scalar or ``axis`` is out of range.
+
+    Example:
+        >>> nnlib.cumsum([1., 2., 3.])
+        nnlib.Tensor([1. 3. 6.], shape=(3,), dtype=float32)
+        >>> nnlib.cumsum([1., 2., 3.], exclusive=True, reverse=True)
+        nnlib.Tensor([5. 3. 0.], shape=(3,), dtype=float32)
+    """
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise ValueError("cumsum: needs a tensor of rank >= 1, got a scalar")
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"cumsum: axis must be an int, got {axis!r}")
+    (axis,) = normalize_axes(axis, x.ndim, "cumsum")
+    y = wrap(_scan(x._value, axis, exclusive, reverse))
+    if ACTIVE:
+        # The transpose of a running sum is the running sum the other way.
+        record("cumsum", (x,), y,
+               lambda dy: (cumsum(dy, axis, exclusive, not reverse),))
+    return y
+
+
+def _arg_extremum(fn, name, x, axis, keepdims):
+    x = as_tensor(x)
+    if axis is not None:
+        if not isinstance(axis, (int, np.integer)):
+            raise ValueError(f"{name}: axis must be an int or None, got {axis!r}")
+        axis = (normalize_axes(axis, x.ndim, name) or (None,))[0]
+    try:
+        y = wrap(fn(x._value, axis=axis, keepdims=keepdims))
+    except ValueError:
+        raise ValueError(f"{name}: a tensor of shape {x.shape} has an empty slice "
+                         f"along axis {axis}") from None
+    if ACTIVE:
+        record(name, (x,), y, None)
+    return y
+
+
+@register(differentiable=False)
+def argmax(x, axis=None, keepdims=False):
+    """The index of the largest element along ``axis`` (the first one on ties).
+
+    Not differentiable: an index has no gradient.
+
+    Args:
+        x: A tensor, array or number.
+        axis: An int, or None for the index into the flattened tensor (numpy's rule).
+        keepdims: Keep the reduced axis with length 1.
+
+    Returns:
+        An int64 Tensor.
+
+    Raises:
+        ValueError: If ``axis`` is not an int or None, or is out of range.
+
+    Example:
+        >>> nnlib.argmax([[1., 5.], [3., 2.]], axis=1)
+        nnlib.Tensor([1 0], shape=(2,), dtype=int64)
+    """
+    return _arg_extremum(np.argmax, "argmax", x, axis, keepdims)
+
+
+@register(differentiable=False)
+def argmin(x, axis=None, keepdims=False):
+    """The index of the smallest element along ``axis``; see ``argmax``.
+
+    Example:
+        >>> nnlib.argmin([[1., 5.], [3., 2.]], axis=0)
+        nnlib.Tensor([0 1], shape=(2,), dtype=int64)
+    """
+    return _arg_extremum(np.argmin, "argmin", x, axis, keepdims)
+
+
+def _logical(ufunc, name, x, axis, keepdims):
+    x = as_tensor(x)
+    axes = normalize_axes(axis, x.ndim, name)
+    xv = x._value if x.dtype == np.bool_ else x._value.astype(bool)
+    y = wrap(ufunc.reduce(xv, axis=axes, keepdims=keepdims))
+    if ACTIVE:
+        record(name, (x,), y, None)
+    return y
+
+
+@register(differentiable=False)
+def reduce_any(x, axis=None, keepdims=False):
+    """Logical or over ``axis`` (non-zero counts as true); False for an empty slice.
+
+    Args:
+        x: A tensor, array or number of any dtype.
+        axis: An int, a tuple of ints, or None for all axes.
+        keepdims: Keep reduced axes with length 1.
+
+    Returns:
+        A boolean Tensor (not differentiable).
+
+    Raises:
+        ValueError: If an axis is out of range.
+
+    Example:
+        >>> nnlib.reduce_any([[True, False], [False, False]], axis=1)
+        nnlib.Tensor([ True False], shape=(2,), dtype=bool)
+    """
+    return _logical(np.logical_or, "reduce_any", x, axis, keepdims)
+
+
+@register(differentiable=False)
+def reduce_all(x, axis=None, keepdims=False):
+    """Logical and over ``axis``; True for an empty slice. See ``reduce_any``.
+
+    Example:
+        >>> nnlib.reduce_all([[True, False], [True, True]], axis=1)
+        nnlib.Tensor([False  True], shape=(2,), dtype=bool)
+    """
+    return _logical(np.logical_and, "reduce_all", x, axis, keepdims)
 
 
 @register(Sample(shapes=[(2, 3, 4)], kwargs={"shape": (3, 1)}),
@@ -73,7 +512,7 @@ def sum_to_shape(x, shape):
     """Sums a broadcast gradient back down to ``shape`` (undoes broadcasting).
 
     Example:
-        >>> sum_to_shape(nnlib.ones((2, 3)), (3,))
+        >>> nnlib.sum_to_shape(nnlib.constant(np.ones((2, 3), np.float32)), (3,))
         nnlib.Tensor([2. 2. 2.], shape=(3,), dtype=float32)
     """
     x = as_tensor(x)

@@ -61,9 +61,17 @@ class OpInfo:
     samples: tuple
     differentiable: bool
     second_order: bool
+    takes_list: bool = False
+
+    def call(self, *args, **kwargs):
+        """Calls the op on a sample's arguments (as one list when ``takes_list``)."""
+        if self.takes_list:
+            return self.fn(list(args), **kwargs)
+        return self.fn(*args, **kwargs)
 
 
-def register(*samples, differentiable=True, second_order=False, name=None):
+def register(*samples, differentiable=True, second_order=False, name=None,
+             takes_list=False):
     """Adds the decorated op to ``REGISTRY`` with its sample inputs.
 
     Args:
@@ -72,6 +80,8 @@ def register(*samples, differentiable=True, second_order=False, name=None):
         second_order: True when the op's gradient rule is itself differentiable
             and the generic test should check second derivatives.
         name: Registry name; defaults to the function's name.
+        takes_list: True for ops whose first argument is a list of tensors
+            (``concat``, ``stack``): a sample's arrays are passed as that list.
 
     Example:
         >>> @register(Sample(shapes=[(2, 3)]), second_order=True)
@@ -86,7 +96,8 @@ def register(*samples, differentiable=True, second_order=False, name=None):
             raise ValueError(f"op '{key}' is differentiable but declares no samples")
         if key in REGISTRY:
             raise ValueError(f"op '{key}' is registered twice")
-        REGISTRY[key] = OpInfo(key, fn, tuple(samples), differentiable, second_order)
+        REGISTRY[key] = OpInfo(key, fn, tuple(samples), differentiable, second_order,
+                               takes_list)
         return fn
 
     return decorate

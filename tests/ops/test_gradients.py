@@ -19,7 +19,7 @@ _CASES = [
 def test_gradient_matches_finite_differences(info, index):
     sample = info.samples[index]
     args, kwargs = sample.build(np.random.default_rng(index))
-    check_gradients(lambda *a: info.fn(*a, **kwargs), *args, wrt=sample.wrt,
+    check_gradients(lambda *a: info.call(*a, **kwargs), *args, wrt=sample.wrt,
                     order=2 if info.second_order else 1)
 
 
