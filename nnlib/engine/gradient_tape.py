@@ -116,6 +116,7 @@ class GradientTape(Recorder):
     def reset(self):
         """Forgets everything recorded so far (the tape stays active)."""
         self._watched.clear()
+        self._leaves.clear()
         self._entries = []
         self._variables.clear()
         self._blocked.clear()
@@ -162,8 +163,11 @@ class GradientTape(Recorder):
         self._used = True
         self._paused += 1  # ops of the backward pass belong to outer tapes only
         try:
-            grads = backward_pass(self._entries, seeds, [s._id for s in flat_sources],
-                                  consume=not self._persistent)
+            source_ids = [s._id for s in flat_sources]
+            # When every watched leaf is a source, every entry leads to one.
+            prune = not self._leaves.issubset(source_ids)
+            grads = backward_pass(self._entries, seeds, source_ids,
+                                  consume=not self._persistent, prune=prune)
         finally:
             self._paused -= 1
         if not self._persistent:
@@ -264,19 +268,15 @@ def _seeds(target, output_gradients):
     return seeds
 
 
-def backward_pass(entries, seeds, source_ids, consume):
+def backward_pass(entries, seeds, source_ids, consume, prune=True):
     """Walks ``entries`` backwards from ``seeds``; returns ``{id: gradient}``.
 
-    Only entries on a path from a source to a target run. With ``consume`` the
-    entries are popped as they are used, so their saved values can be freed.
+    With ``prune``, only entries on a path from a source to a target run. With
+    ``consume`` the entries are popped as they are used, so their saved values
+    can be freed.
     """
     sources = set(source_ids)
-    live = set(sources)
-    for entry in entries:  # forward sweep: what depends on a source
-        for i in entry.in_ids:
-            if i in live:
-                live.update(entry.out_ids)
-                break
+    live = _depending_on(entries, sources) if prune else _Everything()
     grads = {}
     for t, dy in seeds:
         prev = grads.get(t._id)
@@ -305,6 +305,22 @@ def backward_pass(entries, seeds, source_ids, consume):
             prev = grads.get(iid)
             grads[iid] = dx if prev is None else prev + dx
     return grads
+
+
+def _depending_on(entries, sources):
+    """The ids computed from a source (a forward sweep over the record)."""
+    live = set(sources)
+    for entry in entries:
+        for i in entry.in_ids:
+            if i in live:
+                live.update(entry.out_ids)
+                break
+    return live
+
+
+class _Everything:
+    def __contains__(self, item):
+        return True
 
 
 def _consumed(entries):

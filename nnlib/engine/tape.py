@@ -70,6 +70,7 @@ class Recorder:
         self._watched = set()
         self._entries = []
         self._variables = {}
+        self._leaves = set()  # ids watched explicitly or as variables, not as outputs
         self._blocked = {}  # id -> name of the non-differentiable op that read it
         self._thread = None
         self._paused = 0
@@ -77,13 +78,19 @@ class Recorder:
     def _would_watch(self, tensor):
         if self._thread != threading.get_ident() or self._paused:
             return False
-        if tensor._id in self._watched:
-            return True
-        return (self._watch_accessed_variables and isinstance(tensor, Variable)
-                and tensor._trainable)
+        return tensor._id in self._watched or self._watches_on_read(tensor)
+
+    def _watches_on_read(self, t):
+        return (self._watch_accessed_variables and isinstance(t, Variable)
+                and t._trainable and t._value.dtype.kind in _FLOAT_KINDS)
 
     def _watch_tensor(self, tensor):
+        """Watches a leaf. Integer tensors are never watched: no gradient flows
+        through them, so the hot path below need not check dtypes."""
+        if tensor._value.dtype.kind not in _FLOAT_KINDS:
+            return
         self._watched.add(tensor._id)
+        self._leaves.add(tensor._id)
         if isinstance(tensor, Variable):
             self._variables[tensor._id] = tensor
 
@@ -95,18 +102,15 @@ class Recorder:
         in_ids = []
         hit = False
         for t in inputs:
-            tid = None
             if isinstance(t, Tensor):
-                if t._id in watched:
-                    tid = t._id
-                elif (self._watch_accessed_variables and isinstance(t, Variable)
-                      and t._trainable):
-                    self._watch_tensor(t)
-                    tid = t._id
-                if tid is not None and t._value.dtype.kind not in _FLOAT_KINDS:
-                    tid = None  # integer tensors carry no gradient
-                hit = hit or tid is not None
-            in_ids.append(tid)
+                tid = t._id
+                if tid in watched or self._watches_on_read(t):
+                    if tid not in watched:
+                        self._watch_tensor(t)
+                    in_ids.append(tid)
+                    hit = True
+                    continue
+            in_ids.append(None)
         if not hit:
             return
         if backward is None:
