@@ -11,7 +11,7 @@ import numpy as np
 
 __all__ = ["get_generator", "get_state", "set_seed", "set_state"]
 
-_generator = np.random.default_rng()
+_generator = np.random.Generator(np.random.PCG64())
 
 
 def set_seed(seed):
@@ -27,10 +27,10 @@ def set_seed(seed):
         >>> a == nnlib.random.get_generator().random()
         True
     """
-    global _generator
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    _generator = np.random.default_rng(int(seed))
+    # Reseed in place, so generators fetched earlier (a Dataset's) follow too.
+    _generator.bit_generator.state = np.random.PCG64(int(seed)).state
 
 
 def get_generator():
@@ -62,11 +62,10 @@ def set_state(state):
     Raises:
         ValueError: If the state is not one of a compatible bit generator.
     """
-    global _generator
     name = state.get("bit_generator") if isinstance(state, dict) else None
-    bit_generator = getattr(np.random, str(name), None)
-    if bit_generator is None:
+    if name != type(_generator.bit_generator).__name__:
         raise ValueError(f"not a random state from nnlib.random.get_state: {state!r:.80}")
-    generator = np.random.Generator(bit_generator())
-    generator.bit_generator.state = copy.deepcopy(state)
-    _generator = generator
+    try:
+        _generator.bit_generator.state = copy.deepcopy(state)
+    except (TypeError, KeyError, ValueError) as err:
+        raise ValueError(f"malformed random state ({err}): {state!r:.80}") from None

@@ -97,7 +97,7 @@ class _VariableCollector:
         if threading.get_ident() != self.thread:
             return
         for t in inputs:
-            if isinstance(t, Variable) and t._trainable:
+            if isinstance(t, Variable) and t._trainable and t.dtype.kind in "fc":
                 self.variables[t._id] = t
 
 

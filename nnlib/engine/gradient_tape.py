@@ -8,7 +8,7 @@ import numpy as np
 
 from . import nest
 from .tape import ACTIVE, Recorder
-from .tensor import Tensor, convert_to_tensor, wrap
+from .tensor import Tensor, to_array, wrap
 from .variable import Variable
 
 _UNCONNECTED = ("none", "zero")
@@ -120,6 +120,7 @@ class GradientTape(Recorder):
         self._entries = []
         self._variables.clear()
         self._blocked.clear()
+        self._read.clear()
 
     def gradient(self, target, sources, output_gradients=None,
                  unconnected_gradients="none"):
@@ -217,7 +218,7 @@ class GradientTape(Recorder):
         reasons = []
         for s in sources:
             label = f"variable '{s.name}'" if isinstance(s, Variable) else f"tensor of shape {s.shape}"
-            if s._id in self._blocked:
+            if s._id in self._blocked and s._id not in self._read:
                 why = f"was read only through the non-differentiable op '{self._blocked[s._id]}'"
             elif s._id not in self._watched:
                 why = ("was never read while the tape recorded" if isinstance(s, Variable)
@@ -260,7 +261,8 @@ def _seeds(target, output_gradients):
         if dy is None:
             dy = wrap(np.ones(t.shape, t.dtype))
         else:
-            dy = convert_to_tensor(dy)
+            # Gradients keep the target's dtype whatever the upstream dtype.
+            dy = wrap(to_array(dy, t.dtype))
             if dy.shape != t.shape:
                 raise ValueError(f"output_gradients has shape {dy.shape}, "
                                  f"but its target has shape {t.shape}")

@@ -72,6 +72,7 @@ class Recorder:
         self._variables = {}
         self._leaves = set()  # ids watched explicitly or as variables, not as outputs
         self._blocked = {}  # id -> name of the non-differentiable op that read it
+        self._read = set()  # ids read by recorded (differentiable) ops
         self._thread = None
         self._paused = 0
 
@@ -118,6 +119,7 @@ class Recorder:
                 if tid is not None:
                     self._blocked.setdefault(tid, name)
             return
+        self._read.update(in_ids)
         if isinstance(outputs, Tensor):
             watched.add(outputs._id)
             entry = Entry(name, (outputs._id,), tuple(in_ids), backward, None)

@@ -175,6 +175,12 @@ class Tensor:
             raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
         return int(self._scalar("int"))
 
+    def __setitem__(self, key, value):
+        raise TypeError(
+            "Tensors are immutable: use a Variable and its assign() for state, "
+            "or build a new tensor with nnlib.where or nnlib.concat"
+        )
+
     __hash__ = object.__hash__
 
 

@@ -11,8 +11,12 @@ class Variable(Tensor):
     A Variable is used in ops like any tensor. A ``GradientTape`` watches a
     trainable variable the moment an op reads it, which is how
     ``implicit_gradients`` finds every variable a function used. ``assign``,
-    ``assign_add`` and ``assign_sub`` change the value in place and are not
-    recorded by a tape. The shape is fixed at creation.
+    ``assign_add`` and ``assign_sub`` give the variable a new value and are not
+    recorded by a tape; tensors computed from the old value keep it. The shape
+    and dtype are fixed at creation.
+
+    Gradient rules read a variable when the backward pass runs, so assign it
+    after ``tape.gradient``, not between the forward pass and it (optimizers do).
 
     Args:
         initial_value: A number, list, numpy array, Tensor, or a callable returning
@@ -35,7 +39,7 @@ class Variable(Tensor):
     def __init__(self, initial_value, name=None, trainable=True, dtype=None):
         if callable(initial_value):
             initial_value = initial_value()
-        # Own a writable ndarray (never a numpy scalar) so assign can write in place.
+        # Own an ndarray (never a numpy scalar) that no caller can write into.
         self._value = np.array(to_array(initial_value, dtype), copy=True)
         self._id = _next_id()
         self._name = "Variable" if name is None else str(name)
@@ -56,13 +60,16 @@ class Variable(Tensor):
         self._trainable = bool(value)
 
     def numpy(self):
-        """Returns a copy of the current value (later assignments do not change it).
+        """Returns the current value as a numpy array.
+
+        Later assignments do not change the returned array: they replace the
+        variable's array rather than write into it. Do not write into it either.
 
         Example:
             >>> nnlib.Variable(2.0).numpy()
             array(2., dtype=float32)
         """
-        return self._value.copy()
+        return self._value
 
     def _checked(self, value, what):
         array = to_array(value)
@@ -80,7 +87,7 @@ class Variable(Tensor):
         return array
 
     def assign(self, value):
-        """Sets the value in place (cast to the variable's dtype) and returns self.
+        """Sets the value (cast to the variable's dtype) and returns self.
 
         Args:
             value: A value of the variable's shape (or a scalar, broadcast).
@@ -95,29 +102,31 @@ class Variable(Tensor):
             >>> nnlib.Variable([1., 2.]).assign([3., 4.]).numpy()
             array([3., 4.], dtype=float32)
         """
-        np.copyto(self._value, self._checked(value, "assign"), casting="unsafe")
+        # A new array rather than a write into the old one: tensors that are
+        # views of the old value (reshape, slices, stop_gradient) keep it.
+        self._value = np.array(self._checked(value, "assign"), dtype=self._value.dtype)
         return self
 
     def assign_add(self, delta):
-        """Adds ``delta`` in place and returns self.
+        """Adds ``delta`` to the value and returns self.
 
         Example:
             >>> nnlib.Variable(1.0).assign_add(2.0).numpy()
             array(3., dtype=float32)
         """
-        np.add(self._value, self._checked(delta, "assign_add"), out=self._value,
-               casting="unsafe")
+        value = self._value + self._checked(delta, "assign_add")
+        self._value = np.asarray(value, dtype=self._value.dtype)
         return self
 
     def assign_sub(self, delta):
-        """Subtracts ``delta`` in place and returns self.
+        """Subtracts ``delta`` from the value and returns self.
 
         Example:
             >>> nnlib.Variable(1.0).assign_sub(2.0).numpy()
             array(-1., dtype=float32)
         """
-        np.subtract(self._value, self._checked(delta, "assign_sub"), out=self._value,
-                    casting="unsafe")
+        value = self._value - self._checked(delta, "assign_sub")
+        self._value = np.asarray(value, dtype=self._value.dtype)
         return self
 
     def __repr__(self):

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import indexing as _indexing
 from . import reduction as _reduction
+from ..engine.variable import Variable
 from ._dispatch import ACTIVE, Tensor, as_tensor, is_float, record, wrap
 from .registry import Sample, register
 
@@ -120,8 +121,8 @@ def cast(x, dtype):
     """
     x = as_tensor(x)
     dtype = np.dtype(dtype)
-    if x.dtype == dtype:
-        return x
+    if x.dtype == dtype and not isinstance(x, Variable):
+        return x  # tensors are immutable; a variable's value is not
     y = wrap(x._value.astype(dtype))
     if ACTIVE:
         source = x.dtype

