@@ -73,7 +73,7 @@ COLUMNS = ("numpy", "nnlib", "nnlib+tape", "torch", "torch+grad")
 CHAIN = ("numpy", "nnlib", "torch")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
-# The goals: (ratio, limit).
+# The goals, as limits on time ratios.
 SMALL_NO_TAPE_VS_TORCH = 1.0
 SMALL_TAPE_VS_TORCH = 2.0
 CHAIN_VS_TORCH = 0.6
@@ -172,7 +172,9 @@ class Candidate:
 
 
 def _minor_faults():
-    return None if resource is None else resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    if resource is None:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def measure(candidates, args, faults=None):
@@ -263,7 +265,8 @@ def op_candidates(libs, op, fns, size, args):
     if torch is not None:
         plain = [torch.from_numpy(a).clone() for a in arrays]  # torch-allocated
         grad = [t.clone().requires_grad_(i == 0) for i, t in enumerate(plain)]
-        candidates["torch"] = Candidate(make_timer(stmt, dict(zip("ab", plain), f=torch_fn), args))
+        candidates["torch"] = Candidate(
+            make_timer(stmt, dict(zip("ab", plain), f=torch_fn), args))
         candidates["torch+grad"] = Candidate(
             make_timer(stmt, dict(zip("ab", grad), f=torch_fn), args))
     return candidates
@@ -289,13 +292,14 @@ def chain_candidates(libs, args):
 
     expected = numpy_step()
     loss, grads_and_vars = nnlib_step()
-    _check("nnlib", expected, [loss.numpy()] + [g.numpy() for g, _ in grads_and_vars], np)
+    got = [loss.numpy()] + [g.numpy() for g, _ in grads_and_vars]
+    _check("nnlib", expected, got, np)
     candidates = {"numpy": Candidate(make_timer(numpy_step, {}, args)),
                   "nnlib": Candidate(make_timer(nnlib_step, {}, args))}
     if torch is not None:
-        tx = torch.from_numpy(x.copy())
-        tw = torch.from_numpy(w.copy()).requires_grad_()
-        tb = torch.from_numpy(b.copy()).requires_grad_()
+        tx = torch.from_numpy(x).clone()
+        tw = torch.from_numpy(w).clone().requires_grad_()
+        tb = torch.from_numpy(b).clone().requires_grad_()
 
         def torch_step():
             loss = torch.tanh(tx @ tw + tb).sum()
@@ -341,9 +345,9 @@ def environment(np, torch, args):
         "blas": _blas_name(np),
         "torch": torch.__version__ if torch is not None else None,
         "numpy_threads": args.threads,
-        "torch_threads": torch.get_num_threads() if torch is not None else None,
+        "torch_threads": None,
+        "torch_interop_threads": None,
         "torch_cpu_capability": _torch_capability(torch),
-        "torch_interop_threads": torch.get_num_interop_threads() if torch is not None else None,
         "env": {k: v for k, v in sorted(os.environ.items())
                 if k.startswith("OPENBLAS_") or k in THREAD_VARS},
         "statistic": "min",
@@ -352,13 +356,16 @@ def environment(np, torch, args):
         "tape_batch": args.tape_batch,
         "gc_enabled": args.gc,
     }
+    if torch is not None:
+        env["torch_threads"] = torch.get_num_threads()
+        env["torch_interop_threads"] = torch.get_num_interop_threads()
     return env
 
 
 def _torch_capability(torch):
     try:
         return torch.backends.cpu.get_cpu_capability()
-    except Exception:  # torch not installed, or too old to say
+    except AttributeError:  # torch not installed, or too old to say
         return None
 
 
@@ -366,7 +373,7 @@ def _blas_name(np):
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         return f"{blas.get('name')} {blas.get('version')}"
-    except Exception:  # older numpy: no dict mode; the version says enough
+    except (AttributeError, KeyError, TypeError):  # older numpy: no dict mode
         return "unknown"
 
 
@@ -380,8 +387,10 @@ def print_header(env):
                      if env["torch"] else "torch -")
     print(f"threads: numpy BLAS {env['numpy_threads']} (OPENBLAS_NUM_THREADS, "
           f"OMP_NUM_THREADS; numpy's elementwise ops use one), {torch_threads}")
-    print("environment: " + (", ".join(f"{k}={v}" for k, v in env["env"].items()) or "-")
-          + ("" if "OPENBLAS_CORETYPE" in env["env"] else ", OPENBLAS_CORETYPE unset"))
+    variables = ", ".join(f"{k}={v}" for k, v in env["env"].items())
+    if "OPENBLAS_CORETYPE" not in env["env"]:
+        variables += ", OPENBLAS_CORETYPE unset"
+    print(f"environment: {variables}")
     print(f"statistic: min of {env['repeat']} repeats of ~{env['min_time_s']} s each; "
           f"nnlib+tape: {env['tape_batch']} calls per fresh tape, tape cost included; "
           f"gc {'on' if env['gc_enabled'] else 'off'} while timing")
@@ -397,9 +406,9 @@ def print_ops(results, faults):
         for size in SIZES:
             r = results[op][f"{size}x{size}"]
             f = faults[op][f"{size}x{size}"]
-            print(f"{op:<11}{f'{size}x{size}':>8}"
-                  + "".join(f"{fmt_us(r.get(c)) + ('*' if (f.get(c) or 0) >= 1 else ''):>12}"
-                            for c in COLUMNS)
+            cells = [fmt_us(r.get(c)) + ("*" if (f.get(c) or 0) >= 1 else "")
+                     for c in COLUMNS]
+            print(f"{op:<11}{f'{size}x{size}':>8}" + "".join(f"{v:>12}" for v in cells)
                   + f"{fmt_ratio(ratio(r['nnlib'], r.get('torch'))):>13}"
                   + f"{fmt_ratio(ratio(r['nnlib+tape'], r.get('torch'))):>12}"
                   + f"{fmt_ratio(ratio(r['nnlib'], r['numpy'])):>13}")
@@ -417,9 +426,12 @@ def print_chain(chain):
               "nnlib": "nnlib (implicit_value_and_gradients)",
               "torch": "torch (.backward(), grads set to None)"}
     for name in CHAIN:
-        print(f"  {labels[name]:<42}{fmt_us(chain.get(name)):>10} us")
-    print(f"  {'nnlib/torch':<42}{fmt_ratio(ratio(chain['nnlib'], chain.get('torch'))):>10}")
-    print(f"  {'nnlib/numpy':<42}{fmt_ratio(ratio(chain['nnlib'], chain['numpy'])):>10}")
+        value = chain.get(name)
+        shown = "not installed" if value is None else f"{fmt_us(value):>10} us"
+        print(f"  {labels[name]:<42}{shown}")
+    bases = (("nnlib/torch", chain.get("torch")), ("nnlib/numpy", chain["numpy"]))
+    for name, base in bases:
+        print(f"  {name:<42}{fmt_ratio(ratio(chain['nnlib'], base)):>10}")
 
 
 def targets(results, chain):
@@ -428,7 +440,8 @@ def targets(results, chain):
 
     def check(name, value, limit):
         passed = None if value is None else value <= limit
-        checks.append({"target": name, "value": value, "limit": limit, "passed": passed})
+        checks.append(
+            {"target": name, "value": value, "limit": limit, "passed": passed})
 
     for op in OPS:
         r = results[op]["8x8"]
@@ -456,7 +469,7 @@ def print_targets(checks):
         status = {True: "PASS", False: "FAIL", None: "SKIP"}[c["passed"]]
         value = "no torch" if c["value"] is None else fmt_ratio(c["value"])
         op = "<" if c["target"].startswith("256x256") else "<="
-        print(f"  [{status}] {c['target']:<38} {value:>9} {op} {c['limit']:.2f}x")
+        print(f"  [{status}] {c['target']:<44} {value:>9} {op} {c['limit']:.2f}x")
     done = [c for c in checks if c["passed"] is not None]
     print(f"  {sum(c['passed'] for c in done)} of {len(done)} targets met"
           + (f", {len(checks) - len(done)} skipped (torch not installed)"

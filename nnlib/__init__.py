@@ -10,9 +10,9 @@ Example:
 
 from . import random, test_util
 from ._version import __version__
-from .engine import *  # noqa: F401,F403
+from .engine import *
 from .engine import __all__ as _engine_all
-from .ops import *  # noqa: F401,F403
+from .ops import *
 from .ops import __all__ as _ops_all
 
 __all__ = sorted(set(_engine_all + _ops_all + ["random", "test_util", "__version__"]))

@@ -48,7 +48,7 @@ def needs_gradient(tensor):
 class Entry:
     """One recorded op: the ids it produced and consumed, and its gradient rule."""
 
-    __slots__ = ("name", "out_ids", "in_ids", "backward", "out_specs")
+    __slots__ = ("backward", "in_ids", "name", "out_ids", "out_specs")
 
     def __init__(self, name, out_ids, in_ids, backward, out_specs):
         self.name = name

@@ -85,7 +85,7 @@ class Tensor:
                [6., 8.]], dtype=float32)
     """
 
-    __slots__ = ("_value", "_id", "__weakref__")
+    __slots__ = ("__weakref__", "_id", "_value")
     __array_priority__ = 100.0
 
     def __init__(self, value, dtype=None):

@@ -1,32 +1,51 @@
 """Every differentiable operation, grouped by kind, each declared once.
 
-Importing this package binds Tensor's operators (see ``operators.py``).
+Importing this package binds Tensor's operators (see ``operators.py``). The
+registry (``registry.REGISTRY``) lists every op with the samples its gradient is
+checked on.
 """
 
-from . import operators as _operators
-from .activations import *  # noqa: F401,F403
-from .activations import __all__ as _activations_all
-from .arithmetic import *  # noqa: F401,F403
-from .arithmetic import __all__ as _arithmetic_all
-from .creation import *  # noqa: F401,F403
-from .creation import __all__ as _creation_all
-from .indexing import *  # noqa: F401,F403
-from .indexing import __all__ as _indexing_all
-from .linalg import *  # noqa: F401,F403
-from .linalg import __all__ as _linalg_all
-from .math import *  # noqa: F401,F403
-from .math import __all__ as _math_all
-from .nn import *  # noqa: F401,F403
-from .nn import __all__ as _nn_all
-from .reduction import *  # noqa: F401,F403
-from .reduction import __all__ as _reduction_all
-from .shape import *  # noqa: F401,F403
-from .shape import __all__ as _shape_all
-from .registry import REGISTRY, Sample, register
+from . import (
+    activations,
+    arithmetic,
+    clipping,
+    creation,
+    indexing,
+    joining,
+    linalg,
+    math,
+    nn,
+    operators,
+    reduction,
+    scan,
+    shape,
+)
+from .activations import *
+from .arithmetic import *
+from .clipping import *
+from .creation import *
+from .indexing import *
+from .joining import *
+from .linalg import *
+from .math import *
+from .nn import *
+from .reduction import *
+from .scan import *
+from .shape import *
 
-_operators.install()
+operators.install()
 
-__all__ = sorted(set(
-    _activations_all + _arithmetic_all + _creation_all + _indexing_all + _linalg_all
-    + _math_all + _nn_all + _reduction_all + _shape_all
-))
+__all__ = [
+    *activations.__all__,
+    *arithmetic.__all__,
+    *clipping.__all__,
+    *creation.__all__,
+    *indexing.__all__,
+    *joining.__all__,
+    *linalg.__all__,
+    *math.__all__,
+    *nn.__all__,
+    *reduction.__all__,
+    *scan.__all__,
+    *shape.__all__,
+]

@@ -1,4 +1,4 @@
-"""Neural-network activation functions, elementwise, and ``clip_by_value``.
+"""Neural-network activation functions, elementwise.
 
 Ops with a delicate forward (``sigmoid``, ``softplus``, ``gelu``) run it on numpy
 arrays and state their gradient rule with nnlib ops, so it can be differentiated
@@ -14,13 +14,12 @@ them as ``dy * mask`` (TensorFlow's ReluGrad does the same): with a random mask
 import numpy as np
 
 from . import math as _math
-from ._dispatch import ACTIVE, Tensor, as_tensor, elementwise, is_float, record, wrap
-from .arithmetic import reduce_to
+from ._dispatch import ACTIVE, as_tensor, elementwise, record, wrap
 from .math import _erfc
 from .registry import Sample, register
 
 __all__ = [
-    "clip_by_value", "elu", "gelu", "hard_sigmoid", "leaky_relu", "relu", "relu6",
+    "elu", "gelu", "hard_sigmoid", "leaky_relu", "relu", "relu6",
     "selu", "sigmoid", "silu", "softplus", "softsign", "swish",
 ]
 
@@ -336,87 +335,3 @@ def hard_sigmoid(x):
         nnlib.Tensor([0.   0.5  0.75 1.  ], shape=(4,), dtype=float32)
     """
     return relu6(as_tensor(x) + 3.0) / 6.0
-
-
-def _clip_samples(rng, python_bounds=False):
-    # Inputs in three bands kept 0.3 away from the bounds, where clip has kinks.
-    x = rng.uniform(-0.4, 0.4, (3, 4)) + rng.choice([-1.8, 0.0, 1.8], (3, 4))
-    if python_bounds:
-        return [x], {"clip_value_min": -1.0, "clip_value_max": 1.0}
-    return [x, rng.uniform(-1.1, -0.9, (4,)), rng.uniform(0.9, 1.1, (3, 1))], {}
-
-
-def _bound(value, x, name):
-    """A bound as a weak Python number or a Tensor of ``x``'s dtype."""
-    if type(value) in (int, float, bool):
-        return value
-    if isinstance(value, Tensor):
-        if value.dtype != x.dtype:
-            raise TypeError(f"clip_by_value: {name} has dtype {value.dtype} but x has "
-                            f"{x.dtype}; cast it with nnlib.cast")
-        bound = value
-    else:
-        array = np.asarray(value)
-        try:
-            bound = wrap(array.astype(x.dtype, casting="same_kind", copy=False))
-        except TypeError:
-            raise TypeError(f"clip_by_value: cannot convert {name} of dtype "
-                            f"{array.dtype} to x's dtype {x.dtype}") from None
-    try:
-        fits = np.broadcast_shapes(bound.shape, x.shape) == x.shape
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ValueError(f"clip_by_value: {name} of shape {bound.shape} does not "
-                         f"broadcast to x's shape {x.shape}")
-    return bound
-
-
-def _raw(v):
-    return v._value if isinstance(v, Tensor) else v
-
-
-@register(Sample(make=_clip_samples),
-          Sample(make=lambda rng: _clip_samples(rng, python_bounds=True)),
-          second_order=True)
-def clip_by_value(x, clip_value_min, clip_value_max):
-    """Clips ``x`` elementwise to ``[clip_value_min, clip_value_max]``.
-
-    The gradient passes to ``x`` where it lies within the bounds (ties included,
-    as in TensorFlow), and to a bound where that bound was applied.
-
-    Args:
-        x: A tensor, array or number.
-        clip_value_min: The lower bound: a number, or a tensor or array that
-            broadcasts to ``x``'s shape. Must not exceed ``clip_value_max``
-            (where it does, the result is ``clip_value_max``).
-        clip_value_max: The upper bound, likewise.
-
-    Returns:
-        A Tensor of ``x``'s shape (and dtype, unless Python float bounds promote
-        an integer ``x`` to float, as in numpy).
-
-    Raises:
-        ValueError: If a bound does not broadcast to ``x``'s shape.
-        TypeError: If a tensor bound has another dtype than ``x``.
-
-    Example:
-        >>> nnlib.clip_by_value([-2., 0.5, 3.], -1., 1.)
-        nnlib.Tensor([-1.   0.5  1. ], shape=(3,), dtype=float32)
-    """
-    x = as_tensor(x)
-    lo = _bound(clip_value_min, x, "clip_value_min")
-    hi = _bound(clip_value_max, x, "clip_value_max")
-    xv, lov, hiv = x._value, _raw(lo), _raw(hi)
-    y = wrap(np.minimum(np.maximum(xv, lov), hiv))
-    if ACTIVE:
-        below, above = xv < lov, xv > hiv
-
-        def backward(dy):
-            dx = dy * ~(below | above) if is_float(x) else None
-            dlo = reduce_to(dy * below, lo) if is_float(lo) else None
-            dhi = reduce_to(dy * above, hi) if is_float(hi) else None
-            return dx, dlo, dhi
-
-        record("clip_by_value", (x, lo, hi), y, backward)
-    return y

@@ -1,4 +1,6 @@
-"""Reductions over axes: sums, means, extrema, products, statistics, scans.
+"""Reductions over axes: sums, means, extrema, products, statistics.
+
+Scans and index-valued reductions (cumsum, argmax, reduce_any) are in ``scan.py``.
 
 Every reduction takes ``axis`` (an int, a tuple of ints, or None for all axes;
 negative axes count from the end) and ``keepdims``. Derived reductions (mean,
@@ -14,9 +16,8 @@ from ._dispatch import ACTIVE, as_tensor, record, wrap
 from .registry import Sample, register
 
 __all__ = [
-    "argmax", "argmin", "cumsum", "reduce_all", "reduce_any", "reduce_logsumexp",
-    "reduce_max", "reduce_mean", "reduce_min", "reduce_prod", "reduce_std",
-    "reduce_sum", "reduce_variance", "sum_to_shape",
+    "reduce_logsumexp", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod",
+    "reduce_std", "reduce_sum", "reduce_variance", "sum_to_shape",
 ]
 
 _SAMPLES = (
@@ -360,150 +361,6 @@ def reduce_std(x, axis=None, keepdims=False):
     x = as_tensor(x)
     axes = normalize_axes(axis, x.ndim, "reduce_std")
     return _math.sqrt(reduce_variance(x, axes, keepdims))
-
-
-def _scan(v, axis, exclusive, reverse):
-    if reverse:
-        v = np.flip(v, axis)
-    out = np.cumsum(v, axis)
-    if exclusive:
-        zero = np.zeros(v.shape[:axis] + (1,) + v.shape[axis + 1:], out.dtype)
-        out = np.concatenate((zero, out), axis)
-        out = out[(slice(None),) * axis + (slice(0, v.shape[axis]),)]
-    return np.flip(out, axis) if reverse else out
-
-
-@register(Sample(shapes=[(5,)]), Sample(shapes=[(3, 4)], kwargs={"axis": 1}),
-          Sample(shapes=[(3, 4)],
-                 kwargs={"axis": -2, "exclusive": True, "reverse": True}),
-          second_order=True)
-def cumsum(x, axis=0, exclusive=False, reverse=False):
-    """Cumulative sum of ``x`` along ``axis``.
-
-    Args:
-        x: A tensor of rank >= 1.
-        axis: The axis to scan (an int, negative counts from the end).
-        exclusive: Leave each element out of its own sum (the first is 0).
-        reverse: Sum from the end of the axis towards the start.
-
-    Returns:
-        A Tensor of ``x``'s shape.
-
-    Raises:
-        ValueError: If ``x`` is a scalar or ``axis`` is out of range.
-
-    Example:
-        >>> nnlib.cumsum([1., 2., 3.])
-        nnlib.Tensor([1. 3. 6.], shape=(3,), dtype=float32)
-        >>> nnlib.cumsum([1., 2., 3.], exclusive=True, reverse=True)
-        nnlib.Tensor([5. 3. 0.], shape=(3,), dtype=float32)
-    """
-    x = as_tensor(x)
-    if x.ndim == 0:
-        raise ValueError("cumsum: needs a tensor of rank >= 1, got a scalar")
-    if not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"cumsum: axis must be an int, got {axis!r}")
-    (axis,) = normalize_axes(axis, x.ndim, "cumsum")
-    y = wrap(_scan(x._value, axis, exclusive, reverse))
-    if ACTIVE:
-        # The transpose of a running sum is the running sum the other way.
-        record("cumsum", (x,), y,
-               lambda dy: (cumsum(dy, axis, exclusive, not reverse),))
-    return y
-
-
-def _arg_extremum(fn, name, x, axis, keepdims):
-    x = as_tensor(x)
-    if axis is not None:
-        if not isinstance(axis, (int, np.integer)):
-            raise ValueError(f"{name}: axis must be an int or None, got {axis!r}")
-        axis = (normalize_axes(axis, x.ndim, name) or (None,))[0]
-    try:
-        y = wrap(fn(x._value, axis=axis, keepdims=keepdims))
-    except ValueError:
-        raise ValueError(f"{name}: a tensor of shape {x.shape} has an empty slice "
-                         f"along axis {axis}") from None
-    if ACTIVE:
-        record(name, (x,), y, None)
-    return y
-
-
-@register(differentiable=False)
-def argmax(x, axis=None, keepdims=False):
-    """The index of the largest element along ``axis`` (the first one on ties).
-
-    Not differentiable: an index has no gradient.
-
-    Args:
-        x: A tensor, array or number.
-        axis: An int, or None for the index into the flattened tensor (numpy's rule).
-        keepdims: Keep the reduced axis with length 1.
-
-    Returns:
-        An int64 Tensor.
-
-    Raises:
-        ValueError: If ``axis`` is not an int or None, or is out of range.
-
-    Example:
-        >>> nnlib.argmax([[1., 5.], [3., 2.]], axis=1)
-        nnlib.Tensor([1 0], shape=(2,), dtype=int64)
-    """
-    return _arg_extremum(np.argmax, "argmax", x, axis, keepdims)
-
-
-@register(differentiable=False)
-def argmin(x, axis=None, keepdims=False):
-    """The index of the smallest element along ``axis``; see ``argmax``.
-
-    Example:
-        >>> nnlib.argmin([[1., 5.], [3., 2.]], axis=0)
-        nnlib.Tensor([0 1], shape=(2,), dtype=int64)
-    """
-    return _arg_extremum(np.argmin, "argmin", x, axis, keepdims)
-
-
-def _logical(ufunc, name, x, axis, keepdims):
-    x = as_tensor(x)
-    axes = normalize_axes(axis, x.ndim, name)
-    xv = x._value if x.dtype == np.bool_ else x._value.astype(bool)
-    y = wrap(ufunc.reduce(xv, axis=axes, keepdims=keepdims))
-    if ACTIVE:
-        record(name, (x,), y, None)
-    return y
-
-
-@register(differentiable=False)
-def reduce_any(x, axis=None, keepdims=False):
-    """Logical or over ``axis`` (non-zero counts as true); False for an empty slice.
-
-    Args:
-        x: A tensor, array or number of any dtype.
-        axis: An int, a tuple of ints, or None for all axes.
-        keepdims: Keep reduced axes with length 1.
-
-    Returns:
-        A boolean Tensor (not differentiable).
-
-    Raises:
-        ValueError: If an axis is out of range.
-
-    Example:
-        >>> nnlib.reduce_any([[True, False], [False, False]], axis=1)
-        nnlib.Tensor([ True False], shape=(2,), dtype=bool)
-    """
-    return _logical(np.logical_or, "reduce_any", x, axis, keepdims)
-
-
-@register(differentiable=False)
-def reduce_all(x, axis=None, keepdims=False):
-    """Logical and over ``axis``; True for an empty slice. See ``reduce_any``.
-
-    Example:
-        >>> nnlib.reduce_all([[True, False], [True, True]], axis=1)
-        nnlib.Tensor([False  True], shape=(2,), dtype=bool)
-    """
-    return _logical(np.logical_and, "reduce_all", x, axis, keepdims)
 
 
 @register(Sample(shapes=[(2, 3, 4)], kwargs={"shape": (3, 1)}),

@@ -1,22 +1,21 @@
-"""Shape ops: reshape, broadcast, transpose, cast, join, split, tile and pad.
+"""Shape ops: reshape, broadcast, transpose, cast, expand/squeeze, tile and pad.
 
-The joining and splitting ops are each other's gradients (``concat`` and ``split``,
-``stack`` and ``unstack``), so every rule here is differentiable again.
+Joining and splitting (concat, stack, split, unstack) live in ``joining.py``.
 """
 
 import operator
 
 import numpy as np
 
+from ..engine.variable import Variable
 from . import indexing as _indexing
 from . import reduction as _reduction
-from ..engine.variable import Variable
-from ._dispatch import ACTIVE, Tensor, as_tensor, is_float, record, wrap
+from ._dispatch import ACTIVE, as_tensor, record, wrap
 from .registry import Sample, register
 
 __all__ = [
-    "broadcast_to", "cast", "concat", "expand_dims", "pad", "reshape", "split",
-    "squeeze", "stack", "tile", "transpose", "unstack",
+    "broadcast_to", "cast", "expand_dims", "pad", "reshape", "squeeze", "tile",
+    "transpose",
 ]
 
 
@@ -132,33 +131,13 @@ def cast(x, dtype):
     return y
 
 
-def _axis(axis, rank, op, what):
+def checked_axis(axis, rank, op, what):
     """``axis`` as an int in ``[0, rank)``; a ValueError names ``op`` and ``what``."""
     axis = operator.index(axis)
     if not -rank <= axis < rank:
         raise ValueError(f"{op}: axis {axis} is out of range [{-rank}, {rank - 1}] "
                          f"for {what}")
     return axis % rank
-
-
-def _shapes(shapes):
-    text = [str(s) for s in shapes]
-    return text[0] if len(text) == 1 else ", ".join(text[:-1]) + " and " + text[-1]
-
-
-def _tensors(values, op):
-    if not isinstance(values, (list, tuple)):
-        raise TypeError(f"{op}: expects a list of tensors, got {type(values).__name__}")
-    if not values:
-        raise ValueError(f"{op}: expects at least one tensor, got an empty list")
-    return [as_tensor(v) for v in values]
-
-
-def _cast_back(grad, dtype):
-    """The gradient for an input of ``dtype`` (None: the input carries none)."""
-    if dtype is None:
-        return None
-    return grad if grad.dtype == dtype else cast(grad, dtype)
 
 
 @register(Sample(shapes=[(3, 4)], kwargs={"axis": 1}),
@@ -181,7 +160,7 @@ def expand_dims(x, axis):
         (2, 3, 1)
     """
     x = as_tensor(x)
-    axis = _axis(axis, x.ndim + 1, "expand_dims", f"a tensor of shape {x.shape}")
+    axis = checked_axis(axis, x.ndim + 1, "expand_dims", f"a tensor of shape {x.shape}")
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
@@ -210,7 +189,7 @@ def squeeze(x, axis=None):
         axes = {i for i, d in enumerate(shape) if d == 1}
     else:
         what = f"a tensor of shape {shape}"
-        axes = {_axis(a, x.ndim, "squeeze", what)
+        axes = {checked_axis(a, x.ndim, "squeeze", what)
                 for a in (axis if isinstance(axis, (list, tuple)) else [axis])}
         for a in sorted(axes):
             if shape[a] != 1:
@@ -218,166 +197,6 @@ def squeeze(x, axis=None):
                                  f"in a tensor of shape {shape}; only axes of size 1 "
                                  "can go")
     return reshape(x, tuple(d for i, d in enumerate(shape) if i not in axes))
-
-
-@register(Sample(shapes=[(2, 3), (4, 3)], kwargs={"axis": 0}),
-          Sample(shapes=[(2, 3), (2, 1), (2, 2)], kwargs={"axis": -1}),
-          second_order=True, takes_list=True)
-def concat(values, axis):
-    """Joins tensors along an existing axis.
-
-    Args:
-        values: A list of tensors of equal rank whose shapes agree except on ``axis``.
-        axis: The axis to join along.
-
-    Returns:
-        A Tensor; its dtype follows numpy's promotion rules.
-
-    Raises:
-        ValueError: Naming every shape when ranks or the other axes differ.
-
-    Example:
-        >>> nnlib.concat([nnlib.ones((1, 2)), nnlib.zeros((1, 2))], axis=0)
-        nnlib.Tensor([[1. 1.]
-                      [0. 0.]], shape=(2, 2), dtype=float32)
-    """
-    tensors = _tensors(values, "concat")
-    shapes = [t.shape for t in tensors]
-    rank = len(shapes[0])
-    if any(len(s) != rank for s in shapes):
-        raise ValueError(f"concat: tensors must have the same rank, got shapes "
-                         f"{_shapes(shapes)}")
-    axis = _axis(axis, rank, "concat", f"shapes {_shapes(shapes)}")
-    if any(s[:axis] + s[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:]
-           for s in shapes):
-        raise ValueError(f"concat: shapes {_shapes(shapes)} differ on an axis other "
-                         f"than {axis}")
-    y = wrap(np.concatenate([t._value for t in tensors], axis=axis))
-    if ACTIVE:
-        sizes = [s[axis] for s in shapes]
-        dtypes = [t.dtype if is_float(t) else None for t in tensors]
-
-        def backward(dy):
-            parts = split(dy, sizes, axis)
-            return tuple(_cast_back(g, d) for g, d in zip(parts, dtypes))
-
-        record("concat", tuple(tensors), y, backward)
-    return y
-
-
-@register(Sample(shapes=[(3,), (3,)]),
-          Sample(shapes=[(2, 3), (2, 3), (2, 3)], kwargs={"axis": -1}),
-          second_order=True, takes_list=True)
-def stack(values, axis=0):
-    """Joins tensors of one shape along a new axis.
-
-    Args:
-        values: A list of tensors of the same shape.
-        axis: Position of the new axis in the result, in ``[-rank - 1, rank]``.
-
-    Returns:
-        A Tensor of rank one more than the inputs'.
-
-    Raises:
-        ValueError: Naming every shape when they differ.
-
-    Example:
-        >>> nnlib.stack([nnlib.zeros((2, 3)), nnlib.ones((2, 3))], axis=1).shape
-        (2, 2, 3)
-    """
-    tensors = _tensors(values, "stack")
-    shapes = [t.shape for t in tensors]
-    if any(s != shapes[0] for s in shapes):
-        raise ValueError(f"stack: tensors must have the same shape, got shapes "
-                         f"{_shapes(shapes)}")
-    axis = _axis(axis, len(shapes[0]) + 1, "stack", f"shapes {_shapes(shapes)}")
-    y = wrap(np.stack([t._value for t in tensors], axis=axis))
-    if ACTIVE:
-        dtypes = [t.dtype if is_float(t) else None for t in tensors]
-
-        def backward(dy):
-            return tuple(_cast_back(g, d) for g, d in zip(unstack(dy, axis), dtypes))
-
-        record("stack", tuple(tensors), y, backward)
-    return y
-
-
-@register(Sample(shapes=[(3, 4)]), Sample(shapes=[(2, 3, 2)], kwargs={"axis": 1}),
-          second_order=True)
-def unstack(x, axis=0):
-    """Splits ``x`` along ``axis`` into a list of tensors of one rank less.
-
-    Args:
-        x: A tensor of rank >= 1.
-        axis: The axis to unpack.
-
-    Returns:
-        A list of ``x.shape[axis]`` Tensors.
-
-    Raises:
-        ValueError: If ``axis`` is out of range.
-
-    Example:
-        >>> [t.numpy().tolist() for t in nnlib.unstack([[1., 2.], [3., 4.]], axis=1)]
-        [[1.0, 3.0], [2.0, 4.0]]
-    """
-    x = as_tensor(x)
-    axis = _axis(axis, x.ndim, "unstack", f"a tensor of shape {x.shape}")
-    ys = [wrap(v) for v in np.moveaxis(x._value, axis, 0)]
-    if ACTIVE and ys:
-        record("unstack", (x,), tuple(ys), lambda dys: (stack(dys, axis),))
-    return ys
-
-
-def _split_sizes(spec, size, where):
-    spec = np.asarray(spec._value if isinstance(spec, Tensor) else spec)
-    if spec.dtype.kind not in "iu" or spec.ndim > 1:
-        raise TypeError(f"split: num_or_size_splits must be an int or a list of ints, "
-                        f"got {spec.tolist()!r}")
-    if spec.ndim == 0:
-        count = int(spec)
-        if count <= 0 or size % count:
-            raise ValueError(f"split: cannot split {where} into {count} equal parts")
-        return [size // count] * count
-    sizes = [int(s) for s in spec]
-    if sizes.count(-1) == 1:
-        sizes[sizes.index(-1)] = size - sum(sizes) - 1
-    if not sizes or min(sizes) < 0 or sum(sizes) != size:
-        raise ValueError(f"split: sizes {spec.tolist()} do not add up to {where} "
-                         "(one size may be -1, meaning the rest)")
-    return sizes
-
-
-@register(Sample(shapes=[(6, 2)], kwargs={"num_or_size_splits": 3}),
-          Sample(shapes=[(2, 7)], kwargs={"num_or_size_splits": [2, -1, 1], "axis": 1}),
-          second_order=True)
-def split(x, num_or_size_splits, axis=0):
-    """Splits ``x`` along ``axis`` into several tensors, like ``tf.split``.
-
-    Args:
-        x: A tensor.
-        num_or_size_splits: An int (that many equal parts) or a list of sizes
-            adding up to ``x.shape[axis]``; one size may be -1 (the rest).
-        axis: The axis to split.
-
-    Returns:
-        A list of Tensors.
-
-    Raises:
-        ValueError: If the axis cannot be split that way, naming its size.
-
-    Example:
-        >>> [t.shape for t in nnlib.split(nnlib.zeros((2, 5)), [1, -1], axis=1)]
-        [(2, 1), (2, 4)]
-    """
-    x = as_tensor(x)
-    axis = _axis(axis, x.ndim, "split", f"a tensor of shape {x.shape}")
-    where = f"axis {axis} of size {x.shape[axis]} (shape {x.shape})"
-    sizes = _split_sizes(num_or_size_splits, x.shape[axis], where)
-    ys = [wrap(v) for v in np.split(x._value, np.cumsum(sizes)[:-1], axis=axis)]
-    if ACTIVE:
-        record("split", (x,), tuple(ys), lambda dys: (concat(dys, axis),))
-    return ys
 
 
 @register(Sample(shapes=[(2, 3)], kwargs={"multiples": (2, 1)}),
