@@ -93,7 +93,7 @@ class _VariableCollector:
         self.thread = threading.get_ident()
         self.variables = {}
 
-    def observe(self, name, inputs, outputs, backward):
+    def observe(self, name, inputs, outputs, backward, raw=False):
         if threading.get_ident() != self.thread:
             return
         for t in inputs:

@@ -1,13 +1,12 @@
 """GradientTape: record ops while active, then compute gradients from the record."""
 
 import contextlib
-import threading
 import warnings
 
 import numpy as np
 
 from . import nest
-from .tape import ACTIVE, Recorder
+from .tape import ACTIVE, Recorder, get_ident
 from .tensor import Tensor, to_array, wrap
 from .variable import Variable
 
@@ -47,7 +46,7 @@ class GradientTape(Recorder):
         if self._entered:
             raise RuntimeError("this GradientTape is already recording; nest a new tape instead")
         self._entered = True
-        self._thread = threading.get_ident()
+        self._thread = get_ident()
         ACTIVE.append(self)
         return self
 
@@ -113,6 +112,19 @@ class GradientTape(Recorder):
         finally:
             self._paused -= 1
 
+    def recorded_ops(self):
+        """Returns the names of the ops recorded so far, in order (for debugging).
+
+        Example:
+            >>> x = nnlib.constant(2.0)
+            >>> with nnlib.GradientTape() as tape:
+            ...     tape.watch(x)
+            ...     y = nnlib.tanh(x * x)
+            >>> tape.recorded_ops()
+            ['multiply', 'tanh']
+        """
+        return [entry[-1] for entry in self._entries]
+
     def reset(self):
         """Forgets everything recorded so far (the tape stays active)."""
         self._watched.clear()
@@ -162,18 +174,19 @@ class GradientTape(Recorder):
         flat_sources = _checked_sources(sources)
         seeds = _seeds(target, output_gradients)
         self._used = True
+        raw = not self._outer_tape_records()
         self._paused += 1  # ops of the backward pass belong to outer tapes only
         try:
             source_ids = [s._id for s in flat_sources]
             # When every watched leaf is a source, every entry leads to one.
             prune = not self._leaves.issubset(source_ids)
             grads = backward_pass(self._entries, seeds, source_ids,
-                                  consume=not self._persistent, prune=prune)
+                                  consume=not self._persistent, prune=prune, raw=raw)
         finally:
             self._paused -= 1
         if not self._persistent:
             self._entries = []
-        results = [grads.get(s._id) for s in flat_sources]
+        results = [_as_gradient(grads.get(s._id), s) for s in flat_sources]
         if unconnected_gradients == "zero":
             results = [wrap(np.zeros(s.shape, s.dtype)) if g is None else g
                        for g, s in zip(results, flat_sources)]
@@ -204,14 +217,28 @@ class GradientTape(Recorder):
             for k in range(max(target.size, 1)):
                 seed = np.zeros(target.size, target.dtype)
                 seed[k] = 1
-                grads = backward_pass(self._entries, [(target, wrap(seed.reshape(target.shape)))],
-                                      [source._id], consume=False)
+                seeds = [(target, wrap(seed.reshape(target.shape)))]
+                grads = backward_pass(self._entries, seeds, [source._id], consume=False,
+                                      raw=True)
                 g = grads.get(source._id)
-                rows.append(np.zeros(source.shape, source.dtype) if g is None else g.numpy())
+                rows.append(np.zeros(source.shape, source.dtype) if g is None
+                            else np.asarray(g, source.dtype))
         finally:
             self._paused -= 1
         self._used = True
         return wrap(np.stack(rows).reshape(target.shape + source.shape))
+
+    def _outer_tape_records(self):
+        """True when another observer would record the ops of our backward pass."""
+        me = get_ident()
+        for observer in ACTIVE:
+            if observer is self:
+                continue
+            if not isinstance(observer, Recorder):
+                return True  # the numeric checker wants to see every op
+            if observer._thread == me and not observer._paused:
+                return True
+        return False
 
     def _explain_none(self, seeds, sources):
         target_ids = {t._id for t, _ in seeds}
@@ -229,6 +256,30 @@ class GradientTape(Recorder):
                 why = "is watched, but the target does not depend on it"
             reasons.append(f"  - {label} {why}")
         return "every gradient is None:\n" + "\n".join(reasons)
+
+
+def _as_gradient(grad, source):
+    """A gradient from the backward pass as a Tensor of the source's dtype."""
+    if grad is None or isinstance(grad, Tensor):
+        return grad
+    if type(grad) is np.ndarray and grad.dtype == source._value.dtype:
+        return wrap(grad)
+    grad = np.asarray(grad)
+    return wrap(grad if grad.dtype == source.dtype else grad.astype(source.dtype))
+
+
+_ONES = {}
+
+
+def _ones(shape, dtype):
+    """Ones for a seed; scalar ones are cached read-only (the usual loss seed)."""
+    if shape:
+        return np.ones(shape, dtype)
+    ones = _ONES.get(dtype)
+    if ones is None:
+        ones = _ONES[dtype] = np.ones((), dtype)
+        ones.flags.writeable = False
+    return ones
 
 
 def _checked_sources(sources):
@@ -259,7 +310,7 @@ def _seeds(target, output_gradients):
         if t.dtype.kind not in "fc":
             raise TypeError(f"cannot differentiate a {t.dtype} target: it has no gradient")
         if dy is None:
-            dy = wrap(np.ones(t.shape, t.dtype))
+            dy = wrap(_ones(t.shape, t.dtype))
         else:
             # Gradients keep the target's dtype whatever the upstream dtype.
             dy = wrap(to_array(dy, t.dtype))
@@ -270,40 +321,48 @@ def _seeds(target, output_gradients):
     return seeds
 
 
-def backward_pass(entries, seeds, source_ids, consume, prune=True):
+def backward_pass(entries, seeds, source_ids, consume, prune=True, raw=False):
     """Walks ``entries`` backwards from ``seeds``; returns ``{id: gradient}``.
 
     With ``prune``, only entries on a path from a source to a target run. With
     ``consume`` the entries are popped as they are used, so their saved values
-    can be freed.
+    can be freed. With ``raw`` (no outer tape records this pass) gradients flow
+    as numpy arrays through every rule that accepts them, Tensors otherwise.
     """
     sources = set(source_ids)
-    live = _depending_on(entries, sources) if prune else _Everything()
+    live = _depending_on(entries, sources) if prune else None
     grads = {}
     for t, dy in seeds:
+        dy = dy._value if raw else dy
         prev = grads.get(t._id)
         grads[t._id] = dy if prev is None else prev + dy
     order = _consumed(entries) if consume else reversed(entries)
-    for entry in order:
-        out_ids = entry.out_ids
-        if entry.out_specs is None:
+    for out_ids, in_ids, backward, out_specs, raw_ok, _ in order:
+        if out_specs is None:
             oid = out_ids[0]
-            if oid not in live:
+            if live is not None and oid not in live:
                 continue
             dy = grads.get(oid) if oid in sources else grads.pop(oid, None)
             if dy is None:
                 continue
-            dxs = entry.backward(dy)
+            dxs = backward(wrap(dy) if raw and not raw_ok else dy)
         else:
             dys = [grads.get(o) if o in sources else grads.pop(o, None) for o in out_ids]
             if all(d is None for d in dys):
                 continue
-            dys = [wrap(np.zeros(shape, dtype)) if d is None else d
-                   for d, (shape, dtype) in zip(dys, entry.out_specs)]
-            dxs = entry.backward(dys)
-        for iid, dx in zip(entry.in_ids, dxs):
-            if iid is None or dx is None or iid not in live:
+            dys = [np.zeros(shape, dtype) if d is None else d
+                   for d, (shape, dtype) in zip(dys, out_specs)]
+            if not raw or not raw_ok:
+                dys = [d if isinstance(d, Tensor) else wrap(d) for d in dys]
+            dxs = backward(dys)
+        for iid, dx in zip(in_ids, dxs):
+            if iid is None or dx is None or (live is not None and iid not in live):
                 continue
+            if raw:
+                if isinstance(dx, Tensor):
+                    dx = dx._value
+            elif not isinstance(dx, Tensor):
+                dx = wrap(to_array(dx))
             prev = grads.get(iid)
             grads[iid] = dx if prev is None else prev + dx
     return grads
@@ -312,17 +371,12 @@ def backward_pass(entries, seeds, source_ids, consume, prune=True):
 def _depending_on(entries, sources):
     """The ids computed from a source (a forward sweep over the record)."""
     live = set(sources)
-    for entry in entries:
-        for i in entry.in_ids:
+    for out_ids, in_ids, *_ in entries:
+        for i in in_ids:
             if i in live:
-                live.update(entry.out_ids)
+                live.update(out_ids)
                 break
     return live
-
-
-class _Everything:
-    def __contains__(self, item):
-        return True
 
 
 def _consumed(entries):

@@ -14,8 +14,13 @@ def flatten(structure):
     if isinstance(structure, dict):
         return [leaf for key in sorted(structure) for leaf in flatten(structure[key])]
     if isinstance(structure, (list, tuple)):
+        if not any(isinstance(item, _NESTED) for item in structure):
+            return list(structure)  # the common flat case, without recursion
         return [leaf for item in structure for leaf in flatten(item)]
     return [structure]
+
+
+_NESTED = (list, tuple, dict)
 
 
 def pack_as(structure, leaves):
@@ -25,9 +30,10 @@ def pack_as(structure, leaves):
         >>> pack_as({"b": [0, 0], "a": 0}, [3, 1, 2])
         {'b': [1, 2], 'a': 3}
     """
-    leaves = iter(leaves)
-    result = _pack(structure, leaves)
-    return result
+    if type(structure) in (list, tuple) and not any(
+            isinstance(item, _NESTED) for item in structure):
+        return type(structure)(leaves)
+    return _pack(structure, iter(leaves))
 
 
 def _pack(structure, leaves):

@@ -17,7 +17,7 @@ _MODES = ("ignore", "warn", "raise")
 class _NumericChecker:
     mode = "ignore"
 
-    def observe(self, name, inputs, outputs, backward):
+    def observe(self, name, inputs, outputs, backward, raw=False):
         outs = (outputs,) if isinstance(outputs, Tensor) else outputs
         if all(_finite(o) for o in outs):
             return

@@ -5,18 +5,18 @@ cheap) and only then calls ``record``. Observers are the active
 ``GradientTape`` objects and the numeric checker of ``nnlib.seterr``.
 """
 
-import threading
+from threading import get_ident
 
 from .tensor import Tensor
 from .variable import Variable
 
-# Observers with an ``observe(name, inputs, outputs, backward)`` method.
+# Observers with an ``observe(name, inputs, outputs, backward, raw)`` method.
 ACTIVE = []
 
 _FLOAT_KINDS = "fc"
 
 
-def record(name, inputs, outputs, backward):
+def record(name, inputs, outputs, backward, raw=False):
     """Offers one op to every active observer.
 
     Args:
@@ -26,9 +26,13 @@ def record(name, inputs, outputs, backward):
         backward: ``backward(dy) -> tuple of input gradients`` (one per input,
             ``None`` where there is none); for a tuple of outputs it receives a
             list of upstream gradients. ``None`` marks a non-differentiable op.
+        raw: True when ``backward`` also accepts plain numpy arrays for ``dy``
+            (returning arrays). When no outer tape records the backward pass,
+            the tape then skips Tensor wrapping in this op's gradient: the
+            first-order fast path. Otherwise ``dy`` is always a Tensor.
     """
     for observer in ACTIVE:
-        observer.observe(name, inputs, outputs, backward)
+        observer.observe(name, inputs, outputs, backward, raw)
 
 
 def needs_gradient(tensor):
@@ -43,19 +47,6 @@ def needs_gradient(tensor):
         if getattr(observer, "_would_watch", None) and observer._would_watch(tensor):
             return True
     return False
-
-
-class Entry:
-    """One recorded op: the ids it produced and consumed, and its gradient rule."""
-
-    __slots__ = ("backward", "in_ids", "name", "out_ids", "out_specs")
-
-    def __init__(self, name, out_ids, in_ids, backward, out_specs):
-        self.name = name
-        self.out_ids = out_ids
-        self.in_ids = in_ids
-        self.backward = backward
-        self.out_specs = out_specs
 
 
 class Recorder:
@@ -77,13 +68,20 @@ class Recorder:
         self._paused = 0
 
     def _would_watch(self, tensor):
-        if self._thread != threading.get_ident() or self._paused:
+        if self._thread != get_ident() or self._paused:
             return False
         return tensor._id in self._watched or self._watches_on_read(tensor)
 
     def _watches_on_read(self, t):
         return (self._watch_accessed_variables and isinstance(t, Variable)
                 and t._trainable and t._value.dtype.kind in _FLOAT_KINDS)
+
+    def _watch_on_read(self, t):
+        """Watches ``t`` if it is a variable this tape watches when read."""
+        if self._watches_on_read(t):
+            self._watch_tensor(t)
+            return True
+        return False
 
     def _watch_tensor(self, tensor):
         """Watches a leaf. Integer tensors are never watched: no gradient flows
@@ -95,24 +93,19 @@ class Recorder:
         if isinstance(tensor, Variable):
             self._variables[tensor._id] = tensor
 
-    def observe(self, name, inputs, outputs, backward):
-        """Records the op when one of its inputs is watched (see ``record``)."""
-        if self._paused or self._thread != threading.get_ident():
+    def observe(self, name, inputs, outputs, backward, raw=False):
+        """Records the op when one of its inputs is watched (see ``record``).
+
+        An entry is the tuple ``(out_ids, in_ids, backward, out_specs, raw, name)``:
+        tuples are cheaper to build than objects, and this runs once per op.
+        """
+        if self._paused or self._thread != get_ident():
             return
         watched = self._watched
-        in_ids = []
-        hit = False
-        for t in inputs:
-            if isinstance(t, Tensor):
-                tid = t._id
-                if tid in watched or self._watches_on_read(t):
-                    if tid not in watched:
-                        self._watch_tensor(t)
-                    in_ids.append(tid)
-                    hit = True
-                    continue
-            in_ids.append(None)
-        if not hit:
+        in_ids = [t._id if isinstance(t, Tensor) and (
+            t._id in watched or (type(t) is not Tensor and self._watch_on_read(t)))
+            else None for t in inputs]
+        if not any(in_ids):  # ids start at 1, so only None is false
             return
         if backward is None:
             for tid in in_ids:
@@ -122,10 +115,9 @@ class Recorder:
         self._read.update(in_ids)
         if isinstance(outputs, Tensor):
             watched.add(outputs._id)
-            entry = Entry(name, (outputs._id,), tuple(in_ids), backward, None)
+            self._entries.append(((outputs._id,), in_ids, backward, None, raw, name))
         else:
             specs = tuple((o.shape, o.dtype) for o in outputs)
             out_ids = tuple(o._id for o in outputs)
             watched.update(out_ids)
-            entry = Entry(name, out_ids, tuple(in_ids), backward, specs)
-        self._entries.append(entry)
+            self._entries.append((out_ids, in_ids, backward, specs, raw, name))

@@ -11,7 +11,7 @@ import numpy as np
 
 # A unique, increasing id per tensor: tapes key gradients by it (Python's id()
 # can be reused once an object dies), and it orders variables by creation.
-_next_id = itertools.count().__next__
+_next_id = itertools.count(1).__next__  # 0 stays free: tapes test ids for truth
 _new = object.__new__
 
 FLOAT32 = np.dtype(np.float32)

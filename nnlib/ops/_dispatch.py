@@ -9,7 +9,9 @@ from ..engine.tape import ACTIVE, record
 from ..engine.tensor import Tensor, to_array, wrap
 from .registry import register
 
-__all__ = ["ACTIVE", "Tensor", "as_tensor", "elementwise", "operands", "record", "wrap"]
+__all__ = [
+    "ACTIVE", "Tensor", "as_tensor", "elementwise", "operands", "record", "value_of", "wrap",
+]
 
 _SCALARS = (int, float, bool)
 
@@ -35,6 +37,11 @@ def operands(x, y):
     return as_tensor(x), as_tensor(y)
 
 
+def value_of(x):
+    """The numpy value of a Tensor; anything else (an array, a number, None) as is."""
+    return x._value if isinstance(x, Tensor) else x
+
+
 def is_float(x):
     """True for a floating-point (or complex) Tensor: one that can carry a gradient."""
     return isinstance(x, Tensor) and x._value.dtype.kind in "fc"
@@ -44,8 +51,9 @@ def elementwise(forward, *samples, second_order=True, saves="y"):
     """Declares a unary elementwise op from its forward and its gradient rule.
 
     The decorated function is the gradient rule ``rule(dy, x, y) -> dx``, written
-    with nnlib ops and operators so that it is differentiable again; its name and
-    docstring become the op's. ``saves`` says which forward values the rule reads
+    with operators and ``nnlib.ops.poly`` functions so that it works on Tensors
+    (and is differentiable again) and on plain arrays (the first-order fast
+    path); its name and docstring become the op's. ``saves`` says which forward values the rule reads
     (``"x"``, ``"y"``, ``"xy"`` or ``""``), so the tape keeps only those alive.
 
     Args:
@@ -78,7 +86,15 @@ def elementwise(forward, *samples, second_order=True, saves="y"):
             if ACTIVE:
                 sx = x if keep_x else None
                 sy = y if keep_y else None
-                record(name, (x,), y, lambda dy: (rule(dy, sx, sy),))
+                vx = x._value if keep_x else None
+                vy = y._value if keep_y else None
+
+                def backward(dy):
+                    if isinstance(dy, Tensor):
+                        return (rule(dy, sx, sy),)
+                    return (rule(dy, vx, vy),)
+
+                record(name, (x,), y, backward, raw=True)
             return y
 
         del op.__wrapped__  # the op takes x, not the rule's (dy, x, y)

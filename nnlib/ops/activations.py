@@ -14,7 +14,7 @@ them as ``dy * mask`` (TensorFlow's ReluGrad does the same): with a random mask
 import numpy as np
 
 from . import math as _math
-from ._dispatch import ACTIVE, as_tensor, elementwise, record, wrap
+from ._dispatch import ACTIVE, as_tensor, elementwise, record, value_of, wrap
 from .math import _erfc
 from .registry import Sample, register
 
@@ -70,7 +70,7 @@ def relu(dy, x, y):
         >>> nnlib.relu([-1., 0., 2.])
         nnlib.Tensor([0. 0. 2.], shape=(3,), dtype=float32)
     """
-    return dy * (y._value > 0)
+    return dy * (value_of(y) > 0)
 
 
 def _relu6(v):
@@ -88,7 +88,7 @@ def relu6(dy, x, y):
         >>> nnlib.relu6([-1., 3., 8.])
         nnlib.Tensor([0. 3. 6.], shape=(3,), dtype=float32)
     """
-    v = y._value
+    v = value_of(y)
     return dy * ((v > 0) & (v < 6))
 
 

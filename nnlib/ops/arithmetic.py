@@ -9,10 +9,9 @@ import functools
 import numpy as np
 
 from . import math as _math
+from . import poly as _poly
 from ._dispatch import ACTIVE, Tensor, as_tensor, is_float, operands, record, wrap
-from .reduction import sum_to_shape
 from .registry import Sample, register
-from .shape import cast
 
 __all__ = [
     "add", "divide", "equal", "floor_divide", "greater", "greater_equal", "less",
@@ -36,19 +35,40 @@ def _nonzero_denominator(rng):
 def reduce_to(grad, operand):
     """Returns ``grad`` summed to the shape and cast to the dtype of ``operand``.
 
-    ``None`` when the operand cannot carry a gradient (a number, an integer).
+    Works on Tensors and on numpy arrays (the first-order fast path). ``None``
+    when the operand cannot carry a gradient (a number, an integer).
     """
     if grad is None or not is_float(operand):
         return None
-    grad = sum_to_shape(as_tensor(grad), operand.shape)
-    return grad if grad.dtype == operand.dtype else cast(grad, operand.dtype)
+    value = operand._value
+    if type(grad) is np.ndarray and grad.shape == value.shape and grad.dtype == value.dtype:
+        return grad
+    return _poly.cast(_poly.sum_to_shape(grad, value.shape), value.dtype)
+
+
+def _fit(grad, value):
+    """``reduce_to`` for the array fast path: ``value`` is the operand's array."""
+    if grad is None or not isinstance(value, (np.ndarray, np.generic)):
+        return None
+    dtype = value.dtype
+    if dtype.kind not in "fc":
+        return None
+    if grad.shape != value.shape:
+        grad = _poly.sum_to_shape(grad, value.shape)
+    return grad if grad.dtype == dtype else grad.astype(dtype)
+
+
+def _floating(v):
+    """True for a floating-point Tensor or array (a rule's operand in either mode)."""
+    return isinstance(v, (Tensor, np.ndarray, np.generic)) and v.dtype.kind in "fc"
 
 
 def binary(forward, *samples, second_order=True):
     """Declares a broadcasting binary op from its forward and its gradient rule.
 
     The decorated function is the rule ``rule(dy, x, y) -> (dx, dy)`` on the
-    broadcast shape; its name and docstring become the op's.
+    broadcast shape, written with operators so that it works on Tensors and on
+    numpy arrays (see ``nnlib.ops.poly``); its name and docstring become the op's.
     """
 
     def decorate(rule):
@@ -68,10 +88,13 @@ def binary(forward, *samples, second_order=True):
                                  f"{np.shape(yv)} (they cannot be broadcast together)") from None
             if ACTIVE:
                 def backward(dy):
-                    dx, dy_ = rule(dy, x, y)
-                    return reduce_to(dx, x), reduce_to(dy_, y)
+                    if isinstance(dy, Tensor):
+                        dx, dy_ = rule(dy, x, y)
+                        return reduce_to(dx, x), reduce_to(dy_, y)
+                    dx, dy_ = rule(dy, xv, yv)
+                    return _fit(dx, xv), _fit(dy_, yv)
 
-                record(name, (x, y), out, backward)
+                record(name, (x, y), out, backward, raw=True)
             return out
 
         del op.__wrapped__
@@ -146,8 +169,8 @@ def power(dy, x, y):
         >>> nnlib.power([2., 3.], 2.)
         nnlib.Tensor([4. 9.], shape=(2,), dtype=float32)
     """
-    dx = dy * y * x ** (y - 1) if is_float(x) else None
-    dp = dy * x ** y * _math.log(x) if is_float(y) else None
+    dx = dy * y * x ** (y - 1) if _floating(x) else None
+    dp = dy * x ** y * _math.log(x) if _floating(y) else None
     return dx, dp
 
 
@@ -159,8 +182,7 @@ def maximum(dy, x, y):
         >>> nnlib.maximum([1., 5.], [3., 2.])
         nnlib.Tensor([3. 5.], shape=(2,), dtype=float32)
     """
-    take_x = greater_equal(x, y)
-    return where(take_x, dy, 0.0), where(take_x, 0.0, dy)
+    return dy * (x >= y), dy * (x < y)
 
 
 @binary(np.minimum, *_samples())
@@ -171,8 +193,7 @@ def minimum(dy, x, y):
         >>> nnlib.minimum([1., 5.], [3., 2.])
         nnlib.Tensor([1. 2.], shape=(2,), dtype=float32)
     """
-    take_x = less_equal(x, y)
-    return where(take_x, dy, 0.0), where(take_x, 0.0, dy)
+    return dy * (x <= y), dy * (x > y)
 
 
 def _mod_samples(rng):
@@ -190,7 +211,7 @@ def mod(dy, x, y):
         >>> nnlib.mod([5., -5.], 3.)
         nnlib.Tensor([2. 1.], shape=(2,), dtype=float32)
     """
-    return dy, -dy * floor_divide(x, y)
+    return dy, -dy * (x // y)
 
 
 def _non_differentiable(forward, name, doc):
@@ -273,9 +294,11 @@ def where(condition, x, y):
         raise ValueError(f"where: incompatible shapes {condition.shape}, {np.shape(xv)} "
                          f"and {np.shape(yv)}") from None
     if ACTIVE:
-        def backward(dy):
-            return (None, reduce_to(where(condition, dy, 0.0), x),
-                    reduce_to(where(condition, 0.0, dy), y))
+        cv = condition._value
 
-        record("where", (condition, x, y), out, backward)
+        def backward(dy):
+            # The condition is a constant of the rule: a mask multiply, not a where.
+            return None, reduce_to(dy * cv, x), reduce_to(dy * ~cv, y)
+
+        record("where", (condition, x, y), out, backward, raw=True)
     return out

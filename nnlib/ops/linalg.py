@@ -7,6 +7,7 @@ import numpy as np
 
 from ..engine.tape import needs_gradient
 from . import arithmetic as _arith
+from . import poly as _poly
 from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
 from .reduction import normalize_axes, reduce_max, reduce_sum, sum_to_shape
 from .registry import Sample, register
@@ -62,7 +63,8 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
     if transpose_a or transpose_b:
         av, bv = _t(av, transpose_a), _t(bv, transpose_b)
     try:
-        y = wrap(av @ bv)
+        # np.dot skips matmul's gufunc machinery: cheaper on small matrices.
+        y = wrap(np.dot(av, bv) if av.ndim == 2 and bv.ndim == 2 else av @ bv)
     except ValueError:
         raise ValueError(
             f"matmul: cannot multiply shapes {a.shape}{'^T' if transpose_a else ''} "
@@ -72,22 +74,24 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
         need_a, need_b = needs_gradient(a), needs_gradient(b)
 
         def backward(dy):
+            sa, sb = _poly.saved(dy, a, b)
             da = db = None
             if need_a:
                 if transpose_a:
-                    da = matmul(b, dy, transpose_a=transpose_b, transpose_b=True)
+                    da = _poly.matmul(sb, dy, transpose_a=transpose_b, transpose_b=True)
                 else:
-                    da = matmul(dy, b, transpose_b=not transpose_b)
-                da = sum_to_shape(da, a.shape)
+                    da = _poly.matmul(dy, sb, transpose_b=not transpose_b)
+                da = _poly.sum_to_shape(da, a_shape)
             if need_b:
                 if transpose_b:
-                    db = matmul(dy, a, transpose_a=True, transpose_b=transpose_a)
+                    db = _poly.matmul(dy, sa, transpose_a=True, transpose_b=transpose_a)
                 else:
-                    db = matmul(a, dy, transpose_a=not transpose_a)
-                db = sum_to_shape(db, b.shape)
+                    db = _poly.matmul(sa, dy, transpose_a=not transpose_a)
+                db = _poly.sum_to_shape(db, b_shape)
             return da, db
 
-        record("matmul", (a, b), y, backward)
+        a_shape, b_shape = a._value.shape, b._value.shape
+        record("matmul", (a, b), y, backward, raw=True)
     return y
 
 

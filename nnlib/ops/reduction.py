@@ -11,6 +11,7 @@ import numpy as np
 
 from . import arithmetic as _arith
 from . import math as _math
+from . import poly as _poly
 from . import shape as _shape
 from ._dispatch import ACTIVE, as_tensor, record, wrap
 from .registry import Sample, register
@@ -69,8 +70,13 @@ def kept_shape(shape, axes):
 
 
 def _expand(dy, shape, axes):
-    """Broadcasts a reduction's upstream gradient back to the input's shape."""
-    return _shape.broadcast_to(_shape.reshape(dy, kept_shape(shape, axes)), shape)
+    """Broadcasts a reduction's upstream gradient back to the input's shape.
+
+    Works on Tensors and on numpy arrays (see ``nnlib.ops.poly``).
+    """
+    if len(axes) < len(shape):  # a full reduction's 0-d dy broadcasts as it is
+        dy = _poly.reshape(dy, kept_shape(shape, axes))
+    return _poly.broadcast_to(dy, shape)
 
 
 @register(*_SAMPLES, second_order=True)
@@ -94,12 +100,17 @@ def reduce_sum(x, axis=None, keepdims=False):
         nnlib.Tensor([4. 6.], shape=(2,), dtype=float32)
     """
     x = as_tensor(x)
-    axes = normalize_axes(axis, x.ndim, "reduce_sum")
+    value = x._value
     # The ufunc's reduce skips np.sum's Python wrapper: about half the cost on 8x8.
-    y = wrap(np.add.reduce(x._value, axis=axes, keepdims=keepdims))
+    if axis is None:
+        axes = tuple(range(value.ndim))
+        y = wrap(np.add.reduce(value, axis=None, keepdims=keepdims))
+    else:
+        axes = normalize_axes(axis, value.ndim, "reduce_sum")
+        y = wrap(np.add.reduce(value, axis=axes, keepdims=keepdims))
     if ACTIVE:
-        x_shape = x.shape
-        record("reduce_sum", (x,), y, lambda dy: (_expand(dy, x_shape, axes),))
+        x_shape = value.shape
+        record("reduce_sum", (x,), y, lambda dy: (_expand(dy, x_shape, axes),), raw=True)
     return y
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..engine.variable import Variable
 from . import indexing as _indexing
-from . import reduction as _reduction
+from . import poly as _poly
 from ._dispatch import ACTIVE, as_tensor, record, wrap
 from .registry import Sample, register
 
@@ -48,7 +48,7 @@ def reshape(x, shape):
                          f"({x.size} elements) into shape {shape}") from None
     if ACTIVE:
         x_shape = x.shape
-        record("reshape", (x,), y, lambda dy: (reshape(dy, x_shape),))
+        record("reshape", (x,), y, lambda dy: (_poly.reshape(dy, x_shape),), raw=True)
     return y
 
 
@@ -74,8 +74,8 @@ def broadcast_to(x, shape):
                          f"to {shape}") from None
     if ACTIVE:
         x_shape = x.shape
-        record("broadcast_to", (x,), y,
-               lambda dy: (_reduction.sum_to_shape(dy, x_shape),))
+        record("broadcast_to", (x,), y, lambda dy: (_poly.sum_to_shape(dy, x_shape),),
+               raw=True)
     return y
 
 
@@ -102,7 +102,7 @@ def transpose(x, perm=None):
     y = wrap(np.transpose(x._value, perm))
     if ACTIVE:
         inverse = tuple(np.argsort(perm))
-        record("transpose", (x,), y, lambda dy: (transpose(dy, inverse),))
+        record("transpose", (x,), y, lambda dy: (_poly.transpose(dy, inverse),), raw=True)
     return y
 
 
@@ -233,7 +233,8 @@ def tile(x, multiples):
         paired = tuple(n for m, d in zip(reps, x.shape) for n in (m, d))
         copies = tuple(2 * i for i in range(len(reps)))
         record("tile", (x,), y,
-               lambda dy: (_reduction.reduce_sum(reshape(dy, paired), axis=copies),))
+               lambda dy: (_poly.reduce_sum(_poly.reshape(dy, paired), axis=copies),),
+               raw=True)
     return y
 
 

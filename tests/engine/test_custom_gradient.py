@@ -177,7 +177,7 @@ def test_the_body_is_not_recorded_only_the_custom_op_is():
     with nnlib.GradientTape() as tape:
         tape.watch(x)
         f(x)
-    assert [e.name for e in tape._entries] == ["custom_gradient(f)"]
+    assert tape.recorded_ops() == ["custom_gradient(f)"]
 
 
 # --- stop_gradient --------------------------------------------------------------------

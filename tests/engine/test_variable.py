@@ -172,19 +172,6 @@ def test_tensors_read_from_a_variable_do_not_change_when_it_is_assigned(read):
     np.testing.assert_array_equal(before.numpy(), expected)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="documented limitation: gradient rules read a variable when the "
-    "backward pass runs, so assigning it before tape.gradient changes the result",
-)
-def test_gradient_uses_the_value_the_forward_pass_read():
-    v = nnlib.Variable(3.0)
-    with nnlib.GradientTape() as tape:
-        y = v * v
-    v.assign(10.0)
-    assert float(tape.gradient(y, v)) == 6.0
-
-
 def test_repr_shows_name_shape_and_value():
     text = repr(nnlib.Variable([1.5, 2.0], name="bias"))
     assert "bias" in text and "(2,)" in text and "1.5" in text and "float32" in text
