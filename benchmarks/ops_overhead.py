@@ -82,18 +82,35 @@ LARGE_VS_NUMPY = 1.10
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads for numpy's BLAS and for torch (default 1)")
-    parser.add_argument("--quick", action="store_true",
-                        help="shorter, rougher figures (8 repeats of about 6 ms)")
-    parser.add_argument("--repeat", type=int, default=None,
-                        help="repeats per figure, the minimum is reported (default 10)")
-    parser.add_argument("--min-time", type=float, default=None,
-                        help="seconds per repeat (default 0.05)")
-    parser.add_argument("--tape-batch", type=int, default=50,
-                        help="recorded calls per fresh GradientTape (default 50)")
-    parser.add_argument("--gc", action="store_true",
-                        help="keep the garbage collector on while timing")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads for numpy's BLAS and for torch (default 1)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="shorter, rougher figures (8 repeats of about 6 ms)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="repeats per figure, the minimum is reported (default 10)",
+    )
+    parser.add_argument(
+        "--min-time", type=float, default=None, help="seconds per repeat (default 0.05)"
+    )
+    parser.add_argument(
+        "--tape-batch",
+        type=int,
+        default=50,
+        help="recorded calls per fresh GradientTape (default 50)",
+    )
+    parser.add_argument(
+        "--gc", action="store_true", help="keep the garbage collector on while timing"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the figures here")
     args = parser.parse_args(argv)
     if args.repeat is None:
@@ -109,8 +126,11 @@ def set_threads(threads):
     for var in THREAD_VARS:
         os.environ[var] = str(threads)
     if late:
-        print("warning: numpy was imported before --threads could apply; "
-              "its BLAS may use more threads", file=sys.stderr)
+        print(
+            "warning: numpy was imported before --threads could apply; "
+            "its BLAS may use more threads",
+            file=sys.stderr,
+        )
 
 
 def import_libraries(threads):
@@ -238,11 +258,13 @@ def taped(nnlib, fn, inputs, batch):
                 for _ in calls:
                     fn(x, y)
     else:
+
         def run():
             with tape_class() as tape:
                 tape.watch(x)
                 for _ in calls:
                     fn(x)
+
     return run
 
 
@@ -250,8 +272,10 @@ def op_candidates(libs, op, fns, size, args):
     np, nnlib, torch = libs
     np_fn, nn_fn, torch_fn = fns
     rng = np.random.default_rng(0)
-    arrays = [rng.standard_normal((size, size), dtype=np.float32)
-              for _ in range(2 if op in BINARY else 1)]
+    arrays = [
+        rng.standard_normal((size, size), dtype=np.float32)
+        for _ in range(2 if op in BINARY else 1)
+    ]
     stmt = "f(a, b)" if len(arrays) == 2 else "f(a)"
     names = dict(zip("ab", arrays))
     tensors = [nnlib.constant(a) for a in arrays]
@@ -260,15 +284,18 @@ def op_candidates(libs, op, fns, size, args):
         "nnlib": Candidate(make_timer(stmt, dict(zip("ab", tensors), f=nn_fn), args)),
         "nnlib+tape": Candidate(
             make_timer(taped(nnlib, nn_fn, tensors, args.tape_batch), {}, args),
-            calls=args.tape_batch),
+            calls=args.tape_batch,
+        ),
     }
     if torch is not None:
         plain = [torch.from_numpy(a).clone() for a in arrays]  # torch-allocated
         grad = [t.clone().requires_grad_(i == 0) for i, t in enumerate(plain)]
         candidates["torch"] = Candidate(
-            make_timer(stmt, dict(zip("ab", plain), f=torch_fn), args))
+            make_timer(stmt, dict(zip("ab", plain), f=torch_fn), args)
+        )
         candidates["torch+grad"] = Candidate(
-            make_timer(stmt, dict(zip("ab", grad), f=torch_fn), args))
+            make_timer(stmt, dict(zip("ab", grad), f=torch_fn), args)
+        )
     return candidates
 
 
@@ -288,14 +315,17 @@ def chain_candidates(libs, args):
     xt = nnlib.constant(x)
     wv, bv = nnlib.Variable(w, name="W"), nnlib.Variable(b, name="b")
     nnlib_step = nnlib.implicit_value_and_gradients(
-        lambda: nnlib.reduce_sum(nnlib.tanh(xt @ wv + bv)))
+        lambda: nnlib.reduce_sum(nnlib.tanh(xt @ wv + bv))
+    )
 
     expected = numpy_step()
     loss, grads_and_vars = nnlib_step()
     got = [loss.numpy()] + [g.numpy() for g, _ in grads_and_vars]
     _check("nnlib", expected, got, np)
-    candidates = {"numpy": Candidate(make_timer(numpy_step, {}, args)),
-                  "nnlib": Candidate(make_timer(nnlib_step, {}, args))}
+    candidates = {
+        "numpy": Candidate(make_timer(numpy_step, {}, args)),
+        "nnlib": Candidate(make_timer(nnlib_step, {}, args)),
+    }
     if torch is not None:
         tx = torch.from_numpy(x).clone()
         tw = torch.from_numpy(w).clone().requires_grad_()
@@ -348,8 +378,11 @@ def environment(np, torch, args):
         "torch_threads": None,
         "torch_interop_threads": None,
         "torch_cpu_capability": _torch_capability(torch),
-        "env": {k: v for k, v in sorted(os.environ.items())
-                if k.startswith("OPENBLAS_") or k in THREAD_VARS},
+        "env": {
+            k: v
+            for k, v in sorted(os.environ.items())
+            if k.startswith("OPENBLAS_") or k in THREAD_VARS
+        },
         "statistic": "min",
         "repeat": args.repeat,
         "min_time_s": args.min_time,
@@ -379,26 +412,38 @@ def _blas_name(np):
 
 def print_header(env):
     print("nnlib per-op overhead: microseconds per call, float32, CPU")
-    print(f"python {env['python']} ({env['machine']}); numpy {env['numpy']} "
-          f"(BLAS {env['blas']}); torch {env['torch'] or 'not installed'}")
-    torch_threads = (f"torch {env['torch_threads']} intra-op / "
-                     f"{env['torch_interop_threads']} inter-op (torch.set_num_threads; "
-                     f"CPU capability {env['torch_cpu_capability']})"
-                     if env["torch"] else "torch -")
-    print(f"threads: numpy BLAS {env['numpy_threads']} (OPENBLAS_NUM_THREADS, "
-          f"OMP_NUM_THREADS; numpy's elementwise ops use one), {torch_threads}")
+    print(
+        f"python {env['python']} ({env['machine']}); numpy {env['numpy']} "
+        f"(BLAS {env['blas']}); torch {env['torch'] or 'not installed'}"
+    )
+    torch_threads = (
+        f"torch {env['torch_threads']} intra-op / "
+        f"{env['torch_interop_threads']} inter-op (torch.set_num_threads; "
+        f"CPU capability {env['torch_cpu_capability']})"
+        if env["torch"]
+        else "torch -"
+    )
+    print(
+        f"threads: numpy BLAS {env['numpy_threads']} (OPENBLAS_NUM_THREADS, "
+        f"OMP_NUM_THREADS; numpy's elementwise ops use one), {torch_threads}"
+    )
     variables = ", ".join(f"{k}={v}" for k, v in env["env"].items())
     if "OPENBLAS_CORETYPE" not in env["env"]:
         variables += ", OPENBLAS_CORETYPE unset"
     print(f"environment: {variables}")
-    print(f"statistic: min of {env['repeat']} repeats of ~{env['min_time_s']} s each; "
-          f"nnlib+tape: {env['tape_batch']} calls per fresh tape, tape cost included; "
-          f"gc {'on' if env['gc_enabled'] else 'off'} while timing")
+    print(
+        f"statistic: min of {env['repeat']} repeats of ~{env['min_time_s']} s each; "
+        f"nnlib+tape: {env['tape_batch']} calls per fresh tape, tape cost included; "
+        f"gc {'on' if env['gc_enabled'] else 'off'} while timing"
+    )
 
 
 def print_ops(results, faults):
-    head = (f"{'op':<11}{'size':>8}" + "".join(f"{c:>12}" for c in COLUMNS)
-            + f"{'nnlib/torch':>13}{'tape/torch':>12}{'nnlib/numpy':>13}")
+    head = (
+        f"{'op':<11}{'size':>8}"
+        + "".join(f"{c:>12}" for c in COLUMNS)
+        + f"{'nnlib/torch':>13}{'tape/torch':>12}{'nnlib/numpy':>13}"
+    )
     print()
     print(head)
     print("-" * len(head))
@@ -406,25 +451,39 @@ def print_ops(results, faults):
         for size in SIZES:
             r = results[op][f"{size}x{size}"]
             f = faults[op][f"{size}x{size}"]
-            cells = [fmt_us(r.get(c)) + ("*" if (f.get(c) or 0) >= 1 else "")
-                     for c in COLUMNS]
-            print(f"{op:<11}{f'{size}x{size}':>8}" + "".join(f"{v:>12}" for v in cells)
-                  + f"{fmt_ratio(ratio(r['nnlib'], r.get('torch'))):>13}"
-                  + f"{fmt_ratio(ratio(r['nnlib+tape'], r.get('torch'))):>12}"
-                  + f"{fmt_ratio(ratio(r['nnlib'], r['numpy'])):>13}")
-    marked = [f"{op} {size} {c} ({n:.0f} faults/call)" for op in OPS for size, cells in
-              faults[op].items() for c, n in cells.items() if (n or 0) >= 1]
+            cells = [
+                fmt_us(r.get(c)) + ("*" if (f.get(c) or 0) >= 1 else "")
+                for c in COLUMNS
+            ]
+            print(
+                f"{op:<11}{f'{size}x{size}':>8}"
+                + "".join(f"{v:>12}" for v in cells)
+                + f"{fmt_ratio(ratio(r['nnlib'], r.get('torch'))):>13}"
+                + f"{fmt_ratio(ratio(r['nnlib+tape'], r.get('torch'))):>12}"
+                + f"{fmt_ratio(ratio(r['nnlib'], r['numpy'])):>13}"
+            )
+    marked = [
+        f"{op} {size} {c} ({n:.0f} faults/call)"
+        for op in OPS
+        for size, cells in faults[op].items()
+        for c, n in cells.items()
+        if (n or 0) >= 1
+    ]
     if marked:
-        print("* minor page faults per call >= 1, memory handed back to the system and "
-              "faulted in again:\n  " + "; ".join(marked))
+        print(
+            "* minor page faults per call >= 1, memory handed back to the system and "
+            "faulted in again:\n  " + "; ".join(marked)
+        )
 
 
 def print_chain(chain):
     print()
     print("forward + backward of reduce_sum(tanh(x @ W + b)), x 32x64, W 64x64, b 64")
-    labels = {"numpy": "numpy (hand-written gradient)",
-              "nnlib": "nnlib (implicit_value_and_gradients)",
-              "torch": "torch (.backward(), grads set to None)"}
+    labels = {
+        "numpy": "numpy (hand-written gradient)",
+        "nnlib": "nnlib (implicit_value_and_gradients)",
+        "torch": "torch (.backward(), grads set to None)",
+    }
     for name in CHAIN:
         value = chain.get(name)
         shown = "not installed" if value is None else f"{fmt_us(value):>10} us"
@@ -441,24 +500,40 @@ def targets(results, chain):
     def check(name, value, limit):
         passed = None if value is None else value <= limit
         checks.append(
-            {"target": name, "value": value, "limit": limit, "passed": passed})
+            {"target": name, "value": value, "limit": limit, "passed": passed}
+        )
 
     for op in OPS:
         r = results[op]["8x8"]
-        check(f"8x8 {op}, no tape: nnlib/torch", ratio(r["nnlib"], r.get("torch")),
-              SMALL_NO_TAPE_VS_TORCH)
+        check(
+            f"8x8 {op}, no tape: nnlib/torch",
+            ratio(r["nnlib"], r.get("torch")),
+            SMALL_NO_TAPE_VS_TORCH,
+        )
     for op in OPS:
         r = results[op]["8x8"]
-        check(f"8x8 {op}, with tape: nnlib+tape/torch",
-              ratio(r["nnlib+tape"], r.get("torch")), SMALL_TAPE_VS_TORCH)
-    check("chain fwd+bwd: nnlib/torch", ratio(chain["nnlib"], chain.get("torch")),
-          CHAIN_VS_TORCH)
+        check(
+            f"8x8 {op}, with tape: nnlib+tape/torch",
+            ratio(r["nnlib+tape"], r.get("torch")),
+            SMALL_TAPE_VS_TORCH,
+        )
+    check(
+        "chain fwd+bwd: nnlib/torch",
+        ratio(chain["nnlib"], chain.get("torch")),
+        CHAIN_VS_TORCH,
+    )
     for op in OPS:
         r = results[op]["256x256"]
         # Strictly less than +10%; equality counts as a miss.
         value = ratio(r["nnlib"], r["numpy"])
-        checks.append({"target": f"256x256 {op}, no tape: nnlib/numpy", "value": value,
-                       "limit": LARGE_VS_NUMPY, "passed": value < LARGE_VS_NUMPY})
+        checks.append(
+            {
+                "target": f"256x256 {op}, no tape: nnlib/numpy",
+                "value": value,
+                "limit": LARGE_VS_NUMPY,
+                "passed": value < LARGE_VS_NUMPY,
+            }
+        )
     return checks
 
 
@@ -471,9 +546,14 @@ def print_targets(checks):
         op = "<" if c["target"].startswith("256x256") else "<="
         print(f"  [{status}] {c['target']:<44} {value:>9} {op} {c['limit']:.2f}x")
     done = [c for c in checks if c["passed"] is not None]
-    print(f"  {sum(c['passed'] for c in done)} of {len(done)} targets met"
-          + (f", {len(checks) - len(done)} skipped (torch not installed)"
-             if len(done) < len(checks) else ""))
+    print(
+        f"  {sum(c['passed'] for c in done)} of {len(done)} targets met"
+        + (
+            f", {len(checks) - len(done)} skipped (torch not installed)"
+            if len(done) < len(checks)
+            else ""
+        )
+    )
 
 
 def main(argv=None):
@@ -504,10 +584,19 @@ def main(argv=None):
     print(f"\ntotal time {elapsed:.1f} s")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"environment": env, "unit": "microseconds per call",
-                       "ops": results, "chain": chain, "targets": checks,
-                       "minor_page_faults_per_call": faults,
-                       "total_seconds": elapsed}, f, indent=2)
+            json.dump(
+                {
+                    "environment": env,
+                    "unit": "microseconds per call",
+                    "ops": results,
+                    "chain": chain,
+                    "targets": checks,
+                    "minor_page_faults_per_call": faults,
+                    "total_seconds": elapsed,
+                },
+                f,
+                indent=2,
+            )
         print(f"figures written to {args.json}")
     return 0
 

@@ -34,9 +34,13 @@ def main(argv=None):
     x_train, y_train = make_data(512, rng)
     x_test, y_test = make_data(512, rng)
 
-    w1 = nnlib.Variable(rng.normal(0, 0.5, (2, 16)).astype(np.float32), name="hidden/kernel")
+    w1 = nnlib.Variable(
+        rng.normal(0, 0.5, (2, 16)).astype(np.float32), name="hidden/kernel"
+    )
     b1 = nnlib.Variable(np.zeros(16, np.float32), name="hidden/bias")
-    w2 = nnlib.Variable(rng.normal(0, 0.5, (16, 1)).astype(np.float32), name="logits/kernel")
+    w2 = nnlib.Variable(
+        rng.normal(0, 0.5, (16, 1)).astype(np.float32), name="logits/kernel"
+    )
     b2 = nnlib.Variable(np.zeros(1, np.float32), name="logits/bias")
 
     def logits(x):

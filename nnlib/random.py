@@ -64,7 +64,9 @@ def set_state(state):
     """
     name = state.get("bit_generator") if isinstance(state, dict) else None
     if name != type(_generator.bit_generator).__name__:
-        raise ValueError(f"not a random state from nnlib.random.get_state: {state!r:.80}")
+        raise ValueError(
+            f"not a random state from nnlib.random.get_state: {state!r:.80}"
+        )
     try:
         _generator.bit_generator.state = copy.deepcopy(state)
     except (TypeError, KeyError, ValueError) as err:

@@ -9,7 +9,9 @@ from .engine.tensor import Tensor, constant
 __all__ = ["check_gradients", "numerical_gradient"]
 
 
-def check_gradients(f, *args, wrt=None, order=1, eps=1e-6, rtol=1e-5, atol=1e-6, seed=0):
+def check_gradients(
+    f, *args, wrt=None, order=1, eps=1e-6, rtol=1e-5, atol=1e-6, seed=0
+):
     """Checks the gradients of ``f`` at ``args`` against central finite differences.
 
     Floating-point arguments are converted to float64; the check compares the
@@ -46,8 +48,16 @@ def check_gradients(f, *args, wrt=None, order=1, eps=1e-6, rtol=1e-5, atol=1e-6,
     wrt = list(wrt)
     fn = f
     for level in range(1, order + 1):
-        dys = _check_once(fn, args, wrt, level, eps, rtol * 10 ** (level - 1),
-                          atol * 10 ** (level - 1), seed + level)
+        dys = _check_once(
+            fn,
+            args,
+            wrt,
+            level,
+            eps,
+            rtol * 10 ** (level - 1),
+            atol * 10 ** (level - 1),
+            seed + level,
+        )
         fn = _gradient_function(fn, wrt, dys)
 
 
@@ -59,9 +69,12 @@ def _check_once(f, args, wrt, level, eps, rtol, atol, seed):
             tape.watch(tensors[i])
         outputs = _float_outputs(f(*tensors))
     dys = [rng.standard_normal(o.shape).astype(o.dtype) for o in outputs]
-    analytic = tape.gradient(outputs, [tensors[i] for i in wrt],
-                             output_gradients=[constant(d) for d in dys],
-                             unconnected_gradients="zero")
+    analytic = tape.gradient(
+        outputs,
+        [tensors[i] for i in wrt],
+        output_gradients=[constant(d) for d in dys],
+        unconnected_gradients="zero",
+    )
     for position, grad in zip(wrt, analytic):
         numeric = numerical_gradient(f, args, position, dys, eps)
         _compare(position, np.asarray(grad), numeric, rtol, atol, level)
@@ -76,7 +89,10 @@ def numerical_gradient(f, args, position, dys, eps=1e-6):
         ...                    [np.array([1.0])]).round(6)
         array([6.])
     """
-    args = [np.array(a, dtype=np.float64) if i == position else a for i, a in enumerate(args)]
+    args = [
+        np.array(a, dtype=np.float64) if i == position else a
+        for i, a in enumerate(args)
+    ]
     x = args[position]
     grad = np.zeros_like(x)
     for index in np.ndindex(x.shape):
@@ -93,7 +109,9 @@ def numerical_gradient(f, args, position, dys, eps=1e-6):
 def _weighted_sum(f, args, dys):
     tensors = [constant(a) if _is_float_array(a) else a for a in args]
     outputs = _float_outputs(f(*tensors))
-    return sum(float(np.sum(np.asarray(o, np.float64) * d)) for o, d in zip(outputs, dys))
+    return sum(
+        float(np.sum(np.asarray(o, np.float64) * d)) for o, d in zip(outputs, dys)
+    )
 
 
 def _gradient_function(f, wrt, dys):
@@ -102,17 +120,22 @@ def _gradient_function(f, wrt, dys):
             for i in wrt:
                 tape.watch(tensors[i])
             outputs = _float_outputs(f(*tensors))
-        return tape.gradient(outputs, [tensors[i] for i in wrt],
-                             output_gradients=[constant(d) for d in dys],
-                             unconnected_gradients="zero")
+        return tape.gradient(
+            outputs,
+            [tensors[i] for i in wrt],
+            output_gradients=[constant(d) for d in dys],
+            unconnected_gradients="zero",
+        )
 
     return gradients
 
 
 def _compare(position, analytic, numeric, rtol, atol, level):
     if analytic.shape != numeric.shape:
-        raise AssertionError(f"gradient of argument {position} has shape {analytic.shape}, "
-                             f"expected {numeric.shape}")
+        raise AssertionError(
+            f"gradient of argument {position} has shape {analytic.shape}, "
+            f"expected {numeric.shape}"
+        )
     if np.allclose(analytic, numeric, rtol=rtol, atol=atol):
         return
     error = np.abs(analytic - numeric) - rtol * np.abs(numeric)
@@ -127,8 +150,11 @@ def _compare(position, analytic, numeric, rtol, atol, level):
 
 def _float_outputs(out):
     leaves = [o for o in nest.flatten(out) if o is not None]
-    return [o if isinstance(o, Tensor) else constant(o) for o in leaves
-            if np.asarray(o).dtype.kind in "fc"]
+    return [
+        o if isinstance(o, Tensor) else constant(o)
+        for o in leaves
+        if np.asarray(o).dtype.kind in "fc"
+    ]
 
 
 def _is_float_array(a):

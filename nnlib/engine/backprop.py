@@ -136,8 +136,10 @@ def implicit_value_and_gradients(f):
 
 def _check_value(f, value):
     if value is None:
-        raise ValueError(f"{_name(f)} returned None; the function to differentiate "
-                         "must return the Tensor to take the gradient of")
+        raise ValueError(
+            f"{_name(f)} returned None; the function to differentiate "
+            "must return the Tensor to take the gradient of"
+        )
 
 
 def _name(f):
@@ -170,8 +172,10 @@ class _ParamSelector:
         if self._params is not None:
             kinds = {type(p) for p in self._params}
             if not kinds <= {int, str} or len(kinds) > 1:
-                raise ValueError(f"params must be all positions (int) or all names (str), "
-                                 f"got {self._params!r}")
+                raise ValueError(
+                    f"params must be all positions (int) or all names (str), "
+                    f"got {self._params!r}"
+                )
 
     def bind(self, args, kwargs):
         args, kwargs = list(args), dict(kwargs)
@@ -180,8 +184,10 @@ class _ParamSelector:
         if isinstance(self._params[0], int):
             for p in self._params:
                 if not -len(args) <= p < len(args):
-                    raise ValueError(f"params position {p} is out of range for "
-                                     f"{len(args)} positional arguments")
+                    raise ValueError(
+                        f"params position {p} is out of range for "
+                        f"{len(args)} positional arguments"
+                    )
             return args, kwargs, [(args, p) for p in self._params]
         names = list(inspect.signature(self._f).parameters)
         slots = []
@@ -191,6 +197,8 @@ class _ParamSelector:
             elif name in names and names.index(name) < len(args):
                 slots.append((args, names.index(name)))
             else:
-                raise ValueError(f"params names '{name}', which is not an argument "
-                                 f"passed to {_name(self._f)} (parameters: {names})")
+                raise ValueError(
+                    f"params names '{name}', which is not an argument "
+                    f"passed to {_name(self._f)} (parameters: {names})"
+                )
         return args, kwargs, slots

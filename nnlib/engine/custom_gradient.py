@@ -44,8 +44,10 @@ def custom_gradient(f):
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
-        args = tuple(convert_to_tensor(a) if not isinstance(a, Tensor) and _numeric(a)
-                     else a for a in args)
+        args = tuple(
+            convert_to_tensor(a) if not isinstance(a, Tensor) and _numeric(a) else a
+            for a in args
+        )
         with _unrecorded() as read_variables:
             value, grad_fn = f(*args, **kwargs)
         if not ACTIVE:
@@ -65,11 +67,17 @@ def custom_gradient(f):
             upstream = [dy] if single else dy
             if variables:
                 dxs, dvars = grad_fn(*upstream, variables=variables)
-                return _as_tuple(dxs, len(tensor_args)) + _as_tuple(dvars, len(variables))
+                return _as_tuple(dxs, len(tensor_args)) + _as_tuple(
+                    dvars, len(variables)
+                )
             return _as_tuple(grad_fn(*upstream), len(tensor_args))
 
-        record(f"custom_gradient({f.__name__})", tuple(tensor_args) + tuple(variables),
-               outputs[0] if single else outputs, backward)
+        record(
+            f"custom_gradient({f.__name__})",
+            tuple(tensor_args) + tuple(variables),
+            outputs[0] if single else outputs,
+            backward,
+        )
         return value
 
     return wrapper
@@ -82,7 +90,9 @@ def _numeric(a):
 def _as_tuple(grads, n):
     grads = tuple(grads) if isinstance(grads, (list, tuple)) else (grads,)
     if len(grads) != n:
-        raise ValueError(f"custom gradient returned {len(grads)} gradients for {n} inputs")
+        raise ValueError(
+            f"custom gradient returned {len(grads)} gradients for {n} inputs"
+        )
     return tuple(None if g is None else convert_to_tensor(g) for g in grads)
 
 
@@ -105,7 +115,9 @@ class _VariableCollector:
 def _unrecorded():
     """Pauses this thread's tapes; yields the list of trainable variables read."""
     me = threading.get_ident()
-    paused = [o for o in ACTIVE if getattr(o, "_thread", None) == me and hasattr(o, "_paused")]
+    paused = [
+        o for o in ACTIVE if getattr(o, "_thread", None) == me and hasattr(o, "_paused")
+    ]
     collector = _VariableCollector()
     for tape in paused:
         tape._paused += 1

@@ -44,7 +44,9 @@ class GradientTape(Recorder):
 
     def __enter__(self):
         if self._entered:
-            raise RuntimeError("this GradientTape is already recording; nest a new tape instead")
+            raise RuntimeError(
+                "this GradientTape is already recording; nest a new tape instead"
+            )
         self._entered = True
         self._thread = get_ident()
         ACTIVE.append(self)
@@ -134,8 +136,9 @@ class GradientTape(Recorder):
         self._blocked.clear()
         self._read.clear()
 
-    def gradient(self, target, sources, output_gradients=None,
-                 unconnected_gradients="none"):
+    def gradient(
+        self, target, sources, output_gradients=None, unconnected_gradients="none"
+    ):
         """Computes the gradient of ``target`` with respect to ``sources``.
 
         Args:
@@ -163,8 +166,10 @@ class GradientTape(Recorder):
             array([2., 4.], dtype=float32)
         """
         if unconnected_gradients not in _UNCONNECTED:
-            raise ValueError(f"unconnected_gradients must be 'none' or 'zero', "
-                             f"got {unconnected_gradients!r}")
+            raise ValueError(
+                f"unconnected_gradients must be 'none' or 'zero', "
+                f"got {unconnected_gradients!r}"
+            )
         if self._used and not self._persistent:
             raise RuntimeError(
                 "gradient() was already called on this non-persistent GradientTape, "
@@ -180,16 +185,24 @@ class GradientTape(Recorder):
             source_ids = [s._id for s in flat_sources]
             # When every watched leaf is a source, every entry leads to one.
             prune = not self._leaves.issubset(source_ids)
-            grads = backward_pass(self._entries, seeds, source_ids,
-                                  consume=not self._persistent, prune=prune, raw=raw)
+            grads = backward_pass(
+                self._entries,
+                seeds,
+                source_ids,
+                consume=not self._persistent,
+                prune=prune,
+                raw=raw,
+            )
         finally:
             self._paused -= 1
         if not self._persistent:
             self._entries = []
         results = [_as_gradient(grads.get(s._id), s) for s in flat_sources]
         if unconnected_gradients == "zero":
-            results = [wrap(np.zeros(s.shape, s.dtype)) if g is None else g
-                       for g, s in zip(results, flat_sources)]
+            results = [
+                wrap(np.zeros(s.shape, s.dtype)) if g is None else g
+                for g, s in zip(results, flat_sources)
+            ]
         elif results and all(g is None for g in results):
             warnings.warn(self._explain_none(seeds, flat_sources), stacklevel=2)
         return nest.pack_as(sources, results)
@@ -218,11 +231,15 @@ class GradientTape(Recorder):
                 seed = np.zeros(target.size, target.dtype)
                 seed[k] = 1
                 seeds = [(target, wrap(seed.reshape(target.shape)))]
-                grads = backward_pass(self._entries, seeds, [source._id], consume=False,
-                                      raw=True)
+                grads = backward_pass(
+                    self._entries, seeds, [source._id], consume=False, raw=True
+                )
                 g = grads.get(source._id)
-                rows.append(np.zeros(source.shape, source.dtype) if g is None
-                            else np.asarray(g, source.dtype))
+                rows.append(
+                    np.zeros(source.shape, source.dtype)
+                    if g is None
+                    else np.asarray(g, source.dtype)
+                )
         finally:
             self._paused -= 1
         self._used = True
@@ -244,12 +261,19 @@ class GradientTape(Recorder):
         target_ids = {t._id for t, _ in seeds}
         reasons = []
         for s in sources:
-            label = f"variable '{s.name}'" if isinstance(s, Variable) else f"tensor of shape {s.shape}"
+            label = (
+                f"variable '{s.name}'"
+                if isinstance(s, Variable)
+                else f"tensor of shape {s.shape}"
+            )
             if s._id in self._blocked and s._id not in self._read:
                 why = f"was read only through the non-differentiable op '{self._blocked[s._id]}'"
             elif s._id not in self._watched:
-                why = ("was never read while the tape recorded" if isinstance(s, Variable)
-                       else "was not watched (call tape.watch on it, or use a trainable Variable)")
+                why = (
+                    "was never read while the tape recorded"
+                    if isinstance(s, Variable)
+                    else "was not watched (call tape.watch on it, or use a trainable Variable)"
+                )
             elif not any(t in self._watched for t in target_ids):
                 why = "is watched, but the target was not computed from watched tensors"
             else:
@@ -286,7 +310,9 @@ def _checked_sources(sources):
     flat = nest.flatten(sources)
     for s in flat:
         if not isinstance(s, Tensor):
-            raise TypeError(f"gradient sources must be Tensors or Variables, got {type(s).__name__}")
+            raise TypeError(
+                f"gradient sources must be Tensors or Variables, got {type(s).__name__}"
+            )
         if s.dtype.kind not in "fc":
             raise TypeError(
                 f"cannot take a gradient with respect to a {s.dtype} tensor of shape {s.shape}: "
@@ -302,21 +328,27 @@ def _seeds(target, output_gradients):
     else:
         upstream = nest.flatten(output_gradients)
         if len(upstream) != len(targets):
-            raise ValueError(f"got {len(upstream)} output_gradients for {len(targets)} targets")
+            raise ValueError(
+                f"got {len(upstream)} output_gradients for {len(targets)} targets"
+            )
     seeds = []
     for t, dy in zip(targets, upstream):
         if not isinstance(t, Tensor):
             raise TypeError(f"gradient target must be a Tensor, got {type(t).__name__}")
         if t.dtype.kind not in "fc":
-            raise TypeError(f"cannot differentiate a {t.dtype} target: it has no gradient")
+            raise TypeError(
+                f"cannot differentiate a {t.dtype} target: it has no gradient"
+            )
         if dy is None:
             dy = wrap(_ones(t.shape, t.dtype))
         else:
             # Gradients keep the target's dtype whatever the upstream dtype.
             dy = wrap(to_array(dy, t.dtype))
             if dy.shape != t.shape:
-                raise ValueError(f"output_gradients has shape {dy.shape}, "
-                                 f"but its target has shape {t.shape}")
+                raise ValueError(
+                    f"output_gradients has shape {dy.shape}, "
+                    f"but its target has shape {t.shape}"
+                )
         seeds.append((t, dy))
     return seeds
 
@@ -347,11 +379,15 @@ def backward_pass(entries, seeds, source_ids, consume, prune=True, raw=False):
                 continue
             dxs = backward(wrap(dy) if raw and not raw_ok else dy)
         else:
-            dys = [grads.get(o) if o in sources else grads.pop(o, None) for o in out_ids]
+            dys = [
+                grads.get(o) if o in sources else grads.pop(o, None) for o in out_ids
+            ]
             if all(d is None for d in dys):
                 continue
-            dys = [np.zeros(shape, dtype) if d is None else d
-                   for d, (shape, dtype) in zip(dys, out_specs)]
+            dys = [
+                np.zeros(shape, dtype) if d is None else d
+                for d, (shape, dtype) in zip(dys, out_specs)
+            ]
             if not raw or not raw_ok:
                 dys = [d if isinstance(d, Tensor) else wrap(d) for d in dys]
             dxs = backward(dys)

@@ -31,7 +31,8 @@ def pack_as(structure, leaves):
         {'b': [1, 2], 'a': 3}
     """
     if type(structure) in (list, tuple) and not any(
-            isinstance(item, _NESTED) for item in structure):
+        isinstance(item, _NESTED) for item in structure
+    ):
         return type(structure)(leaves)
     return _pack(structure, iter(leaves))
 

@@ -73,8 +73,12 @@ class Recorder:
         return tensor._id in self._watched or self._watches_on_read(tensor)
 
     def _watches_on_read(self, t):
-        return (self._watch_accessed_variables and isinstance(t, Variable)
-                and t._trainable and t._value.dtype.kind in _FLOAT_KINDS)
+        return (
+            self._watch_accessed_variables
+            and isinstance(t, Variable)
+            and t._trainable
+            and t._value.dtype.kind in _FLOAT_KINDS
+        )
 
     def _watch_on_read(self, t):
         """Watches ``t`` if it is a variable this tape watches when read."""
@@ -102,9 +106,13 @@ class Recorder:
         if self._paused or self._thread != get_ident():
             return
         watched = self._watched
-        in_ids = [t._id if isinstance(t, Tensor) and (
-            t._id in watched or (type(t) is not Tensor and self._watch_on_read(t)))
-            else None for t in inputs]
+        in_ids = [
+            t._id
+            if isinstance(t, Tensor)
+            and (t._id in watched or (type(t) is not Tensor and self._watch_on_read(t)))
+            else None
+            for t in inputs
+        ]
         if not any(in_ids):  # ids start at 1, so only None is false
             return
         if backward is None:

@@ -46,13 +46,17 @@ def to_array(value, dtype=None):
         try:
             array = np.asarray(value)
         except ValueError as err:
-            raise TypeError(f"expected a numeric array, got a ragged sequence: {err}") from None
+            raise TypeError(
+                f"expected a numeric array, got a ragged sequence: {err}"
+            ) from None
         if dtype is None and array.dtype == np.float64 and not _has_float64(value):
             array = array.astype(np.float32)
         elif dtype is None and array.dtype == np.complex128:
             array = array.astype(np.complex64)
     if array.dtype.kind not in "biufc":
-        raise TypeError(f"expected a numeric array, got {array.dtype.str[1:]} ({array.dtype})")
+        raise TypeError(
+            f"expected a numeric array, got {array.dtype.str[1:]} ({array.dtype})"
+        )
     if dtype is not None and array.dtype != np.dtype(dtype):
         array = np.asarray(array, dtype=dtype)
     return array
@@ -154,7 +158,9 @@ class Tensor:
                 f"only one-element tensors can be converted to Python {kind}; "
                 f"this one has shape {self.shape}"
             )
-        return self._value.reshape(()).item() if self._value.ndim else self._value.item()
+        return (
+            self._value.reshape(()).item() if self._value.ndim else self._value.item()
+        )
 
     def __float__(self):
         return float(self._scalar("float"))
@@ -172,7 +178,9 @@ class Tensor:
 
     def __index__(self):
         if self._value.dtype.kind not in "iub":
-            raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
+            raise TypeError(
+                f"only integer tensors can be used as an index, got {self.dtype}"
+            )
         return int(self._scalar("int"))
 
     def __setitem__(self, key, value):

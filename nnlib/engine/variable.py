@@ -75,7 +75,11 @@ class Variable(Tensor):
         array = to_array(value)
         if array.shape != self._value.shape:
             try:
-                array = np.broadcast_to(array, self._value.shape) if array.ndim == 0 else None
+                array = (
+                    np.broadcast_to(array, self._value.shape)
+                    if array.ndim == 0
+                    else None
+                )
             except ValueError:
                 array = None
             if array is None:
@@ -131,7 +135,9 @@ class Variable(Tensor):
 
     def __repr__(self):
         body = np.array2string(self._value, precision=4, separator=" ")
-        return (f"<nnlib.Variable '{self._name}' shape={self.shape} "
-                f"dtype={self.dtype.name}, numpy={body}>")
+        return (
+            f"<nnlib.Variable '{self._name}' shape={self.shape} "
+            f"dtype={self.dtype.name}, numpy={body}>"
+        )
 
     __str__ = __repr__

@@ -10,7 +10,14 @@ from ..engine.tensor import Tensor, to_array, wrap
 from .registry import register
 
 __all__ = [
-    "ACTIVE", "Tensor", "as_tensor", "elementwise", "operands", "record", "value_of", "wrap",
+    "ACTIVE",
+    "Tensor",
+    "as_tensor",
+    "elementwise",
+    "operands",
+    "record",
+    "value_of",
+    "wrap",
 ]
 
 _SCALARS = (int, float, bool)

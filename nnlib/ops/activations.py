@@ -19,8 +19,18 @@ from .math import _erfc
 from .registry import Sample, register
 
 __all__ = [
-    "elu", "gelu", "hard_sigmoid", "leaky_relu", "relu", "relu6",
-    "selu", "sigmoid", "silu", "softplus", "softsign", "swish",
+    "elu",
+    "gelu",
+    "hard_sigmoid",
+    "leaky_relu",
+    "relu",
+    "relu6",
+    "selu",
+    "sigmoid",
+    "silu",
+    "softplus",
+    "softsign",
+    "swish",
 ]
 
 _ANY = Sample(shapes=[(3, 4)])
@@ -77,8 +87,9 @@ def _relu6(v):
     return np.minimum(np.maximum(v, 0), 6)
 
 
-@elementwise(_relu6, Sample(shapes=[(4, 5)], low=-2.0, high=8.0, avoid=(0.0, 6.0)),
-             saves="y")
+@elementwise(
+    _relu6, Sample(shapes=[(4, 5)], low=-2.0, high=8.0, avoid=(0.0, 6.0)), saves="y"
+)
 def relu6(dy, x, y):
     """Returns ``min(max(x, 0), 6)``, elementwise.
 
@@ -99,8 +110,11 @@ def _scalar_parameter(value, name, op):
     return float(value)
 
 
-@register(_KINK_AT_0, Sample(shapes=[(3, 4)], kwargs={"alpha": 0.5}, avoid=(0.0,)),
-          second_order=True)
+@register(
+    _KINK_AT_0,
+    Sample(shapes=[(3, 4)], kwargs={"alpha": 0.5}, avoid=(0.0,)),
+    second_order=True,
+)
 def leaky_relu(x, alpha=0.2):
     """Returns ``x`` where ``x > 0`` and ``alpha * x`` elsewhere.
 
@@ -145,9 +159,11 @@ def _sign_source(x, y, alpha):
     return y if alpha >= 0 else x
 
 
-@register(_KINK_AT_0,
-          Sample(shapes=[(3, 4)], kwargs={"alpha": 0.5}, low=-4.0, avoid=(0.0,)),
-          second_order=True)
+@register(
+    _KINK_AT_0,
+    Sample(shapes=[(3, 4)], kwargs={"alpha": 0.5}, low=-4.0, avoid=(0.0,)),
+    second_order=True,
+)
 def elu(x, alpha=1.0):
     """The exponential linear unit: ``x`` if ``x > 0``, else ``alpha * (exp(x) - 1)``.
 
@@ -209,9 +225,11 @@ def _gelu_tanh(v):
     return v * _sigmoid(2.0 * _GELU_C * u * (1.0 + _GELU_K * u * u))
 
 
-@register(Sample(shapes=[(3, 4)], low=-3.0, high=3.0),
-          Sample(shapes=[(3, 4)], kwargs={"approximate": True}, low=-3.0, high=3.0),
-          second_order=True)
+@register(
+    Sample(shapes=[(3, 4)], low=-3.0, high=3.0),
+    Sample(shapes=[(3, 4)], kwargs={"approximate": True}, low=-3.0, high=3.0),
+    second_order=True,
+)
 def gelu(x, approximate=False):
     """The Gaussian error linear unit ``x * P(X <= x)`` for ``X ~ N(0, 1)``.
 
@@ -317,8 +335,9 @@ def silu(x):
 swish = silu
 
 
-@register(Sample(shapes=[(4, 5)], low=-5.0, high=5.0, avoid=(-3.0, 3.0)),
-          second_order=True)
+@register(
+    Sample(shapes=[(4, 5)], low=-5.0, high=5.0, avoid=(-3.0, 3.0)), second_order=True
+)
 def hard_sigmoid(x):
     """A piecewise-linear sigmoid, ``relu6(x + 3) / 6`` (Keras 3's definition).
 

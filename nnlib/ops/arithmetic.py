@@ -14,9 +14,22 @@ from ._dispatch import ACTIVE, Tensor, as_tensor, is_float, operands, record, wr
 from .registry import Sample, register
 
 __all__ = [
-    "add", "divide", "equal", "floor_divide", "greater", "greater_equal", "less",
-    "less_equal", "maximum", "minimum", "mod", "multiply", "not_equal", "power",
-    "subtract", "where",
+    "add",
+    "divide",
+    "equal",
+    "floor_divide",
+    "greater",
+    "greater_equal",
+    "less",
+    "less_equal",
+    "maximum",
+    "minimum",
+    "mod",
+    "multiply",
+    "not_equal",
+    "power",
+    "subtract",
+    "where",
 ]
 
 _BROADCAST = (((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 4), (3, 1)))
@@ -41,7 +54,11 @@ def reduce_to(grad, operand):
     if grad is None or not is_float(operand):
         return None
     value = operand._value
-    if type(grad) is np.ndarray and grad.shape == value.shape and grad.dtype == value.dtype:
+    if (
+        type(grad) is np.ndarray
+        and grad.shape == value.shape
+        and grad.dtype == value.dtype
+    ):
         return grad
     return _poly.cast(_poly.sum_to_shape(grad, value.shape), value.dtype)
 
@@ -84,9 +101,12 @@ def binary(forward, *samples, second_order=True):
             except ValueError as err:
                 if "broadcast" not in str(err):
                     raise
-                raise ValueError(f"{name}: incompatible shapes {np.shape(xv)} and "
-                                 f"{np.shape(yv)} (they cannot be broadcast together)") from None
+                raise ValueError(
+                    f"{name}: incompatible shapes {np.shape(xv)} and "
+                    f"{np.shape(yv)} (they cannot be broadcast together)"
+                ) from None
             if ACTIVE:
+
                 def backward(dy):
                     if isinstance(dy, Tensor):
                         dx, dy_ = rule(dy, x, y)
@@ -158,8 +178,11 @@ def divide(dy, x, y):
     return dy / y, -dy * x / (y * y)
 
 
-@binary(np.power, Sample(shapes=((3, 4), (3, 4)), low=0.5, high=2.0),
-        Sample(shapes=((3, 4), (4,)), low=0.5, high=2.0))
+@binary(
+    np.power,
+    Sample(shapes=((3, 4), (3, 4)), low=0.5, high=2.0),
+    Sample(shapes=((3, 4), (4,)), low=0.5, high=2.0),
+)
 def power(dy, x, y):
     """Raises ``x`` to the power ``y`` elementwise, with broadcasting.
 
@@ -170,7 +193,7 @@ def power(dy, x, y):
         nnlib.Tensor([4. 9.], shape=(2,), dtype=float32)
     """
     dx = dy * y * x ** (y - 1) if _floating(x) else None
-    dp = dy * x ** y * _math.log(x) if _floating(y) else None
+    dp = dy * x**y * _math.log(x) if _floating(y) else None
     return dx, dp
 
 
@@ -197,8 +220,10 @@ def minimum(dy, x, y):
 
 
 def _mod_samples(rng):
-    return [rng.uniform(0.1, 0.9, (3, 4)) + rng.integers(-3, 3, (3, 4)),
-            np.full((4,), 1.0)], {}
+    return [
+        rng.uniform(0.1, 0.9, (3, 4)) + rng.integers(-3, 3, (3, 4)),
+        np.full((4,), 1.0),
+    ], {}
 
 
 @binary(np.mod, Sample(make=_mod_samples, wrt=(0,)))
@@ -222,8 +247,9 @@ def _non_differentiable(forward, name, doc):
         try:
             out = wrap(forward(xv, yv))
         except ValueError as err:
-            raise ValueError(f"{name}: incompatible shapes {np.shape(xv)} and "
-                             f"{np.shape(yv)}: {err}") from None
+            raise ValueError(
+                f"{name}: incompatible shapes {np.shape(xv)} and {np.shape(yv)}: {err}"
+            ) from None
         if ACTIVE:
             record(name, (x, y), out, None)
         return out
@@ -233,12 +259,16 @@ def _non_differentiable(forward, name, doc):
     return register(differentiable=False, name=name)(op)
 
 
-floor_divide = _non_differentiable(np.floor_divide, "floor_divide", """Floor division ``x // y``, elementwise (no gradient: it is piecewise constant).
+floor_divide = _non_differentiable(
+    np.floor_divide,
+    "floor_divide",
+    """Floor division ``x // y``, elementwise (no gradient: it is piecewise constant).
 
     Example:
         >>> nnlib.floor_divide([7., -7.], 2.)
         nnlib.Tensor([ 3. -4.], shape=(2,), dtype=float32)
-    """)
+    """,
+)
 
 
 def _comparison(ufunc, symbol):
@@ -291,8 +321,10 @@ def where(condition, x, y):
     try:
         out = wrap(np.where(condition._value, xv, yv))
     except ValueError:
-        raise ValueError(f"where: incompatible shapes {condition.shape}, {np.shape(xv)} "
-                         f"and {np.shape(yv)}") from None
+        raise ValueError(
+            f"where: incompatible shapes {condition.shape}, {np.shape(xv)} "
+            f"and {np.shape(yv)}"
+        ) from None
     if ACTIVE:
         cv = condition._value
 

@@ -23,23 +23,29 @@ def _bound(value, x, name):
         return value
     if isinstance(value, Tensor):
         if value.dtype != x.dtype:
-            raise TypeError(f"clip_by_value: {name} has dtype {value.dtype} but x has "
-                            f"{x.dtype}; cast it with nnlib.cast")
+            raise TypeError(
+                f"clip_by_value: {name} has dtype {value.dtype} but x has "
+                f"{x.dtype}; cast it with nnlib.cast"
+            )
         bound = value
     else:
         array = np.asarray(value)
         try:
             bound = wrap(array.astype(x.dtype, casting="same_kind", copy=False))
         except TypeError:
-            raise TypeError(f"clip_by_value: cannot convert {name} of dtype "
-                            f"{array.dtype} to x's dtype {x.dtype}") from None
+            raise TypeError(
+                f"clip_by_value: cannot convert {name} of dtype "
+                f"{array.dtype} to x's dtype {x.dtype}"
+            ) from None
     try:
         fits = np.broadcast_shapes(bound.shape, x.shape) == x.shape
     except ValueError:
         fits = False
     if not fits:
-        raise ValueError(f"clip_by_value: {name} of shape {bound.shape} does not "
-                         f"broadcast to x's shape {x.shape}")
+        raise ValueError(
+            f"clip_by_value: {name} of shape {bound.shape} does not "
+            f"broadcast to x's shape {x.shape}"
+        )
     return bound
 
 
@@ -47,9 +53,11 @@ def _raw(v):
     return v._value if isinstance(v, Tensor) else v
 
 
-@register(Sample(make=_clip_samples),
-          Sample(make=lambda rng: _clip_samples(rng, python_bounds=True)),
-          second_order=True)
+@register(
+    Sample(make=_clip_samples),
+    Sample(make=lambda rng: _clip_samples(rng, python_bounds=True)),
+    second_order=True,
+)
 def clip_by_value(x, clip_value_min, clip_value_max):
     """Clips ``x`` elementwise to ``[clip_value_min, clip_value_max]``.
 

@@ -28,8 +28,10 @@ def _dims(shape, op):
     if dims.size == 0:
         return ()
     if dims.ndim > 1 or dims.dtype.kind not in "iu" or (dims < 0).any():
-        raise ValueError(f"{op}: shape must be an int or a list of non-negative ints, "
-                         f"got {dims.tolist()!r}")
+        raise ValueError(
+            f"{op}: shape must be an int or a list of non-negative ints, "
+            f"got {dims.tolist()!r}"
+        )
     return tuple(int(d) for d in dims.reshape(-1))
 
 
@@ -165,13 +167,17 @@ def range_(start, limit=None, delta=1, dtype=None):
     raw = (start, limit, delta)
     args = [to_array(a) for a in raw]
     if any(a.ndim for a in args):
-        raise ValueError(f"range: start, limit and delta must be scalars, got shapes "
-                         f"{tuple(a.shape for a in args)}")
+        raise ValueError(
+            f"range: start, limit and delta must be scalars, got shapes "
+            f"{tuple(a.shape for a in args)}"
+        )
     dtype = _range_dtype(raw, args) if dtype is None else np.dtype(dtype)
     # Floats are computed in float64 and rounded once, so float32 steps do not drift.
     work = dtype if dtype.kind in "iu" else np.dtype(np.float64)
-    first, end, step = (np.asarray(r if type(r) in _WEAK else a).astype(work).item()
-                        for r, a in zip(raw, args))
+    first, end, step = (
+        np.asarray(r if type(r) in _WEAK else a).astype(work).item()
+        for r, a in zip(raw, args)
+    )
     if step == 0:
         raise ValueError("range: delta must not be zero")
     return wrap(np.arange(first, end, step, dtype=work).astype(dtype, copy=False))
@@ -225,8 +231,10 @@ def one_hot(indices, depth, on_value=1.0, off_value=0.0, axis=-1, dtype=_FLOAT32
         raise ValueError(f"one_hot: depth must be non-negative, got {depth}")
     axis = operator.index(axis)
     if not -1 <= axis <= idx.ndim:
-        raise ValueError(f"one_hot: axis must be -1 or in [0, {idx.ndim}] for indices "
-                         f"of shape {idx.shape}, got {axis}")
+        raise ValueError(
+            f"one_hot: axis must be -1 or in [0, {idx.ndim}] for indices "
+            f"of shape {idx.shape}, got {axis}"
+        )
     hot = np.moveaxis(idx[..., None] == np.arange(depth), -1, axis)
     y = wrap(np.where(hot, on_value, off_value).astype(dtype, copy=False))
     if ACTIVE:

@@ -27,6 +27,7 @@ def _plain_key(key):
 
 def _describe(key):
     """``key`` as written inside brackets, with arrays shown by dtype and shape."""
+
     def one(k):
         if isinstance(k, slice):
             text = ":".join("" if v is None else str(v) for v in (k.start, k.stop))
@@ -49,13 +50,18 @@ def _getitem_samples(rng):
     return [rng.uniform(-2, 2, (4, 5))], {"key": (slice(1, 3), [0, 2, 2])}
 
 
-@register(Sample(shapes=[(4, 5)], kwargs={"key": (slice(1, None), 2)}),
-          Sample(shapes=[(4, 5)],
-                 kwargs={"key": (Ellipsis, None, slice(None, None, -2))}),
-          Sample(make=_getitem_samples),
-          Sample(make=lambda rng: ([rng.uniform(-2, 2, (3, 4))],
-                                   {"key": rng.random((3, 4)) > 0.4})),
-          second_order=True)
+@register(
+    Sample(shapes=[(4, 5)], kwargs={"key": (slice(1, None), 2)}),
+    Sample(shapes=[(4, 5)], kwargs={"key": (Ellipsis, None, slice(None, None, -2))}),
+    Sample(make=_getitem_samples),
+    Sample(
+        make=lambda rng: (
+            [rng.uniform(-2, 2, (3, 4))],
+            {"key": rng.random((3, 4)) > 0.4},
+        )
+    ),
+    second_order=True,
+)
 def getitem(x, key):
     """Returns ``x[key]`` with numpy's indexing rules; this is what ``x[key]`` calls.
 
@@ -84,8 +90,10 @@ def getitem(x, key):
     try:
         y = wrap(x._value[key])
     except IndexError as err:
-        raise IndexError(f"getitem: index [{_describe(key)}] is invalid for a tensor "
-                         f"of shape {x.shape}: {err}") from None
+        raise IndexError(
+            f"getitem: index [{_describe(key)}] is invalid for a tensor "
+            f"of shape {x.shape}: {err}"
+        ) from None
     if ACTIVE:
         x_shape = x.shape
         record("getitem", (x,), y, lambda dy: (_scatter_add(dy, key, x_shape),))
@@ -109,13 +117,16 @@ def _gather_sample(params_shape, indices, **kwargs):
     def make(rng):
         params = rng.uniform(-2, 2, params_shape)
         return [params], {"indices": np.array(indices), **kwargs}
+
     return Sample(make=make)
 
 
-@register(_gather_sample((5, 3), [4, 0, 4, 2]),
-          _gather_sample((2, 4, 3), [[1, 3], [0, 0]], axis=-2),
-          _gather_sample((2, 3, 4), [[3, 0, 3], [1, 1, 2]], axis=2, batch_dims=1),
-          second_order=True)
+@register(
+    _gather_sample((5, 3), [4, 0, 4, 2]),
+    _gather_sample((2, 4, 3), [[1, 3], [0, 0]], axis=-2),
+    _gather_sample((2, 3, 4), [[3, 0, 3], [1, 1, 2]], axis=2, batch_dims=1),
+    second_order=True,
+)
 def gather(params, indices, axis=None, batch_dims=0):
     """Gathers slices of ``params`` along ``axis`` at ``indices``, like ``tf.gather``.
 
@@ -159,16 +170,22 @@ def gather(params, indices, axis=None, batch_dims=0):
     axis = b if axis is None else operator.index(axis)
     axis = axis + len(shape) if axis < 0 else axis
     if not 0 <= b <= min(axis, idx.ndim) or axis >= len(shape):
-        raise ValueError(f"gather: need 0 <= batch_dims ({batch_dims}) <= axis "
-                         f"({axis}) < rank of params shape {shape}, and batch_dims <= "
-                         f"rank of indices shape {idx.shape}")
+        raise ValueError(
+            f"gather: need 0 <= batch_dims ({batch_dims}) <= axis "
+            f"({axis}) < rank of params shape {shape}, and batch_dims <= "
+            f"rank of indices shape {idx.shape}"
+        )
     if shape[:b] != idx.shape[:b]:
-        raise ValueError(f"gather: the {b} batch axes differ: params shape {shape}, "
-                         f"indices shape {idx.shape}")
+        raise ValueError(
+            f"gather: the {b} batch axes differ: params shape {shape}, "
+            f"indices shape {idx.shape}"
+        )
     bad = (idx < 0) | (idx >= shape[axis])
     if bad.any():
-        raise IndexError(f"gather: index {int(idx[bad].flat[0])} is out of range for "
-                         f"axis {axis} of size {shape[axis]} (params shape {shape})")
+        raise IndexError(
+            f"gather: index {int(idx[bad].flat[0])} is out of range for "
+            f"axis {axis} of size {shape[axis]} (params shape {shape})"
+        )
     key = _gather_key(idx, shape, axis, b)
     y = wrap(params._value[key])
     if ACTIVE:
@@ -195,9 +212,16 @@ def _mask_sample(rng):
     return [rng.uniform(-2, 2, (3, 2, 4))], {"mask": mask, "axis": 1}
 
 
-@register(Sample(make=lambda rng: ([rng.uniform(-2, 2, (4, 3))],
-                                   {"mask": np.array([True, False, True, True])})),
-          Sample(make=_mask_sample), second_order=True)
+@register(
+    Sample(
+        make=lambda rng: (
+            [rng.uniform(-2, 2, (4, 3))],
+            {"mask": np.array([True, False, True, True])},
+        )
+    ),
+    Sample(make=_mask_sample),
+    second_order=True,
+)
 def boolean_mask(tensor, mask, axis=0):
     """Keeps the entries of ``tensor`` where ``mask`` is true, like ``tf.boolean_mask``.
 
@@ -226,7 +250,13 @@ def boolean_mask(tensor, mask, axis=0):
         raise TypeError(f"boolean_mask: mask must be boolean, got {mask.dtype}")
     axis = operator.index(axis)
     axis = axis + tensor.ndim if axis < 0 else axis
-    if mask.ndim == 0 or tensor.shape[axis:axis + mask.ndim] != mask.shape or axis < 0:
-        raise ValueError(f"boolean_mask: mask of shape {mask.shape} does not match the "
-                         f"axes from {axis} of a tensor of shape {tensor.shape}")
+    if (
+        mask.ndim == 0
+        or tensor.shape[axis : axis + mask.ndim] != mask.shape
+        or axis < 0
+    ):
+        raise ValueError(
+            f"boolean_mask: mask of shape {mask.shape} does not match the "
+            f"axes from {axis} of a tensor of shape {tensor.shape}"
+        )
     return getitem(tensor, (slice(None),) * axis + (mask,))

@@ -33,9 +33,12 @@ def _cast_back(grad, dtype):
     return grad if grad.dtype == dtype else cast(grad, dtype)
 
 
-@register(Sample(shapes=[(2, 3), (4, 3)], kwargs={"axis": 0}),
-          Sample(shapes=[(2, 3), (2, 1), (2, 2)], kwargs={"axis": -1}),
-          second_order=True, takes_list=True)
+@register(
+    Sample(shapes=[(2, 3), (4, 3)], kwargs={"axis": 0}),
+    Sample(shapes=[(2, 3), (2, 1), (2, 2)], kwargs={"axis": -1}),
+    second_order=True,
+    takes_list=True,
+)
 def concat(values, axis):
     """Joins tensors along an existing axis.
 
@@ -58,13 +61,17 @@ def concat(values, axis):
     shapes = [t.shape for t in tensors]
     rank = len(shapes[0])
     if any(len(s) != rank for s in shapes):
-        raise ValueError(f"concat: tensors must have the same rank, got shapes "
-                         f"{_shapes(shapes)}")
+        raise ValueError(
+            f"concat: tensors must have the same rank, got shapes {_shapes(shapes)}"
+        )
     axis = checked_axis(axis, rank, "concat", f"shapes {_shapes(shapes)}")
-    if any(s[:axis] + s[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:]
-           for s in shapes):
-        raise ValueError(f"concat: shapes {_shapes(shapes)} differ on an axis other "
-                         f"than {axis}")
+    if any(
+        s[:axis] + s[axis + 1 :] != shapes[0][:axis] + shapes[0][axis + 1 :]
+        for s in shapes
+    ):
+        raise ValueError(
+            f"concat: shapes {_shapes(shapes)} differ on an axis other than {axis}"
+        )
     y = wrap(np.concatenate([t._value for t in tensors], axis=axis))
     if ACTIVE:
         sizes = [s[axis] for s in shapes]
@@ -78,9 +85,12 @@ def concat(values, axis):
     return y
 
 
-@register(Sample(shapes=[(3,), (3,)]),
-          Sample(shapes=[(2, 3), (2, 3), (2, 3)], kwargs={"axis": -1}),
-          second_order=True, takes_list=True)
+@register(
+    Sample(shapes=[(3,), (3,)]),
+    Sample(shapes=[(2, 3), (2, 3), (2, 3)], kwargs={"axis": -1}),
+    second_order=True,
+    takes_list=True,
+)
 def stack(values, axis=0):
     """Joins tensors of one shape along a new axis.
 
@@ -101,8 +111,9 @@ def stack(values, axis=0):
     tensors = _tensors(values, "stack")
     shapes = [t.shape for t in tensors]
     if any(s != shapes[0] for s in shapes):
-        raise ValueError(f"stack: tensors must have the same shape, got shapes "
-                         f"{_shapes(shapes)}")
+        raise ValueError(
+            f"stack: tensors must have the same shape, got shapes {_shapes(shapes)}"
+        )
     axis = checked_axis(axis, len(shapes[0]) + 1, "stack", f"shapes {_shapes(shapes)}")
     y = wrap(np.stack([t._value for t in tensors], axis=axis))
     if ACTIVE:
@@ -115,8 +126,11 @@ def stack(values, axis=0):
     return y
 
 
-@register(Sample(shapes=[(3, 4)]), Sample(shapes=[(2, 3, 2)], kwargs={"axis": 1}),
-          second_order=True)
+@register(
+    Sample(shapes=[(3, 4)]),
+    Sample(shapes=[(2, 3, 2)], kwargs={"axis": 1}),
+    second_order=True,
+)
 def unstack(x, axis=0):
     """Splits ``x`` along ``axis`` into a list of tensors of one rank less.
 
@@ -145,8 +159,10 @@ def unstack(x, axis=0):
 def _split_sizes(spec, size, where):
     spec = np.asarray(spec._value if isinstance(spec, Tensor) else spec)
     if spec.dtype.kind not in "iu" or spec.ndim > 1:
-        raise TypeError(f"split: num_or_size_splits must be an int or a list of ints, "
-                        f"got {spec.tolist()!r}")
+        raise TypeError(
+            f"split: num_or_size_splits must be an int or a list of ints, "
+            f"got {spec.tolist()!r}"
+        )
     if spec.ndim == 0:
         count = int(spec)
         if count <= 0 or size % count:
@@ -156,14 +172,18 @@ def _split_sizes(spec, size, where):
     if sizes.count(-1) == 1:
         sizes[sizes.index(-1)] = size - sum(sizes) - 1
     if not sizes or min(sizes) < 0 or sum(sizes) != size:
-        raise ValueError(f"split: sizes {spec.tolist()} do not add up to {where} "
-                         "(one size may be -1, meaning the rest)")
+        raise ValueError(
+            f"split: sizes {spec.tolist()} do not add up to {where} "
+            "(one size may be -1, meaning the rest)"
+        )
     return sizes
 
 
-@register(Sample(shapes=[(6, 2)], kwargs={"num_or_size_splits": 3}),
-          Sample(shapes=[(2, 7)], kwargs={"num_or_size_splits": [2, -1, 1], "axis": 1}),
-          second_order=True)
+@register(
+    Sample(shapes=[(6, 2)], kwargs={"num_or_size_splits": 3}),
+    Sample(shapes=[(2, 7)], kwargs={"num_or_size_splits": [2, -1, 1], "axis": 1}),
+    second_order=True,
+)
 def split(x, num_or_size_splits, axis=0):
     """Splits ``x`` along ``axis`` into several tensors, like ``tf.split``.
 

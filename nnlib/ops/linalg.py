@@ -22,13 +22,14 @@ def _t(v, flag):
     return v.T if v.ndim == 2 else np.swapaxes(v, -1, -2)
 
 
-@register(Sample(shapes=[(3, 4), (4, 2)]),
-          Sample(shapes=[(2, 3, 4), (4, 5)]),
-          Sample(shapes=[(2, 1, 3, 4), (3, 4, 2)]),
-          Sample(shapes=[(4, 3), (2, 4)],
-                 kwargs={"transpose_a": True, "transpose_b": True}),
-          Sample(shapes=[(4,), (4, 3)]),
-          second_order=True)
+@register(
+    Sample(shapes=[(3, 4), (4, 2)]),
+    Sample(shapes=[(2, 3, 4), (4, 5)]),
+    Sample(shapes=[(2, 1, 3, 4), (3, 4, 2)]),
+    Sample(shapes=[(4, 3), (2, 4)], kwargs={"transpose_a": True, "transpose_b": True}),
+    Sample(shapes=[(4,), (4, 3)]),
+    second_order=True,
+)
 def matmul(a, b, transpose_a=False, transpose_b=False):
     """Matrix product ``a @ b``, batched over leading axes with broadcasting.
 
@@ -57,8 +58,10 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
     av, bv = a._value, b._value
     if av.ndim < 2 or bv.ndim < 2:
         if av.ndim == 0 or bv.ndim == 0:
-            raise ValueError(f"matmul: operands must have rank >= 1, got shapes "
-                             f"{a.shape} and {b.shape}")
+            raise ValueError(
+                f"matmul: operands must have rank >= 1, got shapes "
+                f"{a.shape} and {b.shape}"
+            )
         return _vector_matmul(a, b, transpose_a, transpose_b)
     if transpose_a or transpose_b:
         av, bv = _t(av, transpose_a), _t(bv, transpose_b)
@@ -69,7 +72,8 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
         raise ValueError(
             f"matmul: cannot multiply shapes {a.shape}{'^T' if transpose_a else ''} "
             f"and {b.shape}{'^T' if transpose_b else ''}: inner dimensions or batch "
-            "shapes do not match") from None
+            "shapes do not match"
+        ) from None
     if ACTIVE:
         need_a, need_b = needs_gradient(a), needs_gradient(b)
 
@@ -99,8 +103,12 @@ def _vector_matmul(a, b, transpose_a, transpose_b):
     """numpy's vector rules, by reshaping to matrices (so the gradient comes free)."""
     a2 = reshape(a, (1, a.shape[0])) if a.ndim == 1 else a
     b2 = reshape(b, (b.shape[0], 1)) if b.ndim == 1 else b
-    y = matmul(a2, b2, transpose_a=transpose_a and a.ndim > 1,
-               transpose_b=transpose_b and b.ndim > 1)
+    y = matmul(
+        a2,
+        b2,
+        transpose_a=transpose_a and a.ndim > 1,
+        transpose_b=transpose_b and b.ndim > 1,
+    )
     shape = y.shape
     if a.ndim == 1:
         shape = shape[:-2] + shape[-1:]
@@ -113,27 +121,36 @@ def _contraction_axes(a, b, axes):
     """``tensordot``'s ``axes`` as two equal-length lists of non-negative axes."""
     if isinstance(axes, (int, np.integer)):
         if not 0 <= axes <= min(a.ndim, b.ndim):
-            raise ValueError(f"tensordot: axes={axes} is out of range for shapes "
-                             f"{a.shape} and {b.shape}")
+            raise ValueError(
+                f"tensordot: axes={axes} is out of range for shapes "
+                f"{a.shape} and {b.shape}"
+            )
         return list(range(a.ndim - axes, a.ndim)), list(range(axes))
     try:
         a_axes, b_axes = axes
     except (TypeError, ValueError):
-        raise ValueError(f"tensordot: axes must be an int or a pair of axis lists, "
-                         f"got {axes!r}") from None
+        raise ValueError(
+            f"tensordot: axes must be an int or a pair of axis lists, got {axes!r}"
+        ) from None
     pairs = []
     for t, ax in ((a, a_axes), (b, b_axes)):
         ax = [ax] if isinstance(ax, (int, np.integer)) else list(ax)
-        if (any(not -t.ndim <= i < t.ndim for i in ax)
-                or len({i % t.ndim for i in ax}) < len(ax)):
-            raise ValueError(f"tensordot: axes {ax} are out of range or repeated for a "
-                             f"tensor of shape {t.shape}")
+        if any(not -t.ndim <= i < t.ndim for i in ax) or len(
+            {i % t.ndim for i in ax}
+        ) < len(ax):
+            raise ValueError(
+                f"tensordot: axes {ax} are out of range or repeated for a "
+                f"tensor of shape {t.shape}"
+            )
         pairs.append([int(i) % t.ndim for i in ax])
     a_axes, b_axes = pairs
     if len(a_axes) != len(b_axes) or any(
-            a.shape[i] != b.shape[j] for i, j in zip(a_axes, b_axes)):
-        raise ValueError(f"tensordot: cannot contract axes {a_axes} of shape {a.shape} "
-                         f"with axes {b_axes} of shape {b.shape}")
+        a.shape[i] != b.shape[j] for i, j in zip(a_axes, b_axes)
+    ):
+        raise ValueError(
+            f"tensordot: cannot contract axes {a_axes} of shape {a.shape} "
+            f"with axes {b_axes} of shape {b.shape}"
+        )
     return a_axes, b_axes
 
 
@@ -143,10 +160,12 @@ def _permuted(x, order):
     return x if perm == tuple(range(len(perm))) else transpose(x, perm)
 
 
-@register(Sample(shapes=[(3, 4), (4, 5)], kwargs={"axes": 1}),
-          Sample(shapes=[(2, 3, 4), (4, 3, 2)], kwargs={"axes": ([1, 2], [1, 0])}),
-          Sample(shapes=[(3,), (2, 2)], kwargs={"axes": 0}),
-          second_order=True)
+@register(
+    Sample(shapes=[(3, 4), (4, 5)], kwargs={"axes": 1}),
+    Sample(shapes=[(2, 3, 4), (4, 3, 2)], kwargs={"axes": ([1, 2], [1, 0])}),
+    Sample(shapes=[(3,), (2, 2)], kwargs={"axes": 0}),
+    second_order=True,
+)
 def tensordot(a, b, axes):
     """Sums the products of ``a`` and ``b`` over the paired ``axes``.
 
@@ -184,13 +203,15 @@ def tensordot(a, b, axes):
             da = db = None
             if need_a:  # axes: a's free ones, then b's contracted ones in b's order
                 g = tensordot(dy, b, (dy_b, b_free))
-                da = _permuted(g, a_free + [a_axes[b_axes.index(j)]
-                                            for j in sorted(b_axes)])
+                da = _permuted(
+                    g, a_free + [a_axes[b_axes.index(j)] for j in sorted(b_axes)]
+                )
                 da = da if da.dtype == a.dtype else cast(da, a.dtype)
             if need_b:
                 g = tensordot(a, dy, (a_free, dy_a))
-                db = _permuted(g, [b_axes[a_axes.index(i)]
-                                   for i in sorted(a_axes)] + b_free)
+                db = _permuted(
+                    g, [b_axes[a_axes.index(i)] for i in sorted(a_axes)] + b_free
+                )
                 db = db if db.dtype == b.dtype else cast(db, b.dtype)
             return da, db
 
@@ -209,37 +230,52 @@ def _parse_einsum(equation, shapes):
     lhs, arrow, out = eq.partition("->")
     subs = lhs.split(",")
     if len(subs) != len(shapes):
-        raise ValueError(f"einsum: equation {equation!r} has {len(subs)} operand "
-                         f"subscripts but {len(shapes)} operands were given")
+        raise ValueError(
+            f"einsum: equation {equation!r} has {len(subs)} operand "
+            f"subscripts but {len(shapes)} operands were given"
+        )
     # '...' becomes letters the equation does not use, right-aligned as in numpy.
     spare = [c for c in string.ascii_letters if c not in eq]
-    ell = "".join(spare[:max([len(shp) - len(s) + 3 for s, shp in zip(subs, shapes)
-                              if "..." in s] or [0])])
+    ell = "".join(
+        spare[
+            : max(
+                [len(shp) - len(s) + 3 for s, shp in zip(subs, shapes) if "..." in s]
+                or [0]
+            )
+        ]
+    )
     sizes, counts = {}, {}
     for i, (s, shp) in enumerate(zip(subs, shapes)):
         if "..." in s:
             k = len(shp) - len(s) + 3
-            s = subs[i] = s.replace("...", ell[len(ell) - k:] if k > 0 else "", 1)
+            s = subs[i] = s.replace("...", ell[len(ell) - k :] if k > 0 else "", 1)
         if any(c not in string.ascii_letters for c in s) or len(s) != len(shp):
-            raise ValueError(f"einsum: subscripts {s!r} do not fit operand {i} of "
-                             f"shape {shp} in {equation!r}")
+            raise ValueError(
+                f"einsum: subscripts {s!r} do not fit operand {i} of "
+                f"shape {shp} in {equation!r}"
+            )
         if len(set(s)) != len(s):
-            raise ValueError(f"einsum: repeated index in {s!r} (a trace or diagonal) "
-                             f"is not supported in {equation!r}")
+            raise ValueError(
+                f"einsum: repeated index in {s!r} (a trace or diagonal) "
+                f"is not supported in {equation!r}"
+            )
         for c, d in zip(s, shp):
             if sizes.get(c, 1) not in (1, d) and d != 1:
-                raise ValueError(f"einsum: index {c!r} has sizes {sizes[c]} and {d} in "
-                                 f"{equation!r} with shapes {list(shapes)}")
+                raise ValueError(
+                    f"einsum: index {c!r} has sizes {sizes[c]} and {d} in "
+                    f"{equation!r} with shapes {list(shapes)}"
+                )
             sizes[c] = max(sizes.get(c, 1), d) if d else 0
             counts[c] = counts.get(c, 0) + 1
     if not arrow:  # numpy's implicit form: broadcast axes, then single indices sorted
         once = sorted(c for c, n in counts.items() if n == 1 and c not in ell)
         out = ell + "".join(once)
     out = out.replace("...", ell)
-    if (any(c not in sizes for c in out) or len(set(out)) != len(out)
-            or "->" in out):
-        raise ValueError(f"einsum: output subscripts {out!r} must be distinct indices "
-                         f"of the inputs in {equation!r}")
+    if any(c not in sizes for c in out) or len(set(out)) != len(out) or "->" in out:
+        raise ValueError(
+            f"einsum: output subscripts {out!r} must be distinct indices "
+            f"of the inputs in {equation!r}"
+        )
     # Without a path numpy runs one loop nest over every index, without BLAS;
     # planning one costs about 8 us and pays off only for big contractions.
     contracted = len(subs) > 2 or any(counts[c] > 1 and c not in out for c in counts)
@@ -256,8 +292,9 @@ def _einsum_gradient(i, subs, out, tensors, dy):
     g = einsum(spec, *[tensors[k] for k in others], dy)
     shape = tensors[i].shape
     # Indices summed in this operand alone get the gradient broadcast back.
-    g = reshape(g, tuple(g.shape[target.index(c)] if c in available else 1
-                         for c in subs[i]))
+    g = reshape(
+        g, tuple(g.shape[target.index(c)] if c in available else 1 for c in subs[i])
+    )
     if g.shape != shape:  # then undo numpy's broadcasting of length-1 axes
         g = sum_to_shape(g, tuple(1 if s == 1 else d for s, d in zip(shape, g.shape)))
         g = broadcast_to(g, shape)
@@ -265,19 +302,22 @@ def _einsum_gradient(i, subs, out, tensors, dy):
 
 
 def _einsum_sample(equation, *shapes):
-    return Sample(make=lambda rng: (
-        [equation] + [rng.uniform(-2, 2, s) for s in shapes], {}))
+    return Sample(
+        make=lambda rng: ([equation] + [rng.uniform(-2, 2, s) for s in shapes], {})
+    )
 
 
-@register(_einsum_sample("ij,jk->ik", (2, 3), (3, 4)),
-          _einsum_sample("bij,bjk->bik", (2, 2, 3), (2, 3, 2)),
-          _einsum_sample("ij,j", (3, 4), (4,)),
-          _einsum_sample("i,i->", (5,), (5,)),
-          _einsum_sample("bi,bj->bij", (2, 3), (2, 4)),
-          _einsum_sample("ij->", (3, 4)),
-          _einsum_sample("...ij,jk,k->...i", (2, 2, 3), (3, 4), (4,)),
-          _einsum_sample("ij,ij->i", (1, 3), (2, 3)),
-          second_order=True)
+@register(
+    _einsum_sample("ij,jk->ik", (2, 3), (3, 4)),
+    _einsum_sample("bij,bjk->bik", (2, 2, 3), (2, 3, 2)),
+    _einsum_sample("ij,j", (3, 4), (4,)),
+    _einsum_sample("i,i->", (5,), (5,)),
+    _einsum_sample("bi,bj->bij", (2, 3), (2, 4)),
+    _einsum_sample("ij->", (3, 4)),
+    _einsum_sample("...ij,jk,k->...i", (2, 2, 3), (3, 4), (4,)),
+    _einsum_sample("ij,ij->i", (1, 3), (2, 3)),
+    second_order=True,
+)
 def einsum(equation, *operands):
     """Einstein summation: products of ``operands`` summed over repeated indices.
 
@@ -305,8 +345,10 @@ def einsum(equation, *operands):
         nnlib.Tensor([4. 6.], shape=(2,), dtype=float32)
     """
     if not isinstance(equation, str):
-        raise TypeError(f"einsum: the first argument must be the equation string, "
-                        f"got {type(equation).__name__}")
+        raise TypeError(
+            f"einsum: the first argument must be the equation string, "
+            f"got {type(equation).__name__}"
+        )
     tensors = [as_tensor(t) for t in operands]
     shapes = tuple(t.shape for t in tensors)
     subs, out, spec, optimize = _parse_einsum(equation, shapes)
@@ -315,8 +357,10 @@ def einsum(equation, *operands):
         needs = [needs_gradient(t) for t in tensors]
 
         def backward(dy):
-            return tuple(_einsum_gradient(i, subs, out, tensors, dy) if need else None
-                         for i, need in enumerate(needs))
+            return tuple(
+                _einsum_gradient(i, subs, out, tensors, dy) if need else None
+                for i, need in enumerate(needs)
+            )
 
         record("einsum", tuple(tensors), y, backward)
     return y
@@ -344,15 +388,16 @@ def _euclidean(x, axes, keepdims):
 _ORDS = ("euclidean", "fro", 1, 2, np.inf)
 
 
-@register(Sample(shapes=[(3, 4)]),
-          Sample(shapes=[(2, 3, 4)], kwargs={"axis": -1, "keepdims": True}),
-          Sample(shapes=[(3, 4)], kwargs={"ord": 1, "axis": 0}, avoid=(0.0,)),
-          Sample(shapes=[(3, 4)], kwargs={"ord": np.inf, "axis": 1}, avoid=(0.0,)),
-          Sample(shapes=[(2, 3, 4)], kwargs={"ord": "fro", "axis": (0, 2)}),
-          Sample(shapes=[(3, 4)], kwargs={"ord": 1, "axis": (0, 1)}, avoid=(0.0,)),
-          Sample(shapes=[(3, 4)], kwargs={"ord": np.inf, "axis": (-2, -1)},
-                 avoid=(0.0,)),
-          second_order=True)
+@register(
+    Sample(shapes=[(3, 4)]),
+    Sample(shapes=[(2, 3, 4)], kwargs={"axis": -1, "keepdims": True}),
+    Sample(shapes=[(3, 4)], kwargs={"ord": 1, "axis": 0}, avoid=(0.0,)),
+    Sample(shapes=[(3, 4)], kwargs={"ord": np.inf, "axis": 1}, avoid=(0.0,)),
+    Sample(shapes=[(2, 3, 4)], kwargs={"ord": "fro", "axis": (0, 2)}),
+    Sample(shapes=[(3, 4)], kwargs={"ord": 1, "axis": (0, 1)}, avoid=(0.0,)),
+    Sample(shapes=[(3, 4)], kwargs={"ord": np.inf, "axis": (-2, -1)}, avoid=(0.0,)),
+    second_order=True,
+)
 def norm(x, ord="euclidean", axis=None, keepdims=False):
     """The vector or matrix norm of ``x``.
 
@@ -385,9 +430,11 @@ def norm(x, ord="euclidean", axis=None, keepdims=False):
     x = as_tensor(x)
     pair = isinstance(axis, (tuple, list)) and len(axis) == 2
     if ord not in _ORDS or (ord == "fro" and axis is not None and not pair):
-        raise ValueError(f"norm: unsupported ord {ord!r} for axis {axis!r}; use one of "
-                         "'euclidean', 1, 2, np.inf for vectors, 'fro', 1, np.inf for "
-                         "matrices")
+        raise ValueError(
+            f"norm: unsupported ord {ord!r} for axis {axis!r}; use one of "
+            "'euclidean', 1, 2, np.inf for vectors, 'fro', 1, np.inf for "
+            "matrices"
+        )
     if isinstance(axis, (tuple, list)) and len(axis) not in (1, 2):
         raise ValueError(f"norm: axis must be None, an int or a pair, got {axis!r}")
     axes = normalize_axes(axis, x.ndim, "norm")
@@ -398,8 +445,9 @@ def norm(x, ord="euclidean", axis=None, keepdims=False):
     if not pair:
         return (reduce_sum if ord == 1 else reduce_max)(_abs(x), axes, keepdims)
     if ord == 2:
-        raise ValueError("norm: the spectral matrix norm (ord=2 with two axes) is not "
-                         "supported")
+        raise ValueError(
+            "norm: the spectral matrix norm (ord=2 with two axes) is not supported"
+        )
     # ord=1 sums down the rows axis then takes the largest column; inf the reverse.
     first, second = axes if axes[0] == axis[0] % x.ndim else axes[::-1]
     summed = reduce_sum(_abs(x), first if ord == 1 else second, keepdims=True)

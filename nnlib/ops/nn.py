@@ -18,8 +18,12 @@ from .registry import Sample, register
 from .shape import cast, reshape
 
 __all__ = [
-    "dropout", "l2_loss", "log_softmax", "sigmoid_cross_entropy_with_logits",
-    "softmax", "softmax_cross_entropy_with_logits",
+    "dropout",
+    "l2_loss",
+    "log_softmax",
+    "sigmoid_cross_entropy_with_logits",
+    "softmax",
+    "softmax_cross_entropy_with_logits",
     "sparse_softmax_cross_entropy_with_logits",
 ]
 
@@ -27,8 +31,10 @@ __all__ = [
 def _float_logits(logits, op):
     logits = as_tensor(logits)
     if logits.dtype.kind != "f":
-        raise TypeError(f"{op}: logits must be floating point, got {logits.dtype}; "
-                        "cast them with nnlib.cast")
+        raise TypeError(
+            f"{op}: logits must be floating point, got {logits.dtype}; "
+            "cast them with nnlib.cast"
+        )
     return logits
 
 
@@ -57,8 +63,11 @@ def _sigmoid_grad(dy, y, axis):
     return dy * y * (1.0 - y)
 
 
-_RULES = {"softmax": _softmax_grad, "log_softmax": _log_softmax_grad,
-          "sigmoid": _sigmoid_grad}
+_RULES = {
+    "softmax": _softmax_grad,
+    "log_softmax": _log_softmax_grad,
+    "sigmoid": _sigmoid_grad,
+}
 
 
 def _connected(name, x, value, axis=None):
@@ -74,13 +83,18 @@ def _labels_like(labels, logits, op):
     """Labels as a tensor of the logits' shape and dtype (casting is recorded)."""
     labels = as_tensor(labels)
     if labels.shape != logits.shape:
-        raise ValueError(f"{op}: labels and logits must have the same shape, got "
-                         f"labels {labels.shape} and logits {logits.shape}")
+        raise ValueError(
+            f"{op}: labels and logits must have the same shape, got "
+            f"labels {labels.shape} and logits {logits.shape}"
+        )
     return labels if labels.dtype == logits.dtype else cast(labels, logits.dtype)
 
 
-_CLASSES = (Sample(shapes=[(3, 4)]), Sample(shapes=[(2, 3, 4)], kwargs={"axis": 1}),
-            Sample(shapes=[(5,)], low=-4.0, high=4.0))
+_CLASSES = (
+    Sample(shapes=[(3, 4)]),
+    Sample(shapes=[(2, 3, 4)], kwargs={"axis": 1}),
+    Sample(shapes=[(5,)], low=-4.0, high=4.0),
+)
 
 
 @register(*_CLASSES, second_order=True)
@@ -155,8 +169,10 @@ def _check_sparse_labels(labels, logits, op):
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{op}: labels must be integer class ids, got {labels.dtype}")
     if logits.ndim == 0 or labels.shape != logits.shape[:-1]:
-        raise ValueError(f"{op}: labels must have shape logits.shape[:-1], got labels "
-                         f"{labels.shape} and logits {logits.shape}")
+        raise ValueError(
+            f"{op}: labels must have shape logits.shape[:-1], got labels "
+            f"{labels.shape} and logits {logits.shape}"
+        )
     classes = logits.shape[-1]
     bad = (labels._value < 0) | (labels._value >= classes)
     if bad.any():
@@ -165,8 +181,9 @@ def _check_sparse_labels(labels, logits, op):
     return labels
 
 
-@register(Sample(make=_sparse_samples), Sample(make=_sparse_samples_3d),
-          second_order=True)
+@register(
+    Sample(make=_sparse_samples), Sample(make=_sparse_samples_3d), second_order=True
+)
 def sparse_softmax_cross_entropy_with_logits(labels, logits):
     """Per-example cross-entropy between integer class ids and unnormalized logits.
 
@@ -222,8 +239,9 @@ def _dense_samples_axis0(rng):
     return [rng.uniform(0.0, 1.0, (3, 2)), rng.uniform(-2, 2, (3, 2))], {"axis": 0}
 
 
-@register(Sample(make=_dense_samples), Sample(make=_dense_samples_axis0),
-          second_order=True)
+@register(
+    Sample(make=_dense_samples), Sample(make=_dense_samples_axis0), second_order=True
+)
 def softmax_cross_entropy_with_logits(labels, logits, axis=-1):
     """Cross-entropy ``-sum(labels * log_softmax(logits), axis)`` per example.
 
@@ -336,16 +354,21 @@ def _noise_shape(noise_shape, shape):
     noise = tuple(d if n is None else int(n) for n, d in zip(noise_shape, shape))
     fits = len(noise_shape) == len(shape)
     if not fits or any(n not in (1, d) for n, d in zip(noise, shape)):
-        raise ValueError(f"dropout: noise_shape {tuple(noise_shape)} must have one "
-                         f"entry per axis of x, each 1 or x's size, for x of shape "
-                         f"{shape}")
+        raise ValueError(
+            f"dropout: noise_shape {tuple(noise_shape)} must have one "
+            f"entry per axis of x, each 1 or x's size, for x of shape "
+            f"{shape}"
+        )
     return noise
 
 
-@register(Sample(shapes=[(3, 4)], kwargs={"rate": 0.5, "seed": 1}),
-          Sample(shapes=[(2, 3, 4)], kwargs={"rate": 0.25, "noise_shape": (2, 1, 4),
-                                             "seed": 2}),
-          second_order=True)
+@register(
+    Sample(shapes=[(3, 4)], kwargs={"rate": 0.5, "seed": 1}),
+    Sample(
+        shapes=[(2, 3, 4)], kwargs={"rate": 0.25, "noise_shape": (2, 1, 4), "seed": 2}
+    ),
+    second_order=True,
+)
 def dropout(x, rate, training=True, noise_shape=None, seed=None):
     """Zeroes elements with probability ``rate``, scales the rest by ``1 / (1 - rate)``.
 
@@ -397,4 +420,3 @@ def dropout(x, rate, training=True, noise_shape=None, seed=None):
         scale = wrap(mask)
         record("dropout", (x,), y, lambda dy: (dy * scale,))
     return y
-

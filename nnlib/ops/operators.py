@@ -37,8 +37,6 @@ def _reflected(op):
     return reflected
 
 
-
-
 # numpy ufuncs that map onto ops, so np.add(array, tensor) stays differentiable.
 _UFUNCS = {
     np.add: arithmetic.add,
@@ -79,7 +77,9 @@ def install():
     Tensor.__pos__ = lambda self: self
     Tensor.__array_ufunc__ = _array_ufunc
     Tensor.__hash__ = object.__hash__  # __eq__ is elementwise; identity hashing stays
-    Tensor.T = property(lambda self: shape.transpose(self),
-                        doc="The tensor with its axes reversed.")
+    Tensor.T = property(
+        lambda self: shape.transpose(self), doc="The tensor with its axes reversed."
+    )
     Tensor.reshape = lambda self, *shape_: shape.reshape(
-        self, shape_[0] if len(shape_) == 1 else shape_)
+        self, shape_[0] if len(shape_) == 1 else shape_
+    )

@@ -17,8 +17,15 @@ from ._dispatch import ACTIVE, as_tensor, record, wrap
 from .registry import Sample, register
 
 __all__ = [
-    "reduce_logsumexp", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod",
-    "reduce_std", "reduce_sum", "reduce_variance", "sum_to_shape",
+    "reduce_logsumexp",
+    "reduce_max",
+    "reduce_mean",
+    "reduce_min",
+    "reduce_prod",
+    "reduce_std",
+    "reduce_sum",
+    "reduce_variance",
+    "sum_to_shape",
 ]
 
 _SAMPLES = (
@@ -48,16 +55,19 @@ def normalize_axes(axis, ndim, op):
     elif isinstance(axis, (tuple, list, np.ndarray)):
         axes = axis
     else:
-        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, "
-                        f"got {axis!r}")
+        raise TypeError(
+            f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}"
+        )
     result = []
     for a in axes:
         if not isinstance(a, (int, np.integer)):
-            raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, "
-                            f"got {axis!r}")
+            raise TypeError(
+                f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}"
+            )
         if not -rank <= a < rank:
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor of "
-                             f"rank {ndim}")
+            raise ValueError(
+                f"{op}: axis {a} is out of range for a tensor of rank {ndim}"
+            )
         result.append(int(a) % rank)
     if len(set(result)) != len(result):
         raise ValueError(f"{op}: repeated axis in {axis!r}")
@@ -110,7 +120,9 @@ def reduce_sum(x, axis=None, keepdims=False):
         y = wrap(np.add.reduce(value, axis=axes, keepdims=keepdims))
     if ACTIVE:
         x_shape = value.shape
-        record("reduce_sum", (x,), y, lambda dy: (_expand(dy, x_shape, axes),), raw=True)
+        record(
+            "reduce_sum", (x,), y, lambda dy: (_expand(dy, x_shape, axes),), raw=True
+        )
     return y
 
 
@@ -148,8 +160,10 @@ def _extremum(ufunc, name, x, axis, keepdims):
     try:
         y = wrap(ufunc.reduce(xv, axis=axes, keepdims=keepdims))
     except ValueError:
-        raise ValueError(f"{name}: cannot reduce a tensor of shape {x.shape} over "
-                         f"axes {axes}: a reduced slice is empty") from None
+        raise ValueError(
+            f"{name}: cannot reduce a tensor of shape {x.shape} over "
+            f"axes {axes}: a reduced slice is empty"
+        ) from None
     if ACTIVE:
         kept = kept_shape(xv.shape, axes)
 
@@ -249,7 +263,7 @@ def _others_along(x, axes):
     perm = keep + list(axes)
     moved = _shape.transpose(x, perm) if perm != sorted(perm) else x
     count = int(np.prod([x.shape[a] for a in axes]))
-    others = _prod_of_others(_shape.reshape(moved, moved.shape[:len(keep)] + (count,)))
+    others = _prod_of_others(_shape.reshape(moved, moved.shape[: len(keep)] + (count,)))
     others = _shape.reshape(others, moved.shape)
     return _shape.transpose(others, np.argsort(perm)) if moved is not x else others
 
@@ -260,8 +274,12 @@ def _others_sample(rng):
     return [x], {}
 
 
-@register(Sample(shapes=[(2, 3)]), Sample(make=_others_sample), second_order=True,
-          name="_prod_of_others")
+@register(
+    Sample(shapes=[(2, 3)]),
+    Sample(make=_others_sample),
+    second_order=True,
+    name="_prod_of_others",
+)
 def _prod_of_others(x):
     """``out[..., j] = prod(x[..., k] for k != j)``, by exclusive cumprods."""
     xv = x._value
@@ -274,6 +292,7 @@ def _prod_of_others(x):
         right = np.cumprod(np.concatenate((ones, xv[..., :0:-1]), -1), -1)[..., ::-1]
         y = wrap(left * right)
     if ACTIVE:
+
         def backward(dy):
             # d out_i / d x_j = product of all but x_i and x_j: the products of the
             # others of rows where x_j is replaced by 1 (O(n^2) memory, second order
@@ -374,8 +393,11 @@ def reduce_std(x, axis=None, keepdims=False):
     return _math.sqrt(reduce_variance(x, axes, keepdims))
 
 
-@register(Sample(shapes=[(2, 3, 4)], kwargs={"shape": (3, 1)}),
-          Sample(shapes=[(3, 4)], kwargs={"shape": (3, 4)}), second_order=True)
+@register(
+    Sample(shapes=[(2, 3, 4)], kwargs={"shape": (3, 1)}),
+    Sample(shapes=[(3, 4)], kwargs={"shape": (3, 4)}),
+    second_order=True,
+)
 def sum_to_shape(x, shape):
     """Sums a broadcast gradient back down to ``shape`` (undoes broadcasting).
 
@@ -389,7 +411,8 @@ def sum_to_shape(x, shape):
         return x
     lead = x.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
-        lead + i for i, d in enumerate(shape) if d == 1 and x.shape[lead + i] != 1)
+        lead + i for i, d in enumerate(shape) if d == 1 and x.shape[lead + i] != 1
+    )
     if axes:
         x = reduce_sum(x, axis=axes)
     return x if x.shape == shape else _shape.reshape(x, shape)

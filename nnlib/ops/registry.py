@@ -70,8 +70,9 @@ class OpInfo:
         return self.fn(*args, **kwargs)
 
 
-def register(*samples, differentiable=True, second_order=False, name=None,
-             takes_list=False):
+def register(
+    *samples, differentiable=True, second_order=False, name=None, takes_list=False
+):
     """Adds the decorated op to ``REGISTRY`` with its sample inputs.
 
     Args:
@@ -90,14 +91,16 @@ def register(*samples, differentiable=True, second_order=False, name=None,
         >>> REGISTRY.pop("my_double").second_order
         True
     """
+
     def decorate(fn):
         key = name or fn.__name__
         if differentiable and not samples:
             raise ValueError(f"op '{key}' is differentiable but declares no samples")
         if key in REGISTRY:
             raise ValueError(f"op '{key}' is registered twice")
-        REGISTRY[key] = OpInfo(key, fn, tuple(samples), differentiable, second_order,
-                               takes_list)
+        REGISTRY[key] = OpInfo(
+            key, fn, tuple(samples), differentiable, second_order, takes_list
+        )
         return fn
 
     return decorate

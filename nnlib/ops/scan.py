@@ -18,16 +18,18 @@ def _scan(v, axis, exclusive, reverse):
         v = np.flip(v, axis)
     out = np.cumsum(v, axis)
     if exclusive:
-        zero = np.zeros(v.shape[:axis] + (1,) + v.shape[axis + 1:], out.dtype)
+        zero = np.zeros(v.shape[:axis] + (1,) + v.shape[axis + 1 :], out.dtype)
         out = np.concatenate((zero, out), axis)
         out = out[(slice(None),) * axis + (slice(0, v.shape[axis]),)]
     return np.flip(out, axis) if reverse else out
 
 
-@register(Sample(shapes=[(5,)]), Sample(shapes=[(3, 4)], kwargs={"axis": 1}),
-          Sample(shapes=[(3, 4)],
-                 kwargs={"axis": -2, "exclusive": True, "reverse": True}),
-          second_order=True)
+@register(
+    Sample(shapes=[(5,)]),
+    Sample(shapes=[(3, 4)], kwargs={"axis": 1}),
+    Sample(shapes=[(3, 4)], kwargs={"axis": -2, "exclusive": True, "reverse": True}),
+    second_order=True,
+)
 def cumsum(x, axis=0, exclusive=False, reverse=False):
     """Cumulative sum of ``x`` along ``axis``.
 
@@ -58,8 +60,9 @@ def cumsum(x, axis=0, exclusive=False, reverse=False):
     y = wrap(_scan(x._value, axis, exclusive, reverse))
     if ACTIVE:
         # The transpose of a running sum is the running sum the other way.
-        record("cumsum", (x,), y,
-               lambda dy: (cumsum(dy, axis, exclusive, not reverse),))
+        record(
+            "cumsum", (x,), y, lambda dy: (cumsum(dy, axis, exclusive, not reverse),)
+        )
     return y
 
 
@@ -72,8 +75,9 @@ def _arg_extremum(fn, name, x, axis, keepdims):
     try:
         y = wrap(fn(x._value, axis=axis, keepdims=keepdims))
     except ValueError:
-        raise ValueError(f"{name}: a tensor of shape {x.shape} has an empty slice "
-                         f"along axis {axis}") from None
+        raise ValueError(
+            f"{name}: a tensor of shape {x.shape} has an empty slice along axis {axis}"
+        ) from None
     if ACTIVE:
         record(name, (x,), y, None)
     return y

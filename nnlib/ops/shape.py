@@ -14,13 +14,22 @@ from ._dispatch import ACTIVE, as_tensor, record, wrap
 from .registry import Sample, register
 
 __all__ = [
-    "broadcast_to", "cast", "expand_dims", "pad", "reshape", "squeeze", "tile",
+    "broadcast_to",
+    "cast",
+    "expand_dims",
+    "pad",
+    "reshape",
+    "squeeze",
+    "tile",
     "transpose",
 ]
 
 
-@register(Sample(shapes=[(3, 4)], kwargs={"shape": (2, 6)}),
-          Sample(shapes=[(2, 3, 2)], kwargs={"shape": (-1,)}), second_order=True)
+@register(
+    Sample(shapes=[(3, 4)], kwargs={"shape": (2, 6)}),
+    Sample(shapes=[(2, 3, 2)], kwargs={"shape": (-1,)}),
+    second_order=True,
+)
 def reshape(x, shape):
     """Returns ``x`` with a new shape holding the same elements.
 
@@ -44,16 +53,21 @@ def reshape(x, shape):
     try:
         y = wrap(np.reshape(x._value, shape))
     except ValueError:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
-                         f"({x.size} elements) into shape {shape}") from None
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {x.shape} "
+            f"({x.size} elements) into shape {shape}"
+        ) from None
     if ACTIVE:
         x_shape = x.shape
         record("reshape", (x,), y, lambda dy: (_poly.reshape(dy, x_shape),), raw=True)
     return y
 
 
-@register(Sample(shapes=[(3,)], kwargs={"shape": (2, 3)}),
-          Sample(shapes=[(2, 1)], kwargs={"shape": (4, 2, 3)}), second_order=True)
+@register(
+    Sample(shapes=[(3,)], kwargs={"shape": (2, 3)}),
+    Sample(shapes=[(2, 1)], kwargs={"shape": (4, 2, 3)}),
+    second_order=True,
+)
 def broadcast_to(x, shape):
     """Broadcasts ``x`` to ``shape`` with numpy's rules.
 
@@ -70,17 +84,26 @@ def broadcast_to(x, shape):
     try:
         y = wrap(np.broadcast_to(x._value, shape))
     except ValueError:
-        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} "
-                         f"to {shape}") from None
+        raise ValueError(
+            f"broadcast_to: cannot broadcast shape {x.shape} to {shape}"
+        ) from None
     if ACTIVE:
         x_shape = x.shape
-        record("broadcast_to", (x,), y, lambda dy: (_poly.sum_to_shape(dy, x_shape),),
-               raw=True)
+        record(
+            "broadcast_to",
+            (x,),
+            y,
+            lambda dy: (_poly.sum_to_shape(dy, x_shape),),
+            raw=True,
+        )
     return y
 
 
-@register(Sample(shapes=[(3, 4)]),
-          Sample(shapes=[(2, 3, 4)], kwargs={"perm": (1, 2, 0)}), second_order=True)
+@register(
+    Sample(shapes=[(3, 4)]),
+    Sample(shapes=[(2, 3, 4)], kwargs={"perm": (1, 2, 0)}),
+    second_order=True,
+)
 def transpose(x, perm=None):
     """Permutes the axes of ``x`` (reverses them when ``perm`` is None).
 
@@ -97,12 +120,16 @@ def transpose(x, perm=None):
     else:
         perm = tuple(int(p) % max(x.ndim, 1) for p in perm)
     if sorted(perm) != list(range(x.ndim)):
-        raise ValueError(f"transpose: perm {perm} is not a permutation of the "
-                         f"{x.ndim} axes of a tensor of shape {x.shape}")
+        raise ValueError(
+            f"transpose: perm {perm} is not a permutation of the "
+            f"{x.ndim} axes of a tensor of shape {x.shape}"
+        )
     y = wrap(np.transpose(x._value, perm))
     if ACTIVE:
         inverse = tuple(np.argsort(perm))
-        record("transpose", (x,), y, lambda dy: (_poly.transpose(dy, inverse),), raw=True)
+        record(
+            "transpose", (x,), y, lambda dy: (_poly.transpose(dy, inverse),), raw=True
+        )
     return y
 
 
@@ -135,13 +162,17 @@ def checked_axis(axis, rank, op, what):
     """``axis`` as an int in ``[0, rank)``; a ValueError names ``op`` and ``what``."""
     axis = operator.index(axis)
     if not -rank <= axis < rank:
-        raise ValueError(f"{op}: axis {axis} is out of range [{-rank}, {rank - 1}] "
-                         f"for {what}")
+        raise ValueError(
+            f"{op}: axis {axis} is out of range [{-rank}, {rank - 1}] for {what}"
+        )
     return axis % rank
 
 
-@register(Sample(shapes=[(3, 4)], kwargs={"axis": 1}),
-          Sample(shapes=[(3, 4)], kwargs={"axis": -1}), second_order=True)
+@register(
+    Sample(shapes=[(3, 4)], kwargs={"axis": 1}),
+    Sample(shapes=[(3, 4)], kwargs={"axis": -1}),
+    second_order=True,
+)
 def expand_dims(x, axis):
     """Inserts an axis of length 1 at position ``axis``.
 
@@ -164,8 +195,11 @@ def expand_dims(x, axis):
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
-@register(Sample(shapes=[(3, 1, 4, 1)]),
-          Sample(shapes=[(1, 3, 1)], kwargs={"axis": -1}), second_order=True)
+@register(
+    Sample(shapes=[(3, 1, 4, 1)]),
+    Sample(shapes=[(1, 3, 1)], kwargs={"axis": -1}),
+    second_order=True,
+)
 def squeeze(x, axis=None):
     """Removes axes of length 1 (all of them when ``axis`` is None).
 
@@ -189,19 +223,25 @@ def squeeze(x, axis=None):
         axes = {i for i, d in enumerate(shape) if d == 1}
     else:
         what = f"a tensor of shape {shape}"
-        axes = {checked_axis(a, x.ndim, "squeeze", what)
-                for a in (axis if isinstance(axis, (list, tuple)) else [axis])}
+        axes = {
+            checked_axis(a, x.ndim, "squeeze", what)
+            for a in (axis if isinstance(axis, (list, tuple)) else [axis])
+        }
         for a in sorted(axes):
             if shape[a] != 1:
-                raise ValueError(f"squeeze: cannot squeeze axis {a} of size {shape[a]} "
-                                 f"in a tensor of shape {shape}; only axes of size 1 "
-                                 "can go")
+                raise ValueError(
+                    f"squeeze: cannot squeeze axis {a} of size {shape[a]} "
+                    f"in a tensor of shape {shape}; only axes of size 1 "
+                    "can go"
+                )
     return reshape(x, tuple(d for i, d in enumerate(shape) if i not in axes))
 
 
-@register(Sample(shapes=[(2, 3)], kwargs={"multiples": (2, 1)}),
-          Sample(shapes=[(2, 1, 2)], kwargs={"multiples": (1, 3, 2)}),
-          second_order=True)
+@register(
+    Sample(shapes=[(2, 3)], kwargs={"multiples": (2, 1)}),
+    Sample(shapes=[(2, 1, 2)], kwargs={"multiples": (1, 3, 2)}),
+    second_order=True,
+)
 def tile(x, multiples):
     """Repeats ``x`` ``multiples[i]`` times along each axis ``i``.
 
@@ -222,33 +262,43 @@ def tile(x, multiples):
     """
     x = as_tensor(x)
     reps = np.asarray(multiples).reshape(-1)
-    if (reps.size != x.ndim or (reps.size and reps.dtype.kind not in "iu")
-            or (reps < 0).any()):
-        raise ValueError(f"tile: multiples must be {x.ndim} non-negative ints, one per "
-                         f"axis of shape {x.shape}, got {reps.tolist()}")
+    if (
+        reps.size != x.ndim
+        or (reps.size and reps.dtype.kind not in "iu")
+        or (reps < 0).any()
+    ):
+        raise ValueError(
+            f"tile: multiples must be {x.ndim} non-negative ints, one per "
+            f"axis of shape {x.shape}, got {reps.tolist()}"
+        )
     reps = tuple(int(m) for m in reps)
     y = wrap(np.tile(x._value, reps))
     if ACTIVE:
         # Split each axis into (copy, original) and sum the copies away.
         paired = tuple(n for m, d in zip(reps, x.shape) for n in (m, d))
         copies = tuple(2 * i for i in range(len(reps)))
-        record("tile", (x,), y,
-               lambda dy: (_poly.reduce_sum(_poly.reshape(dy, paired), axis=copies),),
-               raw=True)
+        record(
+            "tile",
+            (x,),
+            y,
+            lambda dy: (_poly.reduce_sum(_poly.reshape(dy, paired), axis=copies),),
+            raw=True,
+        )
     return y
 
 
 _PAD_LIMIT = {"reflect": 1, "symmetric": 0}  # how close to the axis length pads may go
 
 
-@register(Sample(shapes=[(3, 4)], kwargs={"paddings": [[1, 0], [2, 1]]}),
-          Sample(shapes=[(2, 3)], kwargs={"paddings": [[0, 2], [1, 1]],
-                                          "constant_values": 1.5}),
-          Sample(shapes=[(3, 4)], kwargs={"paddings": [[2, 1], [1, 3]],
-                                          "mode": "reflect"}),
-          Sample(shapes=[(2, 3)], kwargs={"paddings": [[2, 1], [3, 0]],
-                                          "mode": "SYMMETRIC"}),
-          second_order=True)
+@register(
+    Sample(shapes=[(3, 4)], kwargs={"paddings": [[1, 0], [2, 1]]}),
+    Sample(
+        shapes=[(2, 3)], kwargs={"paddings": [[0, 2], [1, 1]], "constant_values": 1.5}
+    ),
+    Sample(shapes=[(3, 4)], kwargs={"paddings": [[2, 1], [1, 3]], "mode": "reflect"}),
+    Sample(shapes=[(2, 3)], kwargs={"paddings": [[2, 1], [3, 0]], "mode": "SYMMETRIC"}),
+    second_order=True,
+)
 def pad(x, paddings, mode="constant", constant_values=0):
     """Pads ``x`` with ``paddings[i] = [before, after]`` elements on each axis ``i``.
 
@@ -279,9 +329,11 @@ def pad(x, paddings, mode="constant", constant_values=0):
     if pads.size == 0:
         pads = pads.reshape(0, 2).astype(int)
     if pads.shape != (x.ndim, 2) or pads.dtype.kind not in "iu" or (pads < 0).any():
-        raise ValueError(f"pad: paddings must be {x.ndim} [before, after] pairs of "
-                         f"non-negative ints for a tensor of shape {x.shape}, got "
-                         f"{pads.tolist()}")
+        raise ValueError(
+            f"pad: paddings must be {x.ndim} [before, after] pairs of "
+            f"non-negative ints for a tensor of shape {x.shape}, got "
+            f"{pads.tolist()}"
+        )
     pads = [(int(a), int(b)) for a, b in pads]
     mode = mode.lower()
     if mode == "constant":
@@ -291,12 +343,15 @@ def pad(x, paddings, mode="constant", constant_values=0):
             record("pad", (x,), y, lambda dy: (_indexing.getitem(dy, key),))
         return y
     if mode not in _PAD_LIMIT:
-        raise ValueError(f"pad: mode must be 'constant', 'reflect' or 'symmetric', "
-                         f"got {mode!r}")
+        raise ValueError(
+            f"pad: mode must be 'constant', 'reflect' or 'symmetric', got {mode!r}"
+        )
     for i, ((a, b), d) in enumerate(zip(pads, x.shape)):
         if max(a, b) > d - _PAD_LIMIT[mode]:
-            raise ValueError(f"pad: {mode} padding {[a, b]} is too long for axis {i} "
-                             f"of size {d} (shape {x.shape})")
+            raise ValueError(
+                f"pad: {mode} padding {[a, b]} is too long for axis {i} "
+                f"of size {d} (shape {x.shape})"
+            )
     # Mirroring is a gather: index maps per axis, so the gradient is getitem's.
     maps = [np.pad(np.arange(d), p, mode=mode) for p, d in zip(pads, x.shape)]
     return _indexing.getitem(x, np.ix_(*maps))

@@ -11,8 +11,19 @@ from nnlib.ops import activations
 from nnlib.ops.registry import REGISTRY
 from nnlib.test_util import check_gradients
 
-_UNARY = ["sigmoid", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "softplus",
-          "softsign", "silu", "hard_sigmoid"]
+_UNARY = [
+    "sigmoid",
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "softplus",
+    "softsign",
+    "silu",
+    "hard_sigmoid",
+]
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
@@ -39,27 +50,37 @@ def test_known_values():
     assert _values(nnlib.leaky_relu, [-1.0, 2.0]).tolist() == [-0.2, 2.0]
     assert _values(nnlib.leaky_relu, [-1.0, 2.0], alpha=0.5).tolist() == [-0.5, 2.0]
     np.testing.assert_allclose(_values(nnlib.elu, [-1.0, 2.0]), [math.exp(-1) - 1, 2.0])
-    np.testing.assert_allclose(_values(nnlib.elu, [-1.0], alpha=2.0),
-                               [2 * (math.exp(-1) - 1)])
+    np.testing.assert_allclose(
+        _values(nnlib.elu, [-1.0], alpha=2.0), [2 * (math.exp(-1) - 1)]
+    )
     np.testing.assert_allclose(_values(nnlib.softplus, [0.0]), [math.log(2.0)])
     assert _values(nnlib.softsign, [-1.0, 3.0]).tolist() == [-0.5, 0.75]
     np.testing.assert_allclose(_values(nnlib.silu, [1.0]), [1 / (1 + math.exp(-1))])
     assert _values(nnlib.hard_sigmoid, [-4.0, -3.0, 0.0, 1.5, 3.0, 5.0]).tolist() == [
-        0.0, 0.0, 0.5, 0.75, 1.0, 1.0]
+        0.0,
+        0.0,
+        0.5,
+        0.75,
+        1.0,
+        1.0,
+    ]
 
 
 def test_selu_constants():
     np.testing.assert_allclose(_values(nnlib.selu, [1.0]), [_SELU_SCALE])
-    np.testing.assert_allclose(_values(nnlib.selu, [-50.0]),
-                               [-_SELU_SCALE * _SELU_ALPHA])
-    np.testing.assert_allclose(_values(nnlib.selu, [-1.0]),
-                               [_SELU_SCALE * _SELU_ALPHA * (math.exp(-1) - 1)])
+    np.testing.assert_allclose(
+        _values(nnlib.selu, [-50.0]), [-_SELU_SCALE * _SELU_ALPHA]
+    )
+    np.testing.assert_allclose(
+        _values(nnlib.selu, [-1.0]), [_SELU_SCALE * _SELU_ALPHA * (math.exp(-1) - 1)]
+    )
 
 
 def test_gelu_known_values():
     assert _values(nnlib.gelu, [1.0])[0] == pytest.approx(0.8413447460685429, rel=1e-14)
     assert _values(nnlib.gelu, [1.0], approximate=True)[0] == pytest.approx(
-        0.8411919906082768, rel=1e-12)
+        0.8411919906082768, rel=1e-12
+    )
     assert float(nnlib.gelu(0.0)) == 0.0
 
 
@@ -71,16 +92,18 @@ def test_gelu_is_accurate_including_the_negative_tail():
     np.testing.assert_allclose(_values(nnlib.gelu, x[2:]), exact[2:], rtol=1e-14)
     c = math.sqrt(2 / math.pi)
     # 0.5 * (1 + tanh(z)) written as 1 / (1 + exp(-2 z)) to get a reference tail.
-    approx = [v / (1 + math.exp(-2 * c * (v + 0.044715 * v ** 3))) for v in x[1:]]
-    np.testing.assert_allclose(_values(nnlib.gelu, x[1:], approximate=True), approx,
-                               rtol=1e-13)
+    approx = [v / (1 + math.exp(-2 * c * (v + 0.044715 * v**3))) for v in x[1:]]
+    np.testing.assert_allclose(
+        _values(nnlib.gelu, x[1:], approximate=True), approx, rtol=1e-13
+    )
     assert _values(nnlib.gelu, [-30.0], approximate=True)[0] == 0.0
 
 
 def test_sigmoid_is_accurate_in_both_tails():
     x = np.array([-700.0, -40.0, -5.0, 5.0, 40.0])
-    expected = [math.exp(v) / (1 + math.exp(v)) if v < 0 else 1 / (1 + math.exp(-v))
-                for v in x]
+    expected = [
+        math.exp(v) / (1 + math.exp(v)) if v < 0 else 1 / (1 + math.exp(-v)) for v in x
+    ]
     np.testing.assert_allclose(_values(nnlib.sigmoid, x), expected, rtol=1e-15)
 
 
@@ -143,7 +166,8 @@ def test_subgradients_at_the_kinks():
 def test_unusual_slopes(alpha):
     x = np.array([-2.0, -0.5, 0.5, 2.0])
     assert _values(nnlib.leaky_relu, x, alpha=alpha).tolist() == [
-        v if v > 0 else alpha * v for v in x]
+        v if v > 0 else alpha * v for v in x
+    ]
     check_gradients(lambda t: nnlib.leaky_relu(t, alpha), x, order=2)
     check_gradients(lambda t: nnlib.elu(t, alpha), x, order=2)
 
@@ -188,13 +212,17 @@ def test_clip_by_value_with_python_bounds_keeps_dtype():
 
 
 def test_clip_by_value_rejects_bad_bounds():
-    with pytest.raises(ValueError, match=r"clip_value_min of shape \(3,\) does not "
-                                         r"broadcast to x's shape \(2, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"clip_value_min of shape \(3,\) does not "
+        r"broadcast to x's shape \(2, 4\)",
+    ):
         nnlib.clip_by_value(np.zeros((2, 4)), np.zeros(3), 1.0)
     with pytest.raises(ValueError, match="clip_value_max"):
         nnlib.clip_by_value(np.zeros(4), -1.0, np.ones((2, 4)))
     with pytest.raises(TypeError, match="cast it with nnlib.cast"):
-        nnlib.clip_by_value(np.zeros(4, np.float32), nnlib.constant(0.0, "float64"),
-                            1.0)
+        nnlib.clip_by_value(
+            np.zeros(4, np.float32), nnlib.constant(0.0, "float64"), 1.0
+        )
     with pytest.raises(TypeError, match="cannot convert clip_value_min"):
         nnlib.clip_by_value(np.arange(4), np.array([0.5]), 2)

@@ -17,8 +17,9 @@ def test_creation_ops_are_registered_as_non_differentiable():
         assert getattr(nnlib, name) is REGISTRY[name].fn
 
 
-@pytest.mark.parametrize("shape", [3, (2, 3), [], (0, 2), np.array([2, 1]),
-                                   nnlib.constant([1, 2])])
+@pytest.mark.parametrize(
+    "shape", [3, (2, 3), [], (0, 2), np.array([2, 1]), nnlib.constant([1, 2])]
+)
 def test_zeros_and_ones_take_any_shape_spelling(shape):
     expected = tuple(np.asarray(shape, int).reshape(-1).tolist())
     for op, value in ((nnlib.zeros, 0), (nnlib.ones, 1)):
@@ -40,8 +41,9 @@ def test_like_ops_keep_shape_and_dtype_unless_told():
     x = nnlib.constant(np.ones((2, 3), np.float64))
     assert nnlib.zeros_like(x).dtype == np.float64
     assert nnlib.ones_like([[1, 2]]).dtype == np.int64
-    np.testing.assert_array_equal(nnlib.ones_like(x, dtype="int8"),
-                                  np.ones((2, 3), np.int8))
+    np.testing.assert_array_equal(
+        nnlib.ones_like(x, dtype="int8"), np.ones((2, 3), np.int8)
+    )
     np.testing.assert_array_equal(nnlib.zeros_like(x), np.zeros((2, 3)))
 
 
@@ -66,16 +68,18 @@ def test_fill():
         nnlib.fill((2,), [1.0, 2.0])
 
 
-@pytest.mark.parametrize("args", [(5,), (2, 7), (7, 2, -2), (0,), (3, 3), (-3,),
-                                  (1, 10, 3)])
+@pytest.mark.parametrize(
+    "args", [(5,), (2, 7), (7, 2, -2), (0,), (3, 3), (-3,), (1, 10, 3)]
+)
 def test_range_matches_numpy_for_ints(args):
     y = nnlib.range(*args)
     assert y.dtype == np.int64
     np.testing.assert_array_equal(y, np.arange(*args))
 
 
-@pytest.mark.parametrize("args", [(0.0, 1.0, 0.1), (1, 2.0, 0.25), (3.0,),
-                                  (1.0, -1.0, -0.3)])
+@pytest.mark.parametrize(
+    "args", [(0.0, 1.0, 0.1), (1, 2.0, 0.25), (3.0,), (1.0, -1.0, -0.3)]
+)
 def test_range_matches_numpy_for_floats(args):
     y = nnlib.range(*args)
     assert y.dtype == np.float32

@@ -19,14 +19,20 @@ _CASES = [
 def test_gradient_matches_finite_differences(info, index):
     sample = info.samples[index]
     args, kwargs = sample.build(np.random.default_rng(index))
-    check_gradients(lambda *a: info.call(*a, **kwargs), *args, wrt=sample.wrt,
-                    order=2 if info.second_order else 1)
+    check_gradients(
+        lambda *a: info.call(*a, **kwargs),
+        *args,
+        wrt=sample.wrt,
+        order=2 if info.second_order else 1,
+    )
 
 
 def test_every_public_op_is_registered():
     """An op exported by nnlib.ops that the generic test cannot see fails here."""
     registered = {info.fn for info in REGISTRY.values()}
-    missing = [name for name in nnlib.ops.__all__ if getattr(nnlib.ops, name) not in registered]
+    missing = [
+        name for name in nnlib.ops.__all__ if getattr(nnlib.ops, name) not in registered
+    ]
     assert missing == []
 
 

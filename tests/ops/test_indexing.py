@@ -15,8 +15,9 @@ def _x(*shape):
 @pytest.mark.parametrize("indices", [[1, 0, 1], [[0, 1], [1, 1]], 1])
 def test_gather_matches_numpy_take(axis, indices):
     x = _x(2, 3, 2)
-    np.testing.assert_array_equal(nnlib.gather(x, indices, axis=axis),
-                                  np.take(x, indices, axis=axis))
+    np.testing.assert_array_equal(
+        nnlib.gather(x, indices, axis=axis), np.take(x, indices, axis=axis)
+    )
 
 
 def test_gather_accepts_index_tensors_of_any_integer_dtype():
@@ -33,11 +34,18 @@ def test_gather_batch_dims_pairs_leading_axes(axis, batch_dims):
     idx = rng.integers(0, x.shape[axis], x.shape[:b] + (2, 3)[: 3 - b])
     got = nnlib.gather(x, idx, axis=axis, batch_dims=batch_dims)
     if b == 1:
-        expected = np.stack([np.take(x[i], idx[i], axis=axis % 4 - 1)
-                             for i in range(2)])
+        expected = np.stack(
+            [np.take(x[i], idx[i], axis=axis % 4 - 1) for i in range(2)]
+        )
     else:
-        expected = np.stack([np.stack([np.take(x[i, j], idx[i, j], axis=axis % 4 - 2)
-                                       for j in range(3)]) for i in range(2)])
+        expected = np.stack(
+            [
+                np.stack(
+                    [np.take(x[i, j], idx[i, j], axis=axis % 4 - 2) for j in range(3)]
+                )
+                for i in range(2)
+            ]
+        )
     np.testing.assert_array_equal(got, expected)
 
 
@@ -58,31 +66,47 @@ def test_gather_gradient_adds_repeated_indices():
 def test_gather_second_order(kwargs):
     rng = np.random.default_rng(1)
     idx = np.array([[2, 2, 0], [1, 0, 1]])
-    check_gradients(lambda x: nnlib.tanh(nnlib.gather(x * x, idx, **kwargs)),
-                    rng.normal(size=(2, 3, 3)), order=2)
+    check_gradients(
+        lambda x: nnlib.tanh(nnlib.gather(x * x, idx, **kwargs)),
+        rng.normal(size=(2, 3, 3)),
+        order=2,
+    )
 
 
 def test_gather_errors_name_the_index_and_axis_size():
-    with pytest.raises(IndexError, match=r"gather: index 5 is out of range for axis 1 "
-                                         r"of size 3 \(params shape \(2, 3\)\)"):
+    with pytest.raises(
+        IndexError,
+        match=r"gather: index 5 is out of range for axis 1 "
+        r"of size 3 \(params shape \(2, 3\)\)",
+    ):
         nnlib.gather(_x(2, 3), [0, 5], axis=1)
     with pytest.raises(IndexError, match="gather: index -1 is out of range for axis 0"):
         nnlib.gather(_x(2, 3), [-1])
     with pytest.raises(TypeError, match="gather: indices must be integers, got float"):
         nnlib.gather(_x(2, 3), nnlib.constant([0.0]))
-    with pytest.raises(ValueError, match=r"gather: the 1 batch axes differ: params "
-                                         r"shape \(2, 3\), indices shape \(3, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"gather: the 1 batch axes differ: params "
+        r"shape \(2, 3\), indices shape \(3, 1\)",
+    ):
         nnlib.gather(_x(2, 3), np.zeros((3, 1), int), axis=1, batch_dims=1)
-    with pytest.raises(ValueError,
-                       match=r"gather: need 0 <= batch_dims \(1\) <= axis \(0\)"):
+    with pytest.raises(
+        ValueError, match=r"gather: need 0 <= batch_dims \(1\) <= axis \(0\)"
+    ):
         nnlib.gather(_x(2, 3), np.zeros((2, 1), int), axis=0, batch_dims=1)
     with pytest.raises(ValueError, match=r"gather: .*axis \(2\) < rank of params"):
         nnlib.gather(_x(2, 3), [0], axis=2)
 
 
-@pytest.mark.parametrize("shape, mask_shape, axis",
-                         [((4, 3), (4,), 0), ((4, 3), (4, 3), 0), ((2, 4, 3), (4,), 1),
-                          ((2, 4, 3), (4, 3), -2)])
+@pytest.mark.parametrize(
+    "shape, mask_shape, axis",
+    [
+        ((4, 3), (4,), 0),
+        ((4, 3), (4, 3), 0),
+        ((2, 4, 3), (4,), 1),
+        ((2, 4, 3), (4, 3), -2),
+    ],
+)
 def test_boolean_mask_matches_numpy(shape, mask_shape, axis):
     x = _x(*shape)
     mask = np.random.default_rng(2).random(mask_shape) > 0.5
@@ -91,9 +115,12 @@ def test_boolean_mask_matches_numpy(shape, mask_shape, axis):
 
 
 def test_boolean_mask_errors():
-    with pytest.raises(ValueError, match=r"boolean_mask: mask of shape \(3,\) does not "
-                                         r"match the axes from 0 of a tensor of shape "
-                                         r"\(4, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"boolean_mask: mask of shape \(3,\) does not "
+        r"match the axes from 0 of a tensor of shape "
+        r"\(4, 3\)",
+    ):
         nnlib.boolean_mask(_x(4, 3), np.ones(3, bool))
     with pytest.raises(TypeError, match="boolean_mask: mask must be boolean, got int"):
         nnlib.boolean_mask(_x(4), [1, 0, 1, 1])
@@ -101,11 +128,15 @@ def test_boolean_mask_errors():
 
 def test_getitem_errors_name_the_index_and_shape():
     x = nnlib.constant(_x(3, 2))
-    with pytest.raises(IndexError, match=r"getitem: index \[5\] is invalid for a "
-                                         r"tensor of shape \(3, 2\): index 5 is out"):
+    with pytest.raises(
+        IndexError,
+        match=r"getitem: index \[5\] is invalid for a "
+        r"tensor of shape \(3, 2\): index 5 is out",
+    ):
         x[5]
-    with pytest.raises(IndexError,
-                       match=r"getitem: index \[1:, <int64 array of shape \(2,\)>\]"):
+    with pytest.raises(
+        IndexError, match=r"getitem: index \[1:, <int64 array of shape \(2,\)>\]"
+    ):
         x[1:, np.array([0, 4])]
     with pytest.raises(IndexError, match=r"getitem: index \[\.\.\., 2\] is invalid"):
         x[..., 2]

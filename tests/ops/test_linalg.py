@@ -11,13 +11,16 @@ def _rand(*shape, seed=0):
     return np.random.default_rng(seed).uniform(-2, 2, shape)
 
 
-@pytest.mark.parametrize("shapes, flags", [
-    (((3, 4), (4, 2)), {}),
-    (((4, 3), (2, 4)), {"transpose_a": True, "transpose_b": True}),
-    (((2, 3, 4), (2, 5, 4)), {"transpose_b": True}),
-    (((4,), (4, 3)), {}),
-    (((2, 4), (4,)), {}),
-])
+@pytest.mark.parametrize(
+    "shapes, flags",
+    [
+        (((3, 4), (4, 2)), {}),
+        (((4, 3), (2, 4)), {"transpose_a": True, "transpose_b": True}),
+        (((2, 3, 4), (2, 5, 4)), {"transpose_b": True}),
+        (((4,), (4, 3)), {}),
+        (((2, 4), (4,)), {}),
+    ],
+)
 def test_matmul_matches_numpy(shapes, flags):
     a, b = _rand(*shapes[0]), _rand(*shapes[1], seed=1)
     ta = np.swapaxes(a, -1, -2) if flags.get("transpose_a") else a
@@ -51,14 +54,17 @@ def test_tensordot_matches_numpy_and_differentiates(sa, sb, axes):
     check_gradients(lambda x, y: nnlib.tensordot(x, y, axes), a, b, order=2)
 
 
-@pytest.mark.parametrize("axes, message", [
-    (3, "axes=3 is out of range"),
-    (([0], [0]), "cannot contract"),
-    (([0, 1], [0]), "cannot contract"),
-    (([2], [0]), "out of range"),
-    (([0, 0], [1, 1]), "repeated"),
-    ("x", "axes must be an int or a pair"),
-])
+@pytest.mark.parametrize(
+    "axes, message",
+    [
+        (3, "axes=3 is out of range"),
+        (([0], [0]), "cannot contract"),
+        (([0, 1], [0]), "cannot contract"),
+        (([2], [0]), "out of range"),
+        (([0, 0], [1, 1]), "repeated"),
+        ("x", "axes must be an int or a pair"),
+    ],
+)
 def test_tensordot_errors(axes, message):
     with pytest.raises(ValueError, match="tensordot: .*" + message):
         nnlib.tensordot(np.ones((2, 3)), np.ones((3, 4)), axes)
@@ -70,15 +76,15 @@ _EINSUMS = [
     ("i,i->", [(5,), (5,)]),
     ("ij->ji", [(3, 4)]),
     ("bi,bj->bij", [(2, 3), (2, 4)]),
-    ("ij,jk", [(2, 3), (3, 4)]),          # implicit: output 'ik'
-    ("ba", [(2, 3)]),                     # implicit: a transpose
+    ("ij,jk", [(2, 3), (3, 4)]),  # implicit: output 'ik'
+    ("ba", [(2, 3)]),  # implicit: a transpose
     ("ij->", [(3, 4)]),
-    ("ij,jk->i", [(2, 3), (3, 4)]),       # k summed in one operand only
+    ("ij,jk->i", [(2, 3), (3, 4)]),  # k summed in one operand only
     ("i,j->", [(2,), (3,)]),
     ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
     ("...ij,...jk->...ik", [(2, 2, 3), (2, 3, 4)]),
     ("...ij,jk", [(2, 1, 2, 3), (3, 2)]),
-    ("ij,ij->ij", [(1, 3), (2, 3)]),     # length-1 axes broadcast
+    ("ij,ij->ij", [(1, 3), (2, 3)]),  # length-1 axes broadcast
     (" i j , j k -> i k ", [(2, 3), (3, 4)]),
     ("ij,jk->ik", [(40, 40), (40, 40)]),  # large enough for numpy's path optimizer
 ]
@@ -110,15 +116,18 @@ def test_einsum_keeps_float32_and_casts_mixed_gradients():
     assert (da.dtype, db.dtype) == (np.float32, np.float64)
 
 
-@pytest.mark.parametrize("equation, shapes, message", [
-    ("ii->i", [(3, 3)], "repeated index"),
-    ("ij,jk->ik", [(2, 3)], "2 operand subscripts but 1 operands"),
-    ("ij,jk->ik", [(2, 3), (4, 5)], "index 'j' has sizes 3 and 4"),
-    ("ijk", [(2, 3)], "do not fit operand 0"),
-    ("ij->ik", [(2, 3)], "output subscripts 'ik'"),
-    ("ij->ii", [(2, 3)], "output subscripts 'ii'"),
-    ("i1->i", [(2, 3)], "do not fit"),
-])
+@pytest.mark.parametrize(
+    "equation, shapes, message",
+    [
+        ("ii->i", [(3, 3)], "repeated index"),
+        ("ij,jk->ik", [(2, 3)], "2 operand subscripts but 1 operands"),
+        ("ij,jk->ik", [(2, 3), (4, 5)], "index 'j' has sizes 3 and 4"),
+        ("ijk", [(2, 3)], "do not fit operand 0"),
+        ("ij->ik", [(2, 3)], "output subscripts 'ik'"),
+        ("ij->ii", [(2, 3)], "output subscripts 'ii'"),
+        ("i1->i", [(2, 3)], "do not fit"),
+    ],
+)
 def test_einsum_errors(equation, shapes, message):
     with pytest.raises(ValueError, match="einsum: .*" + message):
         nnlib.einsum(equation, *[np.ones(s) for s in shapes])
@@ -130,10 +139,21 @@ def test_einsum_needs_an_equation_first():
 
 
 _NORMS = [
-    ("euclidean", None), (2, None), (1, None), (np.inf, None), ("fro", None),
-    ("euclidean", 1), (1, -1), (np.inf, 0), (2, (2,)),
-    ("fro", (0, 2)), ("euclidean", (1, 2)), (1, (1, 2)), (np.inf, (1, 2)),
-    (1, (2, 0)), (np.inf, (-1, -2)),
+    ("euclidean", None),
+    (2, None),
+    (1, None),
+    (np.inf, None),
+    ("fro", None),
+    ("euclidean", 1),
+    (1, -1),
+    (np.inf, 0),
+    (2, (2,)),
+    ("fro", (0, 2)),
+    ("euclidean", (1, 2)),
+    (1, (1, 2)),
+    (np.inf, (1, 2)),
+    (1, (2, 0)),
+    (np.inf, (-1, -2)),
 ]
 
 
@@ -169,13 +189,16 @@ def test_euclidean_norm_gradient_at_zero_is_zero_not_nan():
     np.testing.assert_array_equal(_norm_gradient(np.array([0.0, -2.0]), ord=1), [0, -1])
 
 
-@pytest.mark.parametrize("ord, axis, message", [
-    (2, (0, 1), "spectral"),
-    ("fro", 1, "unsupported ord 'fro'"),
-    (3, None, "unsupported ord 3"),
-    ("euclidean", (0, 1, 2), "axis must be None, an int or a pair"),
-    ("euclidean", 3, "norm: axis 3 is out of range"),
-])
+@pytest.mark.parametrize(
+    "ord, axis, message",
+    [
+        (2, (0, 1), "spectral"),
+        ("fro", 1, "unsupported ord 'fro'"),
+        (3, None, "unsupported ord 3"),
+        ("euclidean", (0, 1, 2), "axis must be None, an int or a pair"),
+        ("euclidean", 3, "norm: axis 3 is out of range"),
+    ],
+)
 def test_norm_errors(ord, axis, message):
     with pytest.raises(ValueError, match=message):
         nnlib.norm(np.ones((2, 3, 4)), ord=ord, axis=axis)

@@ -24,9 +24,24 @@ def _grad(f, x):
 
 def test_erf_matches_math_erf_to_1e_13_in_float64():
     grid = np.linspace(-7.0, 7.0, 28001)
-    special = [0.0, -0.0, 0.46875, -0.46875, np.nextafter(0.46875, 1.0), 4.0, -4.0,
-               np.nextafter(4.0, 5.0), 5.9, 6.0, 10.0, -27.0, 1e-300, 5e-324, 1e300,
-               -1e300]
+    special = [
+        0.0,
+        -0.0,
+        0.46875,
+        -0.46875,
+        np.nextafter(0.46875, 1.0),
+        4.0,
+        -4.0,
+        np.nextafter(4.0, 5.0),
+        5.9,
+        6.0,
+        10.0,
+        -27.0,
+        1e-300,
+        5e-324,
+        1e300,
+        -1e300,
+    ]
     x = np.concatenate([grid, special])
     expected = np.array([math.erf(v) for v in x])
     got = nnlib.erf(x).numpy()
@@ -56,8 +71,9 @@ def test_erf_keeps_float32_and_promotes_integers():
     x = np.linspace(-3, 3, 13, dtype=np.float32)
     y = nnlib.erf(x)
     assert y.dtype == np.float32
-    np.testing.assert_allclose(y.numpy(), [math.erf(v) for v in x], rtol=1e-6,
-                               atol=1e-7)
+    np.testing.assert_allclose(
+        y.numpy(), [math.erf(v) for v in x], rtol=1e-6, atol=1e-7
+    )
     assert nnlib.erf(np.arange(3)).dtype == np.float64
     assert nnlib.erf(1.0).dtype == np.float32
 
@@ -70,8 +86,12 @@ def test_erf_and_erfc_keep_float_dtypes_and_leave_inputs_alone(dtype):
     for op, reference in ((nnlib.erf, math.erf), (nnlib.erfc, math.erfc)):
         y = op(x)
         assert y.dtype == dtype
-        np.testing.assert_allclose(y.numpy(), [reference(v) for v in x.astype(float)],
-                                   rtol=info.eps * 8, atol=info.tiny)
+        np.testing.assert_allclose(
+            y.numpy(),
+            [reference(v) for v in x.astype(float)],
+            rtol=info.eps * 8,
+            atol=info.tiny,
+        )
     np.testing.assert_array_equal(x, before)
 
 
@@ -93,10 +113,12 @@ def test_known_values():
     np.testing.assert_allclose(nnlib.rsqrt(np.array([4.0, 0.01])).numpy(), [0.5, 10.0])
     assert float(nnlib.expm1(np.float64(1e-12))) == pytest.approx(1e-12, rel=1e-15)
     assert float(nnlib.log1p(np.float64(-1e-12))) == pytest.approx(-1e-12, rel=1e-15)
-    np.testing.assert_allclose(nnlib.sin(np.array([0.0, np.pi / 6])).numpy(),
-                               [0.0, 0.5], atol=1e-15)
-    np.testing.assert_allclose(nnlib.cos(np.array([0.0, np.pi / 3])).numpy(),
-                               [1.0, 0.5])
+    np.testing.assert_allclose(
+        nnlib.sin(np.array([0.0, np.pi / 6])).numpy(), [0.0, 0.5], atol=1e-15
+    )
+    np.testing.assert_allclose(
+        nnlib.cos(np.array([0.0, np.pi / 3])).numpy(), [1.0, 0.5]
+    )
     assert nnlib.abs([-2.0, 3.0]).numpy().tolist() == [2.0, 3.0]
     assert nnlib.sign([-2.0, 0.0, 3.0]).numpy().tolist() == [-1.0, 0.0, 1.0]
 

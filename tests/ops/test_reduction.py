@@ -93,32 +93,42 @@ def _gradient(fn, x, dy=None):
 
 def test_reduce_max_splits_the_gradient_among_ties():
     np.testing.assert_array_equal(
-        _gradient(nnlib.reduce_max, [1.0, 3.0, 3.0, 2.0]), [0.0, 0.5, 0.5, 0.0])
-    grad = _gradient(lambda x: nnlib.reduce_max(x, axis=1),
-                     [[3.0, 3.0, 3.0], [1.0, 2.0, 0.0]], dy=nnlib.constant([3.0, 5.0]))
+        _gradient(nnlib.reduce_max, [1.0, 3.0, 3.0, 2.0]), [0.0, 0.5, 0.5, 0.0]
+    )
+    grad = _gradient(
+        lambda x: nnlib.reduce_max(x, axis=1),
+        [[3.0, 3.0, 3.0], [1.0, 2.0, 0.0]],
+        dy=nnlib.constant([3.0, 5.0]),
+    )
     np.testing.assert_array_equal(grad, [[1.0, 1.0, 1.0], [0.0, 5.0, 0.0]])
 
 
 def test_reduce_min_splits_the_gradient_among_ties():
     np.testing.assert_array_equal(
-        _gradient(lambda x: nnlib.reduce_min(x, axis=0, keepdims=True),
-                  [[1.0, 2.0], [1.0, 0.0]]), [[0.5, 0.0], [0.5, 1.0]])
+        _gradient(
+            lambda x: nnlib.reduce_min(x, axis=0, keepdims=True),
+            [[1.0, 2.0], [1.0, 0.0]],
+        ),
+        [[0.5, 0.0], [0.5, 1.0]],
+    )
 
 
 def test_reduce_prod_gradient_is_exact_with_zeros():
     x = [[2.0, 0.0, 3.0], [0.0, 0.0, 4.0], [1.0, 2.0, 3.0]]
     grad = _gradient(lambda t: nnlib.reduce_prod(t, axis=1), x)
     # product of the others: one zero leaves only its own slot, two zeros none
-    np.testing.assert_array_equal(grad, [[0.0, 6.0, 0.0], [0.0, 0.0, 0.0],
-                                         [6.0, 3.0, 2.0]])
+    np.testing.assert_array_equal(
+        grad, [[0.0, 6.0, 0.0], [0.0, 0.0, 0.0], [6.0, 3.0, 2.0]]
+    )
     assert np.all(np.isfinite(grad))
 
 
 def test_reduce_prod_second_derivative_with_zeros():
     x = np.array([[2.0, 0.0, 3.0], [0.0, 0.0, 4.0]])
     check_gradients(lambda t: nnlib.reduce_prod(t, axis=-1), x, order=2)
-    check_gradients(lambda t: nnlib.reduce_prod(t), np.array([0.5, 0.0, -1.5, 2.0]),
-                    order=2)
+    check_gradients(
+        lambda t: nnlib.reduce_prod(t), np.array([0.5, 0.0, -1.5, 2.0]), order=2
+    )
     # d2/dx0 dx1 of x0*x1*x2 at x2=3 is 3, whatever x0 and x1 are
     x = nnlib.constant([0.0, 0.0, 3.0], dtype="float64")
     with nnlib.GradientTape() as outer:
@@ -139,7 +149,9 @@ def test_reduce_logsumexp_is_stable_for_large_inputs():
     np.testing.assert_allclose(grad, [0.75, 0.25])
     np.testing.assert_allclose(
         nnlib.reduce_logsumexp([[-1e4, -1e4 + np.log(3.0)]], axis=1).numpy(),
-        [-1e4 + np.log(4.0)], rtol=1e-6)
+        [-1e4 + np.log(4.0)],
+        rtol=1e-6,
+    )
 
 
 def test_reduce_logsumexp_handles_infinities():
@@ -151,7 +163,8 @@ def test_reduce_logsumexp_gradient_is_the_softmax():
     x = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
     softmax = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
     np.testing.assert_allclose(
-        _gradient(lambda t: nnlib.reduce_logsumexp(t, axis=1), x), softmax)
+        _gradient(lambda t: nnlib.reduce_logsumexp(t, axis=1), x), softmax
+    )
 
 
 def test_variance_is_the_population_variance():
@@ -160,8 +173,14 @@ def test_variance_is_the_population_variance():
     assert float(nnlib.reduce_std(x)) == pytest.approx(np.sqrt(1.25))
 
 
-_SCANS = [(0, False, False), (1, False, False), (-1, True, False), (0, False, True),
-          (1, True, True), (-2, True, True)]
+_SCANS = [
+    (0, False, False),
+    (1, False, False),
+    (-1, True, False),
+    (0, False, True),
+    (1, True, True),
+    (-2, True, True),
+]
 
 
 @pytest.mark.parametrize("axis, exclusive, reverse", _SCANS)
@@ -177,7 +196,8 @@ def test_cumsum_matches_numpy(axis, exclusive, reverse):
 
 def test_cumsum_exclusive_starts_at_zero_and_handles_empty_axes():
     np.testing.assert_array_equal(
-        nnlib.cumsum([1.0, 2.0, 3.0], exclusive=True).numpy(), [0.0, 1.0, 3.0])
+        nnlib.cumsum([1.0, 2.0, 3.0], exclusive=True).numpy(), [0.0, 1.0, 3.0]
+    )
     assert nnlib.cumsum(np.zeros((0, 2)), exclusive=True).shape == (0, 2)
 
 
@@ -226,14 +246,16 @@ def test_reduce_any_and_all_match_numpy(axis, keepdims):
         for value in (x, x != 0, x == 0):
             got = getattr(nnlib, name)(value, axis=axis, keepdims=keepdims)
             assert got.dtype == np.bool_
-            np.testing.assert_array_equal(got.numpy(),
-                                          ref(value, axis=axis, keepdims=keepdims))
+            np.testing.assert_array_equal(
+                got.numpy(), ref(value, axis=axis, keepdims=keepdims)
+            )
     assert not bool(nnlib.reduce_any(np.zeros(0)))
     assert bool(nnlib.reduce_all(np.zeros(0)))
 
 
 def test_sum_to_shape_undoes_broadcasting():
     x = nnlib.constant(np.ones((2, 3, 4)))
-    np.testing.assert_array_equal(nnlib.sum_to_shape(x, (3, 1)).numpy(),
-                                  np.full((3, 1), 8.0))
+    np.testing.assert_array_equal(
+        nnlib.sum_to_shape(x, (3, 1)).numpy(), np.full((3, 1), 8.0)
+    )
     assert nnlib.sum_to_shape(x, (2, 3, 4)) is x

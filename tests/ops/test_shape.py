@@ -14,8 +14,9 @@ def _x(*shape):
 def test_reshape_broadcast_transpose_still_work():
     x = _x(2, 3)
     np.testing.assert_array_equal(nnlib.reshape(x, (3, 2)), x.reshape(3, 2))
-    np.testing.assert_array_equal(nnlib.broadcast_to(x[0], (4, 3)),
-                                  np.broadcast_to(x[0], (4, 3)))
+    np.testing.assert_array_equal(
+        nnlib.broadcast_to(x[0], (4, 3)), np.broadcast_to(x[0], (4, 3))
+    )
     np.testing.assert_array_equal(nnlib.transpose(x), x.T)
 
 
@@ -38,8 +39,9 @@ def test_squeeze_matches_numpy(axis):
 
 
 def test_squeeze_rejects_an_axis_longer_than_one():
-    with pytest.raises(ValueError,
-                       match=r"squeeze: cannot squeeze axis 1 of size 3 .*\(1, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"squeeze: cannot squeeze axis 1 of size 3 .*\(1, 3\)"
+    ):
         nnlib.squeeze(_x(1, 3), 1)
 
 
@@ -53,11 +55,15 @@ def test_concat_matches_numpy(axis):
 
 
 def test_concat_errors_name_every_shape():
-    with pytest.raises(ValueError, match=r"concat: shapes \(2, 3\), \(2, 4\) and "
-                                         r"\(3, 3\) differ on an axis other than 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"concat: shapes \(2, 3\), \(2, 4\) and "
+        r"\(3, 3\) differ on an axis other than 1",
+    ):
         nnlib.concat([_x(2, 3), _x(2, 4), _x(3, 3)], axis=1)
-    with pytest.raises(ValueError,
-                       match=r"concat: .* same rank, got shapes \(2, 3\) and \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"concat: .* same rank, got shapes \(2, 3\) and \(3,\)"
+    ):
         nnlib.concat([_x(2, 3), _x(3)], axis=0)
     with pytest.raises(ValueError, match=r"concat: axis 2 is out of range"):
         nnlib.concat([_x(2, 3), _x(2, 3)], axis=2)
@@ -84,10 +90,17 @@ def test_concat_gradient_returns_each_input_dtype_and_none_for_integers():
 
 def test_concat_and_split_are_second_order_differentiable():
     rng = np.random.default_rng(0)
-    check_gradients(lambda a, b: nnlib.concat([a * a, nnlib.tanh(b)], axis=1),
-                    rng.normal(size=(2, 3)), rng.normal(size=(2, 1)), order=2)
-    check_gradients(lambda x: [p * p for p in nnlib.split(x, [1, 3], axis=1)],
-                    rng.normal(size=(2, 4)), order=2)
+    check_gradients(
+        lambda a, b: nnlib.concat([a * a, nnlib.tanh(b)], axis=1),
+        rng.normal(size=(2, 3)),
+        rng.normal(size=(2, 1)),
+        order=2,
+    )
+    check_gradients(
+        lambda x: [p * p for p in nnlib.split(x, [1, 3], axis=1)],
+        rng.normal(size=(2, 4)),
+        order=2,
+    )
 
 
 @pytest.mark.parametrize("axis", [0, 1, 2, -1, -3])
@@ -102,8 +115,9 @@ def test_stack_and_unstack_match_numpy(axis):
 
 
 def test_stack_errors_name_every_shape():
-    with pytest.raises(ValueError,
-                       match=r"stack: .* got shapes \(2,\), \(2,\) and \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"stack: .* got shapes \(2,\), \(2,\) and \(3,\)"
+    ):
         nnlib.stack([_x(2), _x(2), _x(3)])
     with pytest.raises(ValueError, match=r"stack: axis 3 is out of range"):
         nnlib.stack([_x(2, 3)], axis=3)
@@ -125,14 +139,30 @@ def test_unstack_gradient_fills_unused_outputs_with_zeros():
 
 def test_stack_unstack_second_order():
     rng = np.random.default_rng(1)
-    check_gradients(lambda a, b: nnlib.stack([a * b, nnlib.tanh(a)], axis=1),
-                    rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), order=2)
-    check_gradients(lambda x: [t * t for t in nnlib.unstack(x, axis=-1)[::2]],
-                    rng.normal(size=(2, 3)), order=2)
+    check_gradients(
+        lambda a, b: nnlib.stack([a * b, nnlib.tanh(a)], axis=1),
+        rng.normal(size=(2, 3)),
+        rng.normal(size=(2, 3)),
+        order=2,
+    )
+    check_gradients(
+        lambda x: [t * t for t in nnlib.unstack(x, axis=-1)[::2]],
+        rng.normal(size=(2, 3)),
+        order=2,
+    )
 
 
-@pytest.mark.parametrize("spec, axis", [(2, 0), (3, 1), ([1, 2], 1), ([1, -1], -1),
-                                        ([0, 3, 0], 1), (nnlib.constant([1, 1, 1]), 1)])
+@pytest.mark.parametrize(
+    "spec, axis",
+    [
+        (2, 0),
+        (3, 1),
+        ([1, 2], 1),
+        ([1, -1], -1),
+        ([0, 3, 0], 1),
+        (nnlib.constant([1, 1, 1]), 1),
+    ],
+)
 def test_split_matches_numpy(spec, axis):
     x = _x(4, 3)
     sizes = np.asarray(spec)
@@ -148,11 +178,17 @@ def test_split_matches_numpy(spec, axis):
 
 
 def test_split_errors_say_why():
-    with pytest.raises(ValueError, match=r"split: cannot split axis 1 of size 5 "
-                                         r"\(shape \(2, 5\)\) into 2 equal parts"):
+    with pytest.raises(
+        ValueError,
+        match=r"split: cannot split axis 1 of size 5 "
+        r"\(shape \(2, 5\)\) into 2 equal parts",
+    ):
         nnlib.split(_x(2, 5), 2, axis=1)
-    with pytest.raises(ValueError, match=r"split: sizes \[2, 2\] do not add up to "
-                                         r"axis 0 of size 5"):
+    with pytest.raises(
+        ValueError,
+        match=r"split: sizes \[2, 2\] do not add up to "
+        r"axis 0 of size 5",
+    ):
         nnlib.split(_x(5), [2, 2])
     with pytest.raises(ValueError, match="split: sizes"):
         nnlib.split(_x(5), [-1, -1])
@@ -162,9 +198,16 @@ def test_split_errors_say_why():
         nnlib.split(_x(4), 2.0)
 
 
-@pytest.mark.parametrize("shape, multiples", [((2, 3), (1, 1)), ((2, 3), (3, 2)),
-                                              ((2, 1, 3), (2, 4, 1)), ((3,), (0,)),
-                                              ((), ())])
+@pytest.mark.parametrize(
+    "shape, multiples",
+    [
+        ((2, 3), (1, 1)),
+        ((2, 3), (3, 2)),
+        ((2, 1, 3), (2, 4, 1)),
+        ((3,), (0,)),
+        ((), ()),
+    ],
+)
 def test_tile_matches_numpy(shape, multiples):
     x = _x(*shape)
     np.testing.assert_array_equal(nnlib.tile(x, multiples), np.tile(x, multiples))
@@ -172,23 +215,29 @@ def test_tile_matches_numpy(shape, multiples):
 
 def test_tile_gradient_sums_the_copies():
     rng = np.random.default_rng(2)
-    check_gradients(lambda x: nnlib.tanh(nnlib.tile(x, (2, 1, 3))),
-                    rng.normal(size=(2, 2, 1)), order=2)
+    check_gradients(
+        lambda x: nnlib.tanh(nnlib.tile(x, (2, 1, 3))),
+        rng.normal(size=(2, 2, 1)),
+        order=2,
+    )
 
 
 def test_tile_needs_one_multiple_per_axis():
-    with pytest.raises(ValueError,
-                       match=r"tile: multiples must be 2 .* shape \(2, 3\), got \[2\]"):
+    with pytest.raises(
+        ValueError, match=r"tile: multiples must be 2 .* shape \(2, 3\), got \[2\]"
+    ):
         nnlib.tile(_x(2, 3), [2])
 
 
 @pytest.mark.parametrize("mode", ["constant", "reflect", "symmetric"])
-@pytest.mark.parametrize("paddings",
-                         [[[0, 0], [0, 0]], [[1, 2], [2, 0]], [[2, 2], [1, 1]]])
+@pytest.mark.parametrize(
+    "paddings", [[[0, 0], [0, 0]], [[1, 2], [2, 0]], [[2, 2], [1, 1]]]
+)
 def test_pad_matches_numpy(mode, paddings):
     x = _x(3, 4)
-    np.testing.assert_array_equal(nnlib.pad(x, paddings, mode=mode),
-                                  np.pad(x, paddings, mode))
+    np.testing.assert_array_equal(
+        nnlib.pad(x, paddings, mode=mode), np.pad(x, paddings, mode)
+    )
 
 
 def test_pad_constant_values_and_dtype():
@@ -200,18 +249,27 @@ def test_pad_constant_values_and_dtype():
 @pytest.mark.parametrize("mode", ["constant", "REFLECT", "symmetric"])
 def test_pad_gradients_second_order(mode):
     rng = np.random.default_rng(3)
-    check_gradients(lambda x: nnlib.pad(x * x, [[2, 1], [0, 3]], mode=mode),
-                    rng.normal(size=(3, 4)), order=2)
+    check_gradients(
+        lambda x: nnlib.pad(x * x, [[2, 1], [0, 3]], mode=mode),
+        rng.normal(size=(3, 4)),
+        order=2,
+    )
 
 
 def test_pad_errors_say_why():
-    with pytest.raises(ValueError, match=r"pad: paddings must be 2 \[before, after\] "
-                                         r"pairs .*shape \(3, 4\), got \[\[1, 1\]\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"pad: paddings must be 2 \[before, after\] "
+        r"pairs .*shape \(3, 4\), got \[\[1, 1\]\]",
+    ):
         nnlib.pad(_x(3, 4), [[1, 1]])
     with pytest.raises(ValueError, match="pad: paddings must be"):
         nnlib.pad(_x(3), [[-1, 0]])
-    with pytest.raises(ValueError, match=r"pad: reflect padding \[0, 3\] is too long "
-                                         r"for axis 1 of size 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"pad: reflect padding \[0, 3\] is too long "
+        r"for axis 1 of size 3",
+    ):
         nnlib.pad(_x(2, 3), [[0, 0], [0, 3]], mode="reflect")
     nnlib.pad(_x(2, 3), [[0, 0], [0, 3]], mode="symmetric")  # up to the length is fine
     with pytest.raises(ValueError, match="pad: mode must be 'constant', 'reflect' or"):
