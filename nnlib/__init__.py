@@ -8,11 +8,51 @@ Example:
            [15., 22.]], dtype=float32)
 """
 
-from . import random, test_util
+from . import (
+    activations,
+    initializers,
+    layers,
+    naming,
+    random,
+    regularizers,
+    test_util,
+)
 from ._version import __version__
 from .engine import *
 from .engine import __all__ as _engine_all
+from .network import Network, Sequential
 from .ops import *
 from .ops import __all__ as _ops_all
+from .variable_scope import (
+    AUTO_REUSE,
+    VariableScope,
+    clear_session,
+    get_variable,
+    get_variable_scope,
+    name_scope,
+    regularization_losses,
+    variable_scope,
+)
 
-__all__ = sorted(set(_engine_all + _ops_all + ["random", "test_util", "__version__"]))
+__all__ = [
+    *_engine_all,
+    *_ops_all,
+    "AUTO_REUSE",
+    "Network",
+    "Sequential",
+    "VariableScope",
+    "__version__",
+    "clear_session",
+    "activations",
+    "get_variable",
+    "get_variable_scope",
+    "initializers",
+    "layers",
+    "name_scope",
+    "naming",
+    "random",
+    "regularization_losses",
+    "regularizers",
+    "test_util",
+    "variable_scope",
+]

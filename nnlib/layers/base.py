@@ -1,0 +1,436 @@
+"""Layer: builds its variables on first call, owns them, and computes in ``call``."""
+
+import weakref
+
+import numpy as np
+
+from .. import naming
+from ..engine import nest
+from ..engine.tensor import Tensor, to_array
+from ..ops.shape import cast
+from ..variable_scope import (
+    VariableScope,
+    get_variable,
+    get_variable_scope,
+    scope_in_use,
+    variable_scope,
+)
+from . import _context
+from .input_spec import InputSpec
+
+__all__ = ["InputSpec", "Layer", "get_layer_class"]
+
+_LAYER_CLASSES = {}
+
+
+def get_layer_class(name):
+    """Returns the Layer subclass registered under its class name (for configs).
+
+    Raises:
+        ValueError: For an unknown name, listing the close ones.
+    """
+    if name in _LAYER_CLASSES:
+        return _LAYER_CLASSES[name]
+    import difflib
+
+    close = difflib.get_close_matches(name, _LAYER_CLASSES, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise ValueError(
+        f"unknown layer class '{name}'{hint} (pass custom classes with "
+        "custom_objects={'Name': cls})"
+    )
+
+
+class Layer:
+    """The base of every layer: owns its variables, built on the first call.
+
+    A subclass stores its configuration in ``__init__``, creates its variables in
+    ``build(input_shape)`` with ``add_weight`` (scoped ``get_variable`` under the
+    layer's name), and computes in ``call(inputs, training=None)``. Layers
+    assigned as attributes (or in lists, tuples and dicts) are tracked as
+    sublayers, whose variables the layer owns too.
+
+    Args:
+        name: The layer's name; default the snake_case class name, made unique
+            inside the parent network (``dense``, ``dense_1``).
+        trainable: False freezes every variable the layer owns.
+        dtype: The dtype of its variables and of floating-point inputs
+            (float32 by default; other float inputs are cast to it).
+        input_shape: The shape of one example (no batch axis); building at once
+            (the first layer of a ``Sequential``).
+
+    Example:
+        >>> class Scale(nnlib.layers.Layer):
+        ...     def build(self, input_shape):
+        ...         self.w = self.add_weight("w", shape=(input_shape[-1],), initializer="ones")
+        ...     def call(self, inputs):
+        ...         return inputs * self.w
+        >>> layer = Scale(name="scale_example")
+        >>> layer(np.ones((2, 3))).shape
+        (2, 3)
+        >>> [v.name for v in layer.variables]
+        ['scale_example/w']
+    """
+
+    # Inputs of floating point are cast to the layer's dtype; Embedding turns it off.
+    _autocast = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _LAYER_CLASSES[cls.__name__] = cls
+
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None):
+        if name is not None and (not isinstance(name, str) or not name or "/" in name):
+            raise ValueError(
+                f"layer name must be a non-empty string without '/', got {name!r}"
+            )
+        set_ = object.__setattr__
+        set_(self, "_given_name", name)
+        set_(self, "_name", None)
+        set_(self, "_scope_prefix", None)
+        set_(self, "_parent", None)
+        set_(self, "_sublayers", [])
+        set_(self, "_own_variables", [])
+        set_(self, "_frozen", {})  # variable id -> its trainable flag before freezing
+        set_(self, "_regularizers", [])
+        set_(self, "_trainable", bool(trainable))
+        set_(self, "_dtype", np.dtype(dtype or np.float32))
+        set_(self, "built", False)
+        set_(self, "input_spec", None)
+        set_(self, "_build_input_shape", None)
+        set_(self, "_output_shape", None)
+        if input_shape is not None:
+            set_(self, "_batch_input_shape", (None,) + tuple(input_shape))
+        else:
+            set_(self, "_batch_input_shape", None)
+
+    # -- names and ownership -------------------------------------------------------
+
+    @property
+    def name(self):
+        """The layer's name (unique among its parent's layers)."""
+        if self._name is None:
+            self._adopt(None)
+        return self._name
+
+    @property
+    def scope_name(self):
+        """The full variable-scope path: ``"gan/generator/dense"``."""
+        name = self.name
+        parent = self._parent() if self._parent is not None else None
+        if parent is not None:
+            return f"{parent.scope_name}/{name}"
+        return f"{self._scope_prefix}/{name}" if self._scope_prefix else name
+
+    @property
+    def dtype(self):
+        """The dtype of the layer's variables."""
+        return self._dtype
+
+    def _adopt(self, parent):
+        """Names this layer, as a child of ``parent`` or at the top level."""
+        base = self._given_name or naming.to_snake_case(type(self).__name__)
+        if parent is None:
+            prefix = get_variable_scope().name
+            name = naming.unique_name(base)
+            # Counters can be reset while older models live: skip names in use.
+            while scope_in_use(f"{prefix}/{name}" if prefix else name):
+                name = naming.unique_name(base)
+            object.__setattr__(self, "_scope_prefix", prefix)
+            object.__setattr__(self, "_name", name)
+            return
+        taken = {c._name for c in parent._sublayers if c is not self and c._name}
+        if self._given_name and self._given_name in taken:
+            raise ValueError(
+                f"layer name '{self._given_name}' is used twice in "
+                f"'{parent.name}'; layer names must be unique in a network"
+            )
+        # Weak, so a network and its layers form no cycle and die together.
+        object.__setattr__(self, "_parent", weakref.ref(parent))
+        object.__setattr__(self, "_name", naming.unique_name(base, taken))
+
+    def _track(self, layer):
+        """Registers ``layer`` as a sublayer; the first owner names it."""
+        if layer is self:
+            raise ValueError(f"layer '{self.name}' cannot track itself")
+        if any(layer is c for c in self._sublayers):
+            return layer
+        self._sublayers.append(layer)
+        # A layer keeps its first owner; one already built keeps its name too.
+        if layer._parent is None and not layer.built and not _owns(layer, self):
+            layer._adopt(self)
+        return layer
+
+    def __setattr__(self, key, value):
+        if "_sublayers" not in self.__dict__:
+            raise RuntimeError(
+                f"{type(self).__name__}.__init__ must call "
+                "super().__init__() before setting attributes"
+            )
+        if not key.startswith("_"):
+            for leaf in (
+                nest.flatten(value)
+                if isinstance(value, (list, tuple, dict))
+                else [value]
+            ):
+                if isinstance(leaf, Layer):
+                    self._track(leaf)
+        object.__setattr__(self, key, value)
+
+    # -- variables ------------------------------------------------------------------
+
+    def add_weight(
+        self,
+        name,
+        shape=None,
+        dtype=None,
+        initializer=None,
+        regularizer=None,
+        trainable=True,
+    ):
+        """Creates a variable in this layer's scope (``"<layer scope>/<name>"``).
+
+        Args:
+            name: The variable's name inside the layer (``"kernel"``).
+            shape: Its shape.
+            dtype: Default: the layer's dtype.
+            initializer: An initializer, its name, a callable or a value; default
+                glorot_uniform (as Keras).
+            regularizer: Optional callable giving a loss term from the variable.
+            trainable: False for statistics such as BatchNormalization's moving mean.
+
+        Returns:
+            The new ``Variable``.
+
+        Example:
+            >>> layer = nnlib.layers.Layer(name="weights_example")
+            >>> layer.add_weight("bias", shape=(2,), initializer="zeros").name
+            'weights_example/bias'
+        """
+        with variable_scope(VariableScope(self.scope_name)):
+            variable = get_variable(
+                name,
+                shape=shape,
+                dtype=dtype or self._dtype,
+                initializer=initializer,
+                regularizer=None,
+                trainable=trainable and self._trainable,
+                _owned=True,
+            )
+        self._own_variables.append(variable)
+        if not self._trainable and trainable:
+            self._frozen[variable._id] = True
+        if regularizer is not None:
+            self._regularizers.append((variable, regularizer))
+        return variable
+
+    add_variable = add_weight
+
+    def _layers_below(self):
+        """This layer and every sublayer, each once, parents first."""
+        seen, order, todo = set(), [], [self]
+        while todo:
+            layer = todo.pop(0)
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                order.append(layer)
+                todo.extend(layer._sublayers)
+        return order
+
+    @property
+    def variables(self):
+        """Every variable of this layer and its sublayers, in creation order."""
+        found = {
+            v._id: v for layer in self._layers_below() for v in layer._own_variables
+        }
+        return [found[i] for i in sorted(found)]
+
+    weights = variables
+
+    @property
+    def trainable_variables(self):
+        """The variables an optimizer should update (none when frozen)."""
+        return [v for v in self.variables if v.trainable]
+
+    trainable_weights = trainable_variables
+
+    @property
+    def non_trainable_variables(self):
+        """The other variables (statistics, and everything when frozen)."""
+        return [v for v in self.variables if not v.trainable]
+
+    non_trainable_weights = non_trainable_variables
+
+    @property
+    def trainable(self):
+        """Whether the layer's variables train; setting False freezes them all."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        for layer in self._layers_below():
+            layer._set_trainable(bool(value))
+
+    def _set_trainable(self, value):
+        if value == self._trainable:
+            return
+        object.__setattr__(self, "_trainable", value)
+        for v in self._own_variables:
+            if not value:
+                if v.trainable:
+                    self._frozen[v._id] = True
+                    v.trainable = False
+            elif self._frozen.pop(v._id, False):
+                v.trainable = True
+
+    def get_weights(self):
+        """Returns the values of ``weights`` as a list of numpy arrays (copies).
+
+        Example:
+            >>> d = nnlib.layers.Dense(2, kernel_initializer="ones")
+            >>> _ = d(np.zeros((1, 3)))
+            >>> [w.shape for w in d.get_weights()]
+            [(3, 2), (2,)]
+        """
+        return [np.array(v.numpy()) for v in self.weights]
+
+    def set_weights(self, weights):
+        """Sets ``weights`` from a list of arrays of the same shapes, in order.
+
+        Raises:
+            ValueError: For a wrong count, or a shape mismatch naming the variable
+                and both shapes (nothing is changed then).
+        """
+        variables = self.weights
+        weights = list(weights)
+        if len(weights) != len(variables):
+            raise ValueError(
+                f"layer '{self.name}' has {len(variables)} weights, "
+                f"got {len(weights)} arrays"
+            )
+        arrays = []
+        for v, w in zip(variables, weights):
+            w = to_array(w)
+            if w.shape != v.shape:
+                raise ValueError(
+                    f"layer '{self.name}': weight '{v.name}' has shape "
+                    f"{v.shape}, got an array of shape {w.shape}"
+                )
+            arrays.append(w)
+        for v, w in zip(variables, arrays):
+            v.assign(w)
+
+    def count_params(self):
+        """The number of scalars in the layer's variables.
+
+        Raises:
+            ValueError: If the layer is not built yet.
+        """
+        if not self.built and not self.variables:
+            raise ValueError(
+                f"layer '{self.name}' is not built yet: call it on data "
+                "(or build(input_shape)) before counting its parameters"
+            )
+        return int(sum(v.size for v in self.variables))
+
+    @property
+    def losses(self):
+        """Regularization terms of this layer's variables, computed now (recorded)."""
+        return [
+            reg(v) for layer in self._layers_below() for v, reg in layer._regularizers
+        ]
+
+    # -- building and calling -------------------------------------------------------
+
+    def build(self, input_shape):
+        """Creates the layer's variables for inputs of ``input_shape``; override it."""
+
+    def call(self, inputs, *args, **kwargs):
+        """The computation; override it. The base layer returns its inputs."""
+        return inputs
+
+    def __call__(self, inputs, *args, **kwargs):
+        inputs = self._convert(inputs)
+        if not self.built:
+            self._build_on(
+                nest.pack_as(inputs, [t.shape for t in nest.flatten(inputs)])
+            )
+        elif self.input_spec is not None:
+            self.input_spec.check(self.name, inputs)
+        training = kwargs.get("training")
+        if training is None:
+            training = _context.training()
+            if training is not None and _context.accepts_training(self):
+                kwargs["training"] = training
+        with _context.training_scope(training):
+            outputs = self.call(inputs, *args, **kwargs)
+        object.__setattr__(self, "_output_shape", _shapes(outputs))
+        return outputs
+
+    def _build_on(self, input_shape):
+        self.build(input_shape)
+        object.__setattr__(self, "built", True)
+        object.__setattr__(self, "_build_input_shape", input_shape)
+
+    def _convert(self, inputs):
+        """Inputs as Tensors; floating-point ones (and integers, for a float
+        layer) cast to the layer's dtype, as Keras does silently."""
+        if isinstance(inputs, dict) or (
+            isinstance(inputs, (list, tuple))
+            and any(
+                isinstance(x, (Tensor, np.ndarray, list, tuple, dict)) for x in inputs
+            )
+        ):
+            return nest.pack_as(
+                inputs, [self._convert(x) for x in nest.flatten(inputs)]
+            )
+        if inputs is None:
+            return None
+        tensor = inputs if isinstance(inputs, Tensor) else Tensor(to_array(inputs))
+        kind = tensor.dtype.kind
+        if (
+            self._autocast
+            and tensor.dtype != self._dtype
+            and (kind == "f" or (kind in "iu" and self._dtype.kind == "f"))
+        ):
+            tensor = cast(tensor, self._dtype)
+        return tensor
+
+    # -- configuration --------------------------------------------------------------
+
+    def get_config(self):
+        """The constructor arguments as a dict (round-trips through ``from_config``)."""
+        config = {
+            "name": self.name,
+            "trainable": self._trainable,
+            "dtype": self._dtype.name,
+        }
+        if self._batch_input_shape is not None:
+            config["input_shape"] = tuple(self._batch_input_shape[1:])
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Creates a layer from ``get_config()``'s dict."""
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} '{self.name}' built={self.built}>"
+
+
+def _owns(layer, candidate):
+    """True when ``layer`` is ``candidate`` or one of its ancestors (no cycles)."""
+    node = candidate
+    while node is not None:
+        if node is layer:
+            return True
+        node = node._parent() if node._parent is not None else None
+    return False
+
+
+def _shapes(outputs):
+    if isinstance(outputs, Tensor):
+        return outputs.shape
+    if isinstance(outputs, (list, tuple)):
+        return [_shapes(o) for o in outputs]
+    return None

@@ -1,0 +1,93 @@
+"""Network: a layer made of layers, with summaries (and, later, training)."""
+
+import numpy as np
+
+from ..layers.base import Layer
+from .summary import summary_table
+
+__all__ = ["Network"]
+
+
+class Network(Layer):
+    """A model: a layer whose ``call`` uses other layers it tracks.
+
+    Subclass it, create layers in ``__init__`` (``self.track_layer(layer)``, or
+    simply assign them as attributes, also inside lists, tuples and dicts), and
+    write ``call``. Variables are created on the first call and named by the
+    whole path (``"gan/generator/dense/kernel"``). Two instances get unique names
+    (``mnist``, ``mnist_1``); calling the network with ``training=True`` reaches
+    every layer inside.
+
+    Args:
+        name: The network's name (made unique among its siblings).
+        **kwargs: ``trainable``, ``dtype`` as for ``Layer``.
+
+    Example:
+        >>> class MLP(nnlib.Network):
+        ...     def __init__(self):
+        ...         super().__init__(name="mlp_example")
+        ...         self.hidden = self.track_layer(nnlib.layers.Dense(4, activation="relu"))
+        ...         self.logits = nnlib.layers.Dense(2)
+        ...     def call(self, x, training=False):
+        ...         return self.logits(self.hidden(x))
+        >>> model = MLP()
+        >>> model(np.zeros((1, 3), np.float32)).shape
+        (1, 2)
+        >>> [v.name for v in model.variables]
+        ['mlp_example/dense/kernel', 'mlp_example/dense/bias', 'mlp_example/dense_1/kernel', 'mlp_example/dense_1/bias']
+    """
+
+    def __init__(self, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def track_layer(self, layer):
+        """Registers ``layer`` with this network and returns it.
+
+        Tracking the same layer twice keeps one entry; a layer already owned by
+        another network stays owned (and named) there, but its variables are
+        listed here too.
+
+        Raises:
+            TypeError: If ``layer`` is not a Layer.
+        """
+        if not isinstance(layer, Layer):
+            raise TypeError(f"track_layer expects a Layer, got {type(layer).__name__}")
+        return self._track(layer)
+
+    @property
+    def layers(self):
+        """The directly tracked layers, in the order they were tracked."""
+        return list(self._sublayers)
+
+    def call(self, inputs, training=None):
+        raise NotImplementedError(
+            f"{type(self).__name__} must define call(self, inputs, training=None)"
+        )
+
+    def build(self, input_shape):
+        """Creates the variables by calling the network on zeros of ``input_shape``.
+
+        ``input_shape`` includes the batch axis; unknown (None) sizes become 1.
+        """
+        if not self.built:
+            self(
+                np.zeros(tuple(1 if d is None else d for d in input_shape), self.dtype)
+            )
+
+    def _build_on(self, input_shape):
+        # A network's variables come from its layers, built inside call().
+        object.__setattr__(self, "built", True)
+        object.__setattr__(self, "_build_input_shape", input_shape)
+
+    def summary(self, print_fn=print):
+        """Prints a table of layers, output shapes and parameter counts, with totals.
+
+        Raises:
+            ValueError: If the network has not been built (called) yet.
+        """
+        if not self.built:
+            raise ValueError(
+                f"network '{self.name}' is not built yet: call it on a batch "
+                "of data (or build(input_shape)) before summary()"
+            )
+        print_fn(summary_table(self))

@@ -1,0 +1,117 @@
+"""Sequential: a network that applies its layers one after another."""
+
+import numpy as np
+
+from ..layers.base import Layer, get_layer_class
+from .network import Network
+
+__all__ = ["Sequential"]
+
+
+class Sequential(Network):
+    """A linear stack of layers.
+
+    Give the first layer ``input_shape=`` to build the model at once (so
+    ``summary()`` works before any data), or let it build on the first call.
+
+    Args:
+        layers: Layers to add, in order.
+        name: The model's name.
+        **kwargs: ``trainable``, ``dtype`` as for ``Layer``.
+
+    Raises:
+        ValueError: If two layers share an explicit name.
+
+    Example:
+        >>> model = nnlib.Sequential([
+        ...     nnlib.layers.Dense(8, activation="relu", input_shape=(4,)),
+        ...     nnlib.layers.Dense(2),
+        ... ], name="sequential_example")
+        >>> model.count_params()
+        58
+        >>> model(np.ones((3, 4), np.float32)).shape
+        (3, 2)
+    """
+
+    def __init__(self, layers=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        for layer in layers or ():
+            self.add(layer)
+
+    def add(self, layer):
+        """Appends a layer (building it at once when the input shape is known).
+
+        Raises:
+            TypeError: If ``layer`` is not a Layer.
+        """
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                f"Sequential.add expects a Layer, got {type(layer).__name__}"
+            )
+        self.track_layer(layer)
+        if self._input_shape() is not None:
+            self._build_from_input_shape()
+
+    def _input_shape(self):
+        if self._batch_input_shape is not None:
+            return self._batch_input_shape
+        first = self._sublayers[0] if self._sublayers else None
+        return first._batch_input_shape if first is not None else None
+
+    def _build_from_input_shape(self):
+        shape = tuple(1 if d is None else d for d in self._input_shape())
+        object.__setattr__(self, "built", False)  # a new layer needs a pass
+        self(np.zeros(shape, self.dtype))
+
+    def call(self, inputs, training=None):
+        outputs = inputs
+        for layer in self._sublayers:
+            outputs = layer(outputs)
+        return outputs
+
+    def build(self, input_shape=None):
+        """Builds every layer for inputs of ``input_shape`` (batch axis included)."""
+        if input_shape is not None:
+            object.__setattr__(self, "_batch_input_shape", tuple(input_shape))
+        if self._input_shape() is None:
+            raise ValueError(
+                f"Sequential '{self.name}' needs an input shape to build: "
+                "pass input_shape= to its first layer, or call it on data"
+            )
+        self._build_from_input_shape()
+
+    def get_config(self):
+        """The architecture: the model's name and each layer's class and config."""
+        return {
+            "name": self.name,
+            "layers": [
+                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                for layer in self._sublayers
+            ],
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuilds a Sequential from ``get_config()`` (fresh variables).
+
+        Args:
+            config: The dict from ``get_config``.
+            custom_objects: ``{"ClassName": cls}`` for layer classes defined
+                outside nnlib (registered subclasses are found by name anyway).
+
+        Example:
+            >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))],
+            ...                          name="config_example")
+            >>> clone = nnlib.Sequential.from_config(model.get_config())
+            >>> [type(l).__name__ for l in clone.layers], clone.count_params()
+            (['Dense'], 8)
+        """
+        custom_objects = custom_objects or {}
+        layers = []
+        for spec in config["layers"]:
+            layer_cls = custom_objects.get(spec["class_name"]) or get_layer_class(
+                spec["class_name"]
+            )
+            layer_config = dict(spec["config"])
+            layers.append(layer_cls.from_config(layer_config))
+        return cls(layers, name=config.get("name"))
