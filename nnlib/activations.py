@@ -6,7 +6,7 @@ config round-trips. ``"linear"`` (and None) is the identity.
 """
 
 from .engine import convert_to_tensor
-from .initializers import _unknown_name
+from ._lookup import unknown_name as _unknown_name
 from .ops import (
     elu,
     gelu,

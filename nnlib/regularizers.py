@@ -10,7 +10,7 @@ import numbers
 
 from . import ops as _ops
 from .engine import convert_to_tensor
-from .initializers import _unknown_name
+from ._lookup import unknown_name as _unknown_name
 
 __all__ = ["L1", "L1L2", "L2", "Regularizer", "get", "l1_l2", "serialize"]
 

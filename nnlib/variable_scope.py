@@ -294,7 +294,7 @@ def _initial_value(full_name, shape, dtype, initializer):
 
     if initializer is None:
         initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
-    if isinstance(initializer, (str, dict)) or _is_initializer(initializer):
+    if isinstance(initializer, (str, dict)):
         initializer = initializers.get(initializer)
     if callable(initializer):
         if shape is None:
@@ -313,10 +313,6 @@ def _initial_value(full_name, shape, dtype, initializer):
             f"{value.shape}, but shape {tuple(shape)} was asked for"
         )
     return value
-
-
-def _is_initializer(obj):
-    return type(obj).__module__.endswith("initializers")
 
 
 def clear_session():
