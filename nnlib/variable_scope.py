@@ -330,10 +330,13 @@ def clear_session():
         ...     nnlib.get_variable("w", shape=(2,)).shape
         (2,)
     """
+    import gc
+
     from . import naming
 
     with _STORE.lock:
         _STORE.free.clear()
+    gc.collect()  # models that are gone but sit in reference cycles free their names
     naming.reset_names()
 
 
