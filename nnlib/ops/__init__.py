@@ -9,13 +9,17 @@ from . import (
     activations,
     arithmetic,
     clipping,
+    convolution,
     creation,
+    embedding,
     indexing,
     joining,
     linalg,
     math,
     nn,
+    normalization,
     operators,
+    pooling,
     reduction,
     scan,
     shape,
@@ -23,12 +27,16 @@ from . import (
 from .activations import *
 from .arithmetic import *
 from .clipping import *
+from .convolution import *
 from .creation import *
+from .embedding import *
 from .indexing import *
 from .joining import *
 from .linalg import *
 from .math import *
 from .nn import *
+from .normalization import *
+from .pooling import *
 from .reduction import *
 from .scan import *
 from .shape import *
@@ -39,12 +47,16 @@ __all__ = [
     *activations.__all__,
     *arithmetic.__all__,
     *clipping.__all__,
+    *convolution.__all__,
     *creation.__all__,
+    *embedding.__all__,
     *indexing.__all__,
     *joining.__all__,
     *linalg.__all__,
     *math.__all__,
     *nn.__all__,
+    *normalization.__all__,
+    *pooling.__all__,
     *reduction.__all__,
     *scan.__all__,
     *shape.__all__,

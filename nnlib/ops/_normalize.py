@@ -1,0 +1,208 @@
+"""The fused normalizations' machinery: statistics, layouts, the closed-form rule.
+
+``nnlib.ops.normalization`` declares the ops; this module holds what their
+forward and gradient rules share. A rule receives the upstream gradient as a
+Tensor (an outer tape records: higher orders) or as an array (the first-order
+fast path). In Tensor mode it sees ``x`` through ``Kept`` and reconnects the
+saved statistics to ``x`` with ``normalize_moments``; in array mode it uses the
+saved arrays in the op's ``layout``: sums there are matrix-vector products and
+channels-last data is tiled (``Tiled``), which numpy broadcasts over faster.
+"""
+
+import functools
+
+import numpy as np
+
+from . import math as _math
+from . import poly as _poly
+from ._dispatch import ACTIVE, Tensor, record, wrap
+from .reduction import kept_shape
+
+
+@functools.lru_cache(maxsize=256)
+def count(shape, axes):
+    """The number of elements each statistic is taken over."""
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+@functools.lru_cache(maxsize=64)
+def _ones(n, dtype):
+    ones = np.ones(n, dtype)
+    ones.flags.writeable = False
+    return ones
+
+
+def array_sum(v, axes, kept):
+    """``np.sum(v, axes)`` reshaped to ``kept``; over leading or trailing axes of a
+    contiguous array it is a matrix-vector product, 2 to 9 times faster than
+    numpy's reduction (which walks short rows one at a time)."""
+    k = len(axes)
+    if not (k and k < v.ndim and v.flags.c_contiguous):
+        return np.add.reduce(v, axis=axes).reshape(kept)
+    if axes == tuple(range(k)):
+        rows = count(v.shape, axes)
+        return np.dot(_ones(rows, v.dtype), v.reshape(rows, -1)).reshape(kept)
+    if axes == tuple(range(v.ndim - k, v.ndim)):
+        cols = count(v.shape, axes)
+        return np.dot(v.reshape(-1, cols), _ones(cols, v.dtype)).reshape(kept)
+    return np.add.reduce(v, axis=axes).reshape(kept)
+
+
+class Kept:
+    """How a rule sees ``x`` and its statistics: ``x``'s own shape, statistics with
+    the reduced axes kept as 1. Works on Tensors and arrays."""
+
+    def __init__(self, shape, axes):
+        self.axes, self.kept = axes, kept_shape(shape, axes)
+
+    def view(self, v):
+        return v
+
+    unview = view
+
+    def sum(self, v):
+        if isinstance(v, Tensor):
+            return _poly.reduce_sum(v, self.axes, keepdims=True)
+        return array_sum(v, self.axes, self.kept)
+
+    def param(self, p):
+        """A vector over the statistics (a channel's gamma, its moments) as stats."""
+        return _poly.reshape(p, self.kept)
+
+    def stat(self, s, shape):
+        return _poly.reshape(s, shape)
+
+
+class Tiled:
+    """Arrays only: a layout for statistics over the leading axes (channels last).
+
+    ``x`` is seen as rows of ``t`` consecutive channel vectors, statistics as the
+    channel vector tiled ``t`` times. Sums over rows are a matrix-vector product
+    (about 9x faster than numpy's reduction over leading axes), and numpy
+    broadcasts a long vector over a few rows about 35% faster than a short one
+    over many rows.
+    """
+
+    def __init__(self, shape, axes):
+        lead = len(axes)
+        rows, self.c = int(np.prod(shape[:lead])), int(np.prod(shape[lead:]))
+        most = max(1, 8192 // max(self.c, 1))  # elements per row: enough to win
+        self.t = max(t for t in range(1, most + 1) if rows % t == 0)
+        self.shape, self.rows = shape, (rows // self.t, self.t * self.c)
+
+    def view(self, v):
+        return np.reshape(v, self.rows)
+
+    def unview(self, v):
+        return np.reshape(v, self.shape)
+
+    def sum(self, v):
+        total = np.dot(_ones(v.shape[0], v.dtype), v)
+        if self.t == 1:
+            return total
+        return np.tile(np.add.reduce(total.reshape(self.t, self.c), axis=0), self.t)
+
+    def param(self, p):
+        return np.tile(np.ravel(p), self.t)
+
+    def stat(self, s, shape):
+        return np.reshape(s[: self.c], shape)
+
+
+@functools.lru_cache(maxsize=256)
+def layout(shape, axes):
+    """The layout of the array fast path: ``Tiled`` when the axes lead."""
+    if axes == tuple(range(len(axes))):
+        return Tiled(shape, axes)
+    return Kept(shape, axes)
+
+
+def moments_normalize(xv, lay, n, eps):
+    """``xhat, mean, var, rstd`` of an array (viewed in ``lay``'s layout)."""
+    mean = lay.sum(xv) / n
+    xhat = xv - mean
+    var = lay.sum(xhat * xhat) / n
+    rstd = _math._rsqrt(var + eps)
+    xhat *= rstd
+    return xhat, mean, var, rstd
+
+
+def affine(xhat, g, b):
+    y = xhat if g is None else xhat * g
+    if b is None:
+        return y
+    return y + b if y is xhat else np.add(y, b, out=y)
+
+
+def input_gradient(v, a, xhat, rstd, s1, s2, n, dmean=None, dvar=None):
+    """The gradient reaching ``x`` through ``xhat = (x - mean) * rstd``.
+
+    ``u = v * a / rstd`` is the gradient reaching ``xhat``, ``s1`` and ``s2`` are
+    ``sum(u)`` and ``sum(u * xhat)`` over the axes (kept); ``dmean`` and ``dvar``
+    are the gradients reaching the moments themselves. Works in both modes.
+    """
+    b = rstd * s2 * (-1.0 / n)
+    c = rstd * s1 * (-1.0 / n)
+    if dvar is not None:  # d var / dx = 2 (x - mean) / n = 2 xhat / (n rstd)
+        b = b + dvar * (2.0 / n) / rstd
+    if dmean is not None:
+        c = c + dmean * (1.0 / n)
+    return v * a + xhat * b + c
+
+
+def live(d, lay):
+    """An upstream gradient of a moment in ``lay``; None when the tape filled zeros.
+
+    Only arrays are dropped when zero: a zero Tensor may still depend on
+    something an outer tape differentiates.
+    """
+    if d is None or (not isinstance(d, Tensor) and not d.any()):
+        return None
+    return lay.param(d)
+
+
+def normalize_moments(x, axes, eps, lay, saved):
+    """Records the saved ``(xhat, mean, var)`` (``x``'s shape, kept stats) as
+    outputs of ``x``: rules call it in Tensor mode, so that an outer tape sees how
+    the forward values they use depend on ``x``."""
+    kept = kept_shape(x.shape, axes)
+    xhat, mean, var = saved[0], saved[1], saved[2]
+    outs = (
+        wrap(lay.unview(xhat)),
+        wrap(lay.stat(mean, kept)),
+        wrap(lay.stat(var, kept)),
+    )
+    if ACTIVE:
+        n = count(x.shape, axes)
+
+        def backward(dys):
+            du, dmean, dvar = dys
+            at, xh, rs = in_mode(du, x, axes, eps, lay, saved)
+            du = at.view(du)
+            s1, s2 = at.sum(du), at.sum(du * xh)
+            dx = input_gradient(
+                du, rs, xh, rs, s1, s2, n, live(dmean, at), live(dvar, at)
+            )
+            return (at.unview(dx),)
+
+        record("normalize_moments", (x,), outs, backward, raw=True)
+    return outs
+
+
+def in_mode(dy, x, axes, eps, lay, saved):
+    """The layout, ``xhat`` and ``rstd`` in the mode of ``dy``: the saved arrays,
+    or Tensors connected to ``x`` for outer tapes."""
+    if not isinstance(dy, Tensor):
+        return lay, saved[0], saved[3]
+    xhat, _, var = normalize_moments(x, axes, eps, lay, saved)
+    return Kept(x.shape, axes), xhat, _math.rsqrt(var + eps)
+
+
+def param_sum(v, axes, kept, shape):
+    """A layer-norm parameter's gradient: ``v`` summed over the other ``axes``."""
+    if isinstance(v, Tensor):
+        return _poly.reshape(_poly.sum_to_shape(v, kept), shape)
+    return array_sum(v, axes, kept).reshape(shape)

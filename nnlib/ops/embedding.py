@@ -1,0 +1,108 @@
+"""Embedding lookup: rows of a parameter matrix picked by integer ids.
+
+The gradient with respect to the parameters is a dense scatter-add of the
+upstream rows (repeated ids add up). On Tensors it is ``indexing._scatter_add``,
+whose gradient is a gather again, so the lookup is differentiable to any order.
+"""
+
+import numpy as np
+
+from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
+from .indexing import _scatter_add
+from .registry import Sample, register
+
+__all__ = ["embedding_lookup"]
+
+
+def _sample(params_shape, ids):
+    def make(rng):
+        return [rng.uniform(-2, 2, params_shape), np.array(ids)], {}
+
+    return Sample(make=make)
+
+
+def _ids(ids, vocabulary, op):
+    idx = ids._value if isinstance(ids, Tensor) else np.asarray(ids)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(
+            f"{op}: ids must be integers, got {idx.dtype}; cast them with nnlib.cast"
+        )
+    if idx.size and (idx.min() < 0 or idx.max() >= vocabulary):
+        bad = idx[(idx < 0) | (idx >= vocabulary)].flat[0]
+        raise IndexError(
+            f"{op}: id {int(bad)} is out of range for a vocabulary of size "
+            f"{vocabulary} (ids must lie in [0, {vocabulary}))"
+        )
+    return idx
+
+
+@register(
+    _sample((5, 3), [[0, 4], [4, 2]]),
+    _sample((4,), [3, 3, 1]),
+    _sample((3, 2, 2), [2, 0]),
+    second_order=True,
+)
+def embedding_lookup(params, ids):
+    """Looks up rows of ``params`` by id: ``params[ids]``, like ``tf.nn.embedding_lookup``.
+
+    Args:
+        params: A tensor of shape ``(vocabulary_size,) + row_shape``.
+        ids: An integer tensor or array of any shape, every value in
+            ``[0, vocabulary_size)``.
+
+    Returns:
+        A Tensor of shape ``ids.shape + row_shape`` and ``params``' dtype. The
+        gradient with respect to ``params`` has ``params``' shape (dense), with
+        the upstream rows of repeated ids added together; ids get none.
+
+    Raises:
+        TypeError: If ``ids`` are not integers.
+        IndexError: If an id is negative or not below the vocabulary size (the id
+            and the size are named).
+        ValueError: If ``params`` is a scalar.
+
+    Example:
+        >>> table = nnlib.constant([[0., 0.], [1., 10.], [2., 20.]])
+        >>> nnlib.embedding_lookup(table, [[2, 1], [1, 1]])[..., 1]
+        nnlib.Tensor([[20. 10.]
+                      [10. 10.]], shape=(2, 2), dtype=float32)
+    """
+    op = "embedding_lookup"
+    params = as_tensor(params)
+    if params.ndim == 0:
+        raise ValueError(f"{op}: params must have rank >= 1, got a scalar")
+    shape = params.shape
+    idx = _ids(ids, shape[0], op)
+    y = wrap(np.take(params._value, idx, axis=0))
+    if ACTIVE:
+
+        def backward(dy):
+            if isinstance(dy, Tensor):
+                return _scatter_add(dy, idx, shape), None
+            return _scatter_rows(dy, idx, shape), None
+
+        record(op, (params, ids), y, backward, raw=True)
+    return y
+
+
+# Beyond this many gradient elements the flat element index (int64) would cost
+# more memory than the speed is worth.
+_FLAT_LIMIT = 1 << 22
+
+
+def _scatter_rows(dy, idx, shape):
+    """``np.add.at(zeros(shape), idx, dy)``, on arrays.
+
+    numpy's ``add.at`` is fast only along one axis: with rows it takes about 5x
+    longer than on the flat element indices ``id * row_size + column``.
+    """
+    dparams = np.zeros(shape, dy.dtype)
+    row = dparams.size // shape[0] if shape[0] else 0
+    if idx.size * row > _FLAT_LIMIT:
+        np.add.at(dparams, idx, dy)
+        return dparams
+    flat = idx.astype(np.intp, copy=False).reshape(-1, 1)
+    if row > 1:
+        flat = flat * row + np.arange(row)
+    np.add.at(dparams.reshape(-1), flat.reshape(-1), np.ravel(dy))
+    return dparams

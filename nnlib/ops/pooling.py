@@ -1,0 +1,191 @@
+"""Pooling: max_pool and avg_pool over 1-D (N, W, C) and 2-D (N, H, W, C) windows.
+
+Both loop over the taps of the window (at most ``pool_size`` strided slices), never
+over pixels. Each is a linear map of its input once the max pool's choice of
+element is fixed, and each map's gradient is its transpose, recorded as an op
+whose own gradient is the map again: gradients of any order.
+"""
+
+import numpy as np
+
+from . import _windows as _win
+from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
+from .convolution import to_nhwc
+from .registry import Sample, register
+from .shape import cast
+
+__all__ = ["avg_pool", "max_pool"]
+
+
+def _window(op, x, pool_size, strides, padding, data_format):
+    """``x`` as NHWC, the function restoring its layout, and the pooling window."""
+    if x.ndim not in (3, 4):
+        raise ValueError(
+            f"{op}: x must have rank 3 (N, W, C) or 4 (N, H, W, C) (or channels "
+            f"first), got shape {x.shape}"
+        )
+    spatial = x.ndim - 2
+    shapes = f"x shape {x.shape}, pool_size {pool_size!r}"
+    try:
+        size = _win.positive_ints(pool_size, spatial, "pool_size")
+    except ValueError as err:
+        raise ValueError(f"{op}: {err} ({shapes})") from None
+    strides = size if strides is None else strides
+    args = _win.window_args(op, spatial, strides, padding, 1, shapes, explicit=False)
+    x4, restore = to_nhwc(op, x, spatial, data_format)
+    kernel = (1, *size) if spatial == 1 else size
+    return x4, restore, _win.window_of(op, x4.shape[1:3], kernel, args, shapes)
+
+
+def _lowest(dtype):
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+def _route(dy, arg, win, shape):
+    """Sends each window's ``dy`` to its max element (the max pool's gradient)."""
+    if not isinstance(dy, Tensor):
+        return _win.tap_route(dy, arg, win, shape)
+    dx = wrap(_win.tap_route(dy._value, arg, win, shape))
+    if ACTIVE:
+        record("max_pool_backprop", (dy,), dx, lambda g: (_pick(g, arg, win),), True)
+    return dx
+
+
+def _pick(x, arg, win):
+    """Each window's element of ``x`` where the max pool found its max (linear)."""
+    if not isinstance(x, Tensor):
+        return _win.tap_pick(x, arg, win)
+    y = wrap(_win.tap_pick(x._value, arg, win))
+    if ACTIVE:
+        shape = x.shape
+        record("max_pool_pick", (x,), y, lambda g: (_route(g, arg, win, shape),), True)
+    return y
+
+
+def _distinct(shape, **kwargs):
+    """A sample with well separated values, so that no window has a near tie."""
+
+    def make(rng):
+        n = int(np.prod(shape))
+        return [(rng.permutation(n) * 0.2 - n * 0.1).reshape(shape)], kwargs
+
+    return Sample(make=make)
+
+
+@register(
+    _distinct((1, 4, 4, 1), pool_size=2),
+    _distinct((2, 5, 2), pool_size=2, strides=1, padding="same"),
+    _distinct((1, 5, 4, 2), pool_size=(3, 2), strides=(2, 1), padding="same"),
+    _distinct((1, 2, 3, 4), pool_size=2, strides=1, data_format="channels_first"),
+    second_order=True,
+)
+def max_pool(x, pool_size, strides=None, padding="valid", data_format="channels_last"):
+    """The maximum over each window of a 1-D or 2-D input (the rank decides).
+
+    The gradient goes to the window's maximum; where several elements tie for it,
+    to the first in row-major order (top row first, then left to right). With
+    ``"same"`` padding the padded elements never win.
+
+    Args:
+        x: A tensor of shape ``(N, W, C)`` or ``(N, H, W, C)`` (with
+            ``data_format="channels_first"``: ``(N, C, W)`` or ``(N, C, H, W)``).
+        pool_size: A positive int or one per spatial axis.
+        strides: A positive int or one per spatial axis; default ``pool_size``.
+        padding: ``"valid"`` or ``"same"`` (output ``ceil(size / stride)``, as
+            TensorFlow).
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+
+    Returns:
+        A Tensor of ``x``'s dtype and layout with the pooled spatial sizes.
+
+    Raises:
+        ValueError: Naming the shapes, for a rank other than 3 or 4, a pool
+            larger than the padded input, a bad padding, or non-positive sizes.
+
+    Example:
+        >>> x = nnlib.constant(np.arange(16, dtype="float32").reshape(1, 4, 4, 1))
+        >>> nnlib.max_pool(x, 2)[0, :, :, 0]
+        nnlib.Tensor([[ 5.  7.]
+                      [13. 15.]], shape=(2, 2), dtype=float32)
+        >>> nnlib.max_pool(nnlib.constant([[[1.], [3.], [2.]]]), 2, 1)[0, :, 0]
+        nnlib.Tensor([3. 3.], shape=(2,), dtype=float32)
+    """
+    x = as_tensor(x)
+    x4, restore, win = _window("max_pool", x, pool_size, strides, padding, data_format)
+    xv = x4._value
+    y, arg = _win.tap_max(_win.pad(xv, win, _lowest(xv.dtype)), win)
+    y = wrap(y)
+    if ACTIVE:
+        shape = xv.shape
+        record("max_pool", (x4,), y, lambda dy: (_route(dy, arg, win, shape),), True)
+    return restore(y)
+
+
+def _spread(dy, win, shape):
+    """Shares each window's ``dy`` among its elements (the average's gradient)."""
+    if not isinstance(dy, Tensor):
+        return _win.tap_spread(dy, win, shape)
+    dx = wrap(_win.tap_spread(dy._value, win, shape))
+    if ACTIVE:
+        record("avg_pool_backprop", (dy,), dx, lambda g: (_average(g, win),), True)
+    return dx
+
+
+def _average(x, win):
+    """The mean of each window of NHWC ``x``, padding not counted, recorded."""
+    if not isinstance(x, Tensor):
+        return _win.tap_mean(x, win)
+    y = wrap(_win.tap_mean(x._value, win))
+    if ACTIVE:
+        shape = x.shape
+        record("avg_pool", (x,), y, lambda dy: (_spread(dy, win, shape),), True)
+    return y
+
+
+@register(
+    Sample(shapes=[(1, 4, 4, 1)], kwargs={"pool_size": 2}),
+    Sample(shapes=[(2, 5, 2)], kwargs={"pool_size": 2, "strides": 1, "padding": "same"}),
+    Sample(
+        shapes=[(1, 5, 4, 2)],
+        kwargs={"pool_size": (3, 2), "strides": (2, 1), "padding": "same"},
+    ),
+    Sample(
+        shapes=[(1, 2, 3, 4)],
+        kwargs={"pool_size": 2, "strides": 1, "data_format": "channels_first"},
+    ),
+    second_order=True,
+)
+def avg_pool(x, pool_size, strides=None, padding="valid", data_format="channels_last"):
+    """The mean over each window of a 1-D or 2-D input (the rank decides).
+
+    With ``"same"`` padding a window at the border averages only the elements of
+    ``x`` it covers, as TensorFlow does (the padding is not counted).
+
+    Args:
+        x: A tensor of shape ``(N, W, C)`` or ``(N, H, W, C)`` (with
+            ``data_format="channels_first"``: ``(N, C, W)`` or ``(N, C, H, W)``).
+        pool_size: A positive int or one per spatial axis.
+        strides: A positive int or one per spatial axis; default ``pool_size``.
+        padding: ``"valid"`` or ``"same"``.
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+
+    Returns:
+        A floating-point Tensor (integers become float32) of ``x``'s layout.
+
+    Raises:
+        ValueError: As ``max_pool``.
+
+    Example:
+        >>> x = nnlib.constant(np.arange(16, dtype="float32").reshape(1, 4, 4, 1))
+        >>> nnlib.avg_pool(x, 2)[0, :, :, 0]
+        nnlib.Tensor([[ 2.5  4.5]
+                      [10.5 12.5]], shape=(2, 2), dtype=float32)
+        >>> nnlib.avg_pool(nnlib.constant([[[1.], [3.], [2.]]]), 2, padding="same")
+        nnlib.Tensor([[[2.]
+                       [2.]]], shape=(1, 2, 1), dtype=float32)
+    """
+    x = as_tensor(x)
+    if x.dtype.kind not in "fc":
+        x = cast(x, np.float32)
+    x4, restore, win = _window("avg_pool", x, pool_size, strides, padding, data_format)
+    return restore(_average(x4, win))
