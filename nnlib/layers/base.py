@@ -357,11 +357,13 @@ class Layer:
             )
         elif self.input_spec is not None:
             self.input_spec.check(self.name, inputs)
-        training = kwargs.get("training")
+        # An explicit flag wins, then the enclosing call's; a call() without a
+        # training parameter never receives one.
+        training = kwargs.pop("training", None)
         if training is None:
             training = _context.training()
-            if training is not None and _context.accepts_training(self):
-                kwargs["training"] = training
+        if training is not None and _context.accepts_training(self):
+            kwargs["training"] = training
         with _context.training_scope(training):
             outputs = self.call(inputs, *args, **kwargs)
         object.__setattr__(self, "_output_shape", _shapes(outputs))
