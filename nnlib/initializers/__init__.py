@@ -60,7 +60,9 @@ _CLASSES = (
 )  # fmt: skip
 # Keras's snake_case names: "GlorotUniform" -> "glorot_uniform".
 _SNAKE = {re.sub(r"(?<!^)(?=[A-Z])", "_", c.__name__).lower(): c for c in _CLASSES}
-_BY_NAME = {**_SNAKE, **{cls.__name__: cls for cls in _CLASSES}}
+# Keras 2's short names, still found in saved configs and layer defaults.
+_ALIASES = {"uniform": RandomUniform, "normal": RandomNormal}
+_BY_NAME = {**_SNAKE, **_ALIASES, **{cls.__name__: cls for cls in _CLASSES}}
 
 
 def _class_named(name):

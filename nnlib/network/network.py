@@ -37,6 +37,10 @@ class Network(Layer):
         ['mlp_example/dense/kernel', 'mlp_example/dense/bias', 'mlp_example/dense_1/kernel', 'mlp_example/dense_1/bias']
     """
 
+    # Inputs pass through unchanged: each layer casts its own (an Embedding first
+    # must see integer ids).
+    _autocast = False
+
     def __init__(self, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
 
@@ -70,9 +74,13 @@ class Network(Layer):
         ``input_shape`` includes the batch axis; unknown (None) sizes become 1.
         """
         if not self.built:
-            self(
-                np.zeros(tuple(1 if d is None else d for d in input_shape), self.dtype)
-            )
+            shape = tuple(1 if d is None else d for d in input_shape)
+            self(np.zeros(shape, self._zeros_dtype()))
+
+    def _zeros_dtype(self):
+        """The dtype of the zeros a shape-only build feeds the first layer."""
+        first = self._sublayers[0] if self._sublayers else None
+        return self.dtype if first is None or first._autocast else np.int64
 
     def _build_on(self, input_shape):
         # A network's variables come from its layers, built inside call().

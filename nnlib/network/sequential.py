@@ -61,7 +61,7 @@ class Sequential(Network):
     def _build_from_input_shape(self):
         shape = tuple(1 if d is None else d for d in self._input_shape())
         object.__setattr__(self, "built", False)  # a new layer needs a pass
-        self(np.zeros(shape, self.dtype))
+        self(np.zeros(shape, self._zeros_dtype()))
 
     def call(self, inputs, training=None):
         outputs = inputs
