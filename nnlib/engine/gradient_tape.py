@@ -342,8 +342,11 @@ def _seeds(target, output_gradients):
         if dy is None:
             dy = wrap(_ones(t.shape, t.dtype))
         else:
-            # Gradients keep the target's dtype whatever the upstream dtype.
-            dy = wrap(to_array(dy, t.dtype))
+            # Gradients keep the target's dtype whatever the upstream dtype; a
+            # Tensor of that dtype is kept, so outer tapes can differentiate
+            # with respect to it (Hessian-vector products).
+            if not (isinstance(dy, Tensor) and dy.dtype == t.dtype):
+                dy = wrap(to_array(dy, t.dtype))
             if dy.shape != t.shape:
                 raise ValueError(
                     f"output_gradients has shape {dy.shape}, "

@@ -20,6 +20,7 @@ from . import (
     normalization,
     operators,
     pooling,
+    recurrent,
     reduction,
     scan,
     shape,
@@ -37,6 +38,7 @@ from .math import *
 from .nn import *
 from .normalization import *
 from .pooling import *
+from .recurrent import *
 from .reduction import *
 from .scan import *
 from .shape import *
@@ -57,6 +59,7 @@ __all__ = [
     *nn.__all__,
     *normalization.__all__,
     *pooling.__all__,
+    *recurrent.__all__,
     *reduction.__all__,
     *scan.__all__,
     *shape.__all__,

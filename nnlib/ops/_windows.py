@@ -213,7 +213,7 @@ def tap_sum(xp, win):
     return y
 
 
-def _scratch(win, shape, dtype):
+def scratch(win, shape, dtype):
     """A padded NHWC array for disjoint taps to write into: uninitialized when
     the windows cover it all, else zeros."""
     n, _, _, c = shape
@@ -225,7 +225,7 @@ def tap_scatter(parts, win, shape, dtype):
     """Adds ``parts[t]`` (one output-shaped array per tap) into a zero padded NHWC
     array of ``shape`` (unpadded) at tap ``t``'s places; returns the unpadded part."""
     if win.disjoint:
-        xp = _scratch(win, shape, dtype)
+        xp = scratch(win, shape, dtype)
         for key, part in zip(win.taps, parts):
             xp[key] = part
     else:
@@ -247,17 +247,11 @@ def conv(x, w, win, depthwise, keep_cols=False):
     With ``keep_cols``, returns ``(y, cols)``: the im2col matrix, which
     ``conv_kernel`` can reuse (None for depthwise kernels).
     """
-    n, oh, ow = x.shape[0], *win.out_hw
-    xp = pad(x, win)
     if depthwise:
-        c, m = w.shape[2:]
-        y = None
-        for key, wt in zip(win.taps, w.reshape(-1, c, m)):
-            v = xp[key][..., None] * wt
-            y = v if y is None else np.add(y, v, out=y)
-        y = y.reshape(n, oh, ow, c * m)
+        y = _depthwise(x, w, win)
         return (y, None) if keep_cols else y
-    cols = im2col(xp, win)
+    n, oh, ow = x.shape[0], *win.out_hw
+    cols = im2col(pad(x, win), win)
     wm = w.reshape(-1, w.shape[-1])
     y = np.dot(cols.T, wm) if channel_major(x.shape[3]) else np.dot(cols, wm)
     y = y.reshape(n, oh, ow, -1)
@@ -268,13 +262,7 @@ def conv_input(dy, w, win, shape, depthwise):
     """The gradient of ``conv`` with respect to its input of ``shape``."""
     c = shape[3]
     if depthwise:
-        m = w.shape[3]
-        dy5 = dy.reshape(*dy.shape[:3], c, m)
-        parts = (
-            dy5[..., 0] * wt[:, 0] if m == 1 else np.einsum("nhwcm,cm->nhwc", dy5, wt)
-            for wt in w.reshape(-1, c, m)
-        )
-        return tap_scatter(parts, win, shape, np.result_type(dy, w))
+        return _depthwise_input(dy, w, win, shape)
     d2 = dy.reshape(-1, dy.shape[-1])
     if channel_major(c):
         cols = np.dot(w.reshape(-1, w.shape[-1]), d2.T)
@@ -291,11 +279,7 @@ def conv_kernel(x, dy, win, shape, depthwise, cols=None):
     """The gradient of ``conv`` with respect to its kernel of ``shape``; ``cols``
     is ``x``'s im2col matrix when the caller kept it."""
     if depthwise:
-        c, m = shape[2:]
-        xp = pad(x, win)
-        dy5 = dy.reshape(*dy.shape[:3], c, m)
-        parts = [np.einsum("nhwc,nhwcm->cm", xp[key], dy5) for key in win.taps]
-        return np.stack(parts).reshape(shape)
+        return _depthwise_kernel(x, dy, win, shape)
     if cols is None:
         cols = im2col(pad(x, win), win)
     d2 = dy.reshape(-1, shape[-1])
@@ -303,69 +287,95 @@ def conv_kernel(x, dy, win, shape, depthwise, cols=None):
     return dw.reshape(shape)
 
 
-# Pooling kernels. A max pool keeps, per window, the index of the first tap that
-# reaches the maximum (ties go to the earliest tap in row-major order); its
-# gradient routes dy there, and the gradient of that routing picks at the index.
+# Depthwise kernels: a depth multiplier M > 1 repeats each input channel M times
+# (channel c*M + m is channel c), leaving one filter per channel. Stride-1 taps
+# are viewed as (N, OH, OW*C) rows, so that products with the per-channel
+# weights (tiled along the row) run over whole rows instead of runs of C.
 
 
-def tap_max(xp, win):
-    """The max over each window of a padded NHWC array, and its first tap."""
-    taps = win.taps
-    if len(taps) == 1:
-        return xp[taps[0]].copy(), np.zeros(xp[taps[0]].shape, np.uint8)
-    first, second = xp[taps[0]], xp[taps[1]]
-    # Masked stores (arg[better] = t) are slow on random masks; as taps come in
-    # increasing order, arg = max(arg, t * better) does the same arithmetically.
-    dtype = np.dtype(np.uint8 if len(taps) <= 256 else np.int32)
-    arg = np.greater(second, first).astype(dtype, copy=False)  # strict: ties stay
-    y = np.maximum(first, second)
-    for t, key in enumerate(taps[2:], 2):
-        better = np.greater(xp[key], y).astype(dtype, copy=False)
-        np.maximum(y, xp[key], out=y)
-        np.maximum(arg, np.multiply(better, dtype.type(t), out=better), out=arg)
-    return y, arg
+def _rows(win, n, channels):
+    oh, ow = win.out_hw
+    return (n, oh, ow * channels) if win.strides[1] == 1 else (n, oh, ow, channels)
 
 
-def tap_route(dy, arg, win, shape):
-    """The gradient of ``tap_max``: ``dy`` sent to each window's chosen tap."""
-    if not win.disjoint:
-        parts = (dy * (arg == t) for t in range(len(win.taps)))
-        return tap_scatter(parts, win, shape, dy.dtype)
-    xp = _scratch(win, shape, dy.dtype)
-    for t, key in enumerate(win.taps):
-        np.multiply(dy, arg == t, out=xp[key])
-    return crop(xp, win)
+def _repeated(x, m, win):
+    return pad(np.repeat(x, m, axis=3) if m > 1 else x, win)
 
 
-def tap_pick(x, arg, win):
-    """Each window's element of (unpadded) ``x`` at the chosen tap."""
-    xp = pad(x, win)
-    y = np.zeros(arg.shape, x.dtype)
-    for t, key in enumerate(win.taps):
-        np.copyto(y, xp[key], where=arg == t)
-    return y
+def _depthwise(x, w, win):
+    kh, kw, c, m = w.shape
+    xp, rows = _repeated(x, m, win), _rows(win, x.shape[0], c * m)
+    reps = rows[2] // (c * m) if len(rows) == 3 else 1
+    taps = iter(zip(win.taps, np.tile(w.reshape(kh * kw, c * m), (1, reps))))
+    key, wt = next(taps)
+    y = xp[key].reshape(rows) * wt
+    tmp = np.empty_like(y)
+    for key, wt in taps:
+        y += np.multiply(xp[key].reshape(rows), wt, out=tmp)
+    return y.reshape(x.shape[0], *win.out_hw, c * m)
 
 
-@functools.lru_cache(maxsize=256)
-def _inverse_counts(win, dtype):
-    """1 / (the number of unpadded elements in each window), (1, OH, OW, 1)."""
-    ones = pad(np.ones((1, *win.in_hw, 1), dtype), win)
-    return 1 / tap_sum(ones, win)
+def _depthwise_input(dy, w, win, shape):
+    kh, kw, c, m = w.shape
+    rows = _rows(win, shape[0], c * m)
+    reps = rows[2] // (c * m) if len(rows) == 3 else 1
+    d = dy.reshape(rows)
+    tmp = np.empty(rows, np.result_type(dy, w))  # one buffer: each part is used at once
+    parts = (
+        np.multiply(d, wt, out=tmp).reshape(dy.shape)
+        for wt in np.tile(w.reshape(kh * kw, c * m), (1, reps))
+    )
+    dx = tap_scatter(parts, win, (*shape[:3], c * m), tmp.dtype)
+    return dx if m == 1 else sum(dx[..., k::m] for k in range(m))
 
 
-def tap_mean(x, win):
-    """The mean over each window of ``x`` (NHWC), padding not counted."""
-    y = tap_sum(pad(x, win), win)
-    if any(a or b for a, b in win.pads):
-        return np.multiply(y, _inverse_counts(win, y.dtype), out=y)
-    y *= 1 / (win.kernel[0] * win.kernel[1])
-    return y
+def _depthwise_kernel(x, dy, win, shape):
+    c, m = shape[2:]
+    xp, rows = _repeated(x, m, win), _rows(win, x.shape[0], c * m)
+    d = dy.reshape(rows)
+    tmp = np.empty(rows, np.result_type(x, dy))
+    # Sums over pixels as a product with ones: BLAS, several times np.add.reduce.
+    ones = np.ones(tmp.size // (c * m), tmp.dtype)
+    dw = [
+        np.dot(ones, np.multiply(xp[key].reshape(rows), d, out=tmp).reshape(-1, c * m))
+        for key in win.taps
+    ]
+    return np.stack(dw).reshape(shape)
 
 
-def tap_spread(dy, win, shape):
-    """The gradient of ``tap_mean``: each window's ``dy`` shared by its elements."""
-    if any(a or b for a, b in win.pads):
-        g = dy * _inverse_counts(win, dy.dtype)
-    else:
-        g = dy * (1 / (win.kernel[0] * win.kernel[1]))
-    return tap_scatter((g for _ in win.taps), win, shape, g.dtype)
+def check_rank(op, x, spatial, what="x", layout=None):
+    """Raises ValueError unless ``x`` has ``spatial + 2`` axes."""
+    layout = layout or ("(N, W, C)", "(N, H, W, C)")[spatial - 1] + " or channels first"
+    if x.ndim != spatial + 2:
+        raise ValueError(
+            f"{op}: {what} must have rank {spatial + 2} {layout}, got shape {x.shape}"
+        )
+
+
+def transposed_size(size, extent, stride, padding, pads):
+    """Keras' ``Conv2DTranspose`` output length (``output_padding=None``)."""
+    if padding == "valid":
+        return size * stride + max(extent - stride, 0)
+    if padding == "same":
+        return size * stride
+    return max((size - 1) * stride + extent - sum(pads), 1)
+
+
+def output_hw(op, output_shape, n, c_out, data_format):
+    """A transposed convolution's ``output_shape``, (H, W) or 4-D, as (H, W)."""
+    shape = tuple(int(d) for d in np.asarray(output_shape).reshape(-1))
+    if len(shape) == 4:
+        full = (n, *shape[1:3], c_out) if data_format == "channels_last" else None
+        full = full or (n, c_out, *shape[2:])
+        if shape != full:
+            raise ValueError(
+                f"{op}: output_shape {shape} does not match the batch size {n} "
+                f"and the kernel's {c_out} output channels ({data_format})"
+            )
+        shape = shape[1:3] if data_format == "channels_last" else shape[2:]
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(
+            f"{op}: output_shape must be (H, W) or a full 4-D shape of "
+            f"positive sizes, got {output_shape!r}"
+        )
+    return shape

@@ -30,7 +30,7 @@ _FORMATS = ("channels_last", "channels_first")
 
 
 # A forward pass keeps its im2col matrix for the kernel gradient when it is at
-# most this big: recomputing it costs ~8% of a 3x3 convolution's backward pass.
+# most this big: recomputing it costs up to ~8% of a 3x3 convolution's backward pass.
 _KEEP_COLS_BYTES = 32 << 20
 
 
@@ -46,7 +46,11 @@ def _conv(x, w, spec):
     y = wrap(y)
     x_shape, w_shape = x.shape, w.shape
     keep_x, keep_w = (x if need_w else None), (w if need_x else None)
-    cols = cols if need_w and cols is not None and cols.nbytes <= _KEEP_COLS_BYTES else None
+    cols = (
+        cols
+        if need_w and cols is not None and cols.nbytes <= _KEEP_COLS_BYTES
+        else None
+    )
 
     def backward(dy):
         sx, sw = _poly.saved(dy, keep_x, keep_w)
@@ -139,15 +143,6 @@ def to_nhwc(op, x, spatial, data_format):
     return x, restore
 
 
-def check_rank(op, x, spatial, what="x", layout=None):
-    """Raises ValueError unless ``x`` has ``spatial + 2`` axes."""
-    layout = layout or ("(N, W, C)", "(N, H, W, C)")[spatial - 1] + " or channels first"
-    if x.ndim != spatial + 2:
-        raise ValueError(
-            f"{op}: {what} must have rank {spatial + 2} {layout}, got shape {x.shape}"
-        )
-
-
 def _shapes(x, kernel):
     return f"x shape {x.shape}, kernel shape {kernel.shape}"
 
@@ -158,8 +153,8 @@ def _convolve(op, x, kernel, strides, padding, dilation, data_format, spatial):
     depthwise = op == "depthwise_conv2d"
     axes = ("(K, C_in, C_out)", "(KH, KW, C_in, C_out)")[spatial - 1]
     axes = "(KH, KW, C_in, depth_multiplier)" if depthwise else axes
-    check_rank(op, x, spatial)
-    check_rank(op, kernel, spatial, "kernel", axes)
+    _win.check_rank(op, x, spatial)
+    _win.check_rank(op, kernel, spatial, "kernel", axes)
     x4, restore = to_nhwc(op, x, spatial, data_format)
     if x4.shape[3] != kernel.shape[-2]:
         raise ValueError(
@@ -215,7 +210,9 @@ def conv1d(
 
 @register(
     Sample(shapes=[(1, 3, 4, 2), (2, 2, 2, 3)]),
-    Sample(shapes=[(2, 3, 3, 1), (2, 2, 1, 2)], kwargs={"strides": 2, "padding": "same"}),
+    Sample(
+        shapes=[(2, 3, 3, 1), (2, 2, 1, 2)], kwargs={"strides": 2, "padding": "same"}
+    ),
     Sample(shapes=[(1, 4, 5, 1), (2, 2, 1, 2)], kwargs={"dilation": 2}),
     Sample(
         shapes=[(1, 2, 3, 3), (2, 2, 2, 2)],
@@ -265,7 +262,9 @@ def conv2d(
 
 @register(
     Sample(shapes=[(1, 3, 3, 2), (2, 2, 2, 2)]),
-    Sample(shapes=[(1, 3, 3, 2), (2, 2, 2, 1)], kwargs={"strides": 2, "padding": "same"}),
+    Sample(
+        shapes=[(1, 3, 3, 2), (2, 2, 2, 1)], kwargs={"strides": 2, "padding": "same"}
+    ),
     Sample(
         shapes=[(1, 2, 4, 4), (2, 2, 2, 1)],
         kwargs={"dilation": (1, 2), "data_format": "channels_first"},
@@ -306,15 +305,6 @@ def depthwise_conv2d(
     )
 
 
-def _transposed_size(size, extent, stride, padding, pads):
-    """Keras' ``Conv2DTranspose`` output length (``output_padding=None``)."""
-    if padding == "valid":
-        return size * stride + max(extent - stride, 0)
-    if padding == "same":
-        return size * stride
-    return max((size - 1) * stride + extent - sum(pads), 1)
-
-
 def _transpose_samples(rng):
     return [rng.uniform(-2, 2, (1, 2, 3, 2)), rng.uniform(-2, 2, (3, 3, 2, 2))], {
         "output_shape": (6, 7),  # one more row than the default: never read
@@ -325,7 +315,10 @@ def _transpose_samples(rng):
 @register(
     Sample(shapes=[(1, 2, 2, 2), (2, 2, 3, 2)]),
     Sample(shapes=[(2, 2, 2, 1), (3, 2, 1, 1)], kwargs={"strides": 2}),
-    Sample(shapes=[(1, 2, 3, 3), (2, 2, 1, 2)], kwargs={"strides": (1, 2), "padding": "same", "data_format": "channels_first"}),
+    Sample(
+        shapes=[(1, 2, 3, 3), (2, 2, 1, 2)],
+        kwargs={"strides": (1, 2), "padding": "same", "data_format": "channels_first"},
+    ),
     Sample(make=_transpose_samples),
     second_order=True,
 )
@@ -378,8 +371,8 @@ def conv2d_transpose(
     """
     op = "conv2d_transpose"
     x, kernel = _operands(x, kernel)
-    check_rank(op, x, 2)
-    check_rank(op, kernel, 2, "kernel", "(KH, KW, C_out, C_in)")
+    _win.check_rank(op, x, 2)
+    _win.check_rank(op, kernel, 2, "kernel", "(KH, KW, C_out, C_in)")
     x4, restore = to_nhwc(op, x, 2, data_format)
     n, h, w, c_in = x4.shape
     kh, kw, c_out, k_in = kernel.shape
@@ -394,11 +387,11 @@ def conv2d_transpose(
     if output_shape is None:
         pairs = ((0, 0),) * 2 if isinstance(padding, str) else padding
         out_hw = tuple(
-            _transposed_size(size, (k - 1) * d + 1, s, padding, p)
+            _win.transposed_size(size, (k - 1) * d + 1, s, padding, p)
             for size, k, d, s, p in zip((h, w), (kh, kw), dilation, strides, pairs)
         )
     else:
-        out_hw = _output_hw(op, output_shape, n, c_out, data_format)
+        out_hw = _win.output_hw(op, output_shape, n, c_out, data_format)
     win = _win.window_of(op, out_hw, (kh, kw), args, shapes)
     if win.out_hw != (h, w):
         raise ValueError(
@@ -408,22 +401,3 @@ def conv2d_transpose(
         )
     spec = _Spec(win, False, "conv2d")
     return restore(_conv_input(x4, kernel, spec, (n, *out_hw, c_out)))
-
-
-def _output_hw(op, output_shape, n, c_out, data_format):
-    shape = tuple(int(d) for d in np.asarray(output_shape).reshape(-1))
-    if len(shape) == 4:
-        full = (n, *shape[1:3], c_out) if data_format == "channels_last" else None
-        full = full or (n, c_out, *shape[2:])
-        if shape != full:
-            raise ValueError(
-                f"{op}: output_shape {shape} does not match the batch size {n} "
-                f"and the kernel's {c_out} output channels ({data_format})"
-            )
-        shape = shape[1:3] if data_format == "channels_last" else shape[2:]
-    if len(shape) != 2 or min(shape) < 1:
-        raise ValueError(
-            f"{op}: output_shape must be (H, W) or a full 4-D shape of "
-            f"positive sizes, got {output_shape!r}"
-        )
-    return shape

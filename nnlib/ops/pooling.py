@@ -6,6 +6,8 @@ element is fixed, and each map's gradient is its transpose, recorded as an op
 whose own gradient is the map again: gradients of any order.
 """
 
+import functools
+
 import numpy as np
 
 from . import _windows as _win
@@ -41,11 +43,79 @@ def _lowest(dtype):
     return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
 
 
+# Pooling kernels. A max pool keeps, per window, the index of the first tap that
+# reaches the maximum (ties go to the earliest tap in row-major order); its
+# gradient routes dy there, and the gradient of that routing picks at the index.
+
+
+def _tap_max(xp, win):
+    """The max over each window of a padded NHWC array, and its first tap."""
+    taps = win.taps
+    if len(taps) == 1:
+        return xp[taps[0]].copy(), np.zeros(xp[taps[0]].shape, np.uint8)
+    first, second = xp[taps[0]], xp[taps[1]]
+    # Masked stores (arg[better] = t) are slow on random masks; as taps come in
+    # increasing order, arg = max(arg, t * better) does the same arithmetically.
+    dtype = np.dtype(np.uint8 if len(taps) <= 256 else np.int32)
+    arg = np.greater(second, first).astype(dtype, copy=False)  # strict: ties stay
+    y = np.maximum(first, second)
+    for t, key in enumerate(taps[2:], 2):
+        better = np.greater(xp[key], y).astype(dtype, copy=False)
+        np.maximum(y, xp[key], out=y)
+        np.maximum(arg, np.multiply(better, dtype.type(t), out=better), out=arg)
+    return y, arg
+
+
+def _tap_route(dy, arg, win, shape):
+    """The gradient of ``_tap_max``: ``dy`` sent to each window's chosen tap."""
+    if not win.disjoint:
+        parts = (dy * (arg == t) for t in range(len(win.taps)))
+        return _win.tap_scatter(parts, win, shape, dy.dtype)
+    xp = _win.scratch(win, shape, dy.dtype)
+    for t, key in enumerate(win.taps):
+        np.multiply(dy, arg == t, out=xp[key])
+    return _win.crop(xp, win)
+
+
+def _tap_pick(x, arg, win):
+    """Each window's element of (unpadded) ``x`` at the chosen tap."""
+    xp = _win.pad(x, win)
+    y = np.zeros(arg.shape, x.dtype)
+    for t, key in enumerate(win.taps):
+        np.copyto(y, xp[key], where=arg == t)
+    return y
+
+
+@functools.lru_cache(maxsize=256)
+def _inverse_counts(win, dtype):
+    """1 / (the number of unpadded elements in each window), (1, OH, OW, 1)."""
+    ones = _win.pad(np.ones((1, *win.in_hw, 1), dtype), win)
+    return 1 / _win.tap_sum(ones, win)
+
+
+def _tap_mean(x, win):
+    """The mean over each window of ``x`` (NHWC), padding not counted."""
+    y = _win.tap_sum(_win.pad(x, win), win)
+    if any(a or b for a, b in win.pads):
+        return np.multiply(y, _inverse_counts(win, y.dtype), out=y)
+    y *= 1 / (win.kernel[0] * win.kernel[1])
+    return y
+
+
+def _tap_spread(dy, win, shape):
+    """The gradient of ``_tap_mean``: each window's ``dy`` shared by its elements."""
+    if any(a or b for a, b in win.pads):
+        g = dy * _inverse_counts(win, dy.dtype)
+    else:
+        g = dy * (1 / (win.kernel[0] * win.kernel[1]))
+    return _win.tap_scatter((g for _ in win.taps), win, shape, g.dtype)
+
+
 def _route(dy, arg, win, shape):
     """Sends each window's ``dy`` to its max element (the max pool's gradient)."""
     if not isinstance(dy, Tensor):
-        return _win.tap_route(dy, arg, win, shape)
-    dx = wrap(_win.tap_route(dy._value, arg, win, shape))
+        return _tap_route(dy, arg, win, shape)
+    dx = wrap(_tap_route(dy._value, arg, win, shape))
     if ACTIVE:
         record("max_pool_backprop", (dy,), dx, lambda g: (_pick(g, arg, win),), True)
     return dx
@@ -54,8 +124,8 @@ def _route(dy, arg, win, shape):
 def _pick(x, arg, win):
     """Each window's element of ``x`` where the max pool found its max (linear)."""
     if not isinstance(x, Tensor):
-        return _win.tap_pick(x, arg, win)
-    y = wrap(_win.tap_pick(x._value, arg, win))
+        return _tap_pick(x, arg, win)
+    y = wrap(_tap_pick(x._value, arg, win))
     if ACTIVE:
         shape = x.shape
         record("max_pool_pick", (x,), y, lambda g: (_route(g, arg, win, shape),), True)
@@ -113,7 +183,7 @@ def max_pool(x, pool_size, strides=None, padding="valid", data_format="channels_
     x = as_tensor(x)
     x4, restore, win = _window("max_pool", x, pool_size, strides, padding, data_format)
     xv = x4._value
-    y, arg = _win.tap_max(_win.pad(xv, win, _lowest(xv.dtype)), win)
+    y, arg = _tap_max(_win.pad(xv, win, _lowest(xv.dtype)), win)
     y = wrap(y)
     if ACTIVE:
         shape = xv.shape
@@ -124,8 +194,8 @@ def max_pool(x, pool_size, strides=None, padding="valid", data_format="channels_
 def _spread(dy, win, shape):
     """Shares each window's ``dy`` among its elements (the average's gradient)."""
     if not isinstance(dy, Tensor):
-        return _win.tap_spread(dy, win, shape)
-    dx = wrap(_win.tap_spread(dy._value, win, shape))
+        return _tap_spread(dy, win, shape)
+    dx = wrap(_tap_spread(dy._value, win, shape))
     if ACTIVE:
         record("avg_pool_backprop", (dy,), dx, lambda g: (_average(g, win),), True)
     return dx
@@ -134,8 +204,8 @@ def _spread(dy, win, shape):
 def _average(x, win):
     """The mean of each window of NHWC ``x``, padding not counted, recorded."""
     if not isinstance(x, Tensor):
-        return _win.tap_mean(x, win)
-    y = wrap(_win.tap_mean(x._value, win))
+        return _tap_mean(x, win)
+    y = wrap(_tap_mean(x._value, win))
     if ACTIVE:
         shape = x.shape
         record("avg_pool", (x,), y, lambda dy: (_spread(dy, win, shape),), True)
@@ -144,7 +214,9 @@ def _average(x, win):
 
 @register(
     Sample(shapes=[(1, 4, 4, 1)], kwargs={"pool_size": 2}),
-    Sample(shapes=[(2, 5, 2)], kwargs={"pool_size": 2, "strides": 1, "padding": "same"}),
+    Sample(
+        shapes=[(2, 5, 2)], kwargs={"pool_size": 2, "strides": 1, "padding": "same"}
+    ),
     Sample(
         shapes=[(1, 5, 4, 2)],
         kwargs={"pool_size": (3, 2), "strides": (2, 1), "padding": "same"},

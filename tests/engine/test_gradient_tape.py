@@ -497,3 +497,16 @@ def test_nested_tapes_on_a_variable_through_matmul_and_tanh():
     s = 1 - t**2
     expected = (2 * (x.numpy() ** 2).sum() * s * (-2 * t) * s) * x.numpy().T
     np.testing.assert_allclose(outer.gradient(penalty, w).numpy(), expected, rtol=1e-12)
+
+
+def test_output_gradients_stay_connected_for_outer_tapes():
+    x = nnlib.constant([1.0, 2.0])
+    dy = nnlib.constant([3.0, 5.0])
+    with nnlib.GradientTape() as outer:
+        outer.watch(dy)
+        with nnlib.GradientTape() as inner:
+            inner.watch(x)
+            y = x * x
+        g = inner.gradient(y, x, output_gradients=dy)  # 2 x dy
+        total = nnlib.reduce_sum(g)
+    np.testing.assert_allclose(outer.gradient(total, dy).numpy(), [2.0, 4.0])

@@ -1,0 +1,236 @@
+"""Fused recurrent ops: a whole LSTM sequence recorded as one op.
+
+Built from per-step ops, an LSTM records about fifteen small ops per time step,
+and at the sizes recurrent layers run on a CPU (a batch of 64, 128 units) their
+dispatch and taping cost as much as the arithmetic. These ops run the time loop
+on numpy arrays and record once. The input projection (``x @ kernel + bias``
+for every step) stays outside, one matmul for the whole sequence, so the ops
+take it precomputed.
+
+Gradient rules work in both modes of ``nnlib.ops.poly``: on numpy arrays (the
+first-order fast path) they read the gate activations the forward pass kept;
+on Tensors (when an outer tape records the backward pass) they recompute those
+activations with nnlib ops from the inputs, so that the outer tape sees how
+they depend on the inputs and second derivatives come out right.
+"""
+
+import numpy as np
+
+from ..engine.tape import needs_gradient
+from . import poly as _poly
+from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
+from .activations import sigmoid
+from .joining import concat, split, stack, unstack
+from .linalg import matmul
+from .math import tanh
+from .registry import Sample, register
+
+__all__ = ["lstm"]
+
+
+def _float_operands(op, *values):
+    tensors = [None if v is None else as_tensor(v) for v in values]
+    dtype = np.result_type(*[t.dtype for t in tensors if t is not None])
+    if dtype.kind != "f":
+        raise TypeError(f"{op}: operands must be floating point, got {dtype}")
+    return tensors, dtype
+
+
+def _check_shapes(op, gates, z, h, c, kernel, bias):
+    """``(batch, time, units)`` after checking every operand's shape."""
+    given = [t for t in (z, h, c, kernel, bias) if t is not None]
+    ok = z.ndim == 3 and kernel.ndim == 2 and h.ndim == 2 and z.shape[1] > 0
+    if ok:
+        batch, time, width = z.shape
+        units = kernel.shape[0]
+        ok = width == gates * units and kernel.shape[1] == width
+        ok = ok and h.shape == (batch, units) and (c is None or c.shape == h.shape)
+        ok = ok and (bias is None or bias.shape == (width,))
+    if not ok:
+        state = "initial_h (b, u), initial_c (b, u)" if c is not None else "initial_h"
+        raise ValueError(
+            f"{op}: expected inputs (b, t, {gates}u) with t >= 1, {state}, "
+            f"recurrent_kernel (u, {gates}u) and bias ({gates}u,) or None, got "
+            f"shapes {', '.join(str(t.shape) for t in given)}"
+        )
+    return batch, time, units
+
+
+def _block_vectors(gates, tanh_block, units, dtype):
+    """Per-column scale and offset so that ``scale * tanh(scale * z) + offset`` is
+    the sigmoid on sigmoid blocks (``0.5 tanh(z / 2) + 0.5``, stable for any z)
+    and tanh on the ``tanh_block``: every gate activation in three array ops."""
+    scale = np.full(gates * units, 0.5, dtype)
+    offset = np.full(gates * units, 0.5, dtype)
+    scale[tanh_block * units : (tanh_block + 1) * units] = 1.0
+    offset[tanh_block * units : (tanh_block + 1) * units] = 0.0
+    return scale, offset
+
+
+def _unstack(v):
+    """The time steps of ``v`` (batch, time, ...): ``unstack`` or array views."""
+    if isinstance(v, Tensor):
+        return unstack(v, axis=1)
+    return [v[:, t] for t in range(v.shape[1])]
+
+
+def _concat(values, out):
+    """Gate blocks side by side: ``concat``, or ``np.concatenate`` into ``out``."""
+    if isinstance(values[0], Tensor):
+        return concat(values, axis=-1)
+    return np.concatenate(values, axis=-1, out=out)
+
+
+def _kernel_gradient(h_prev, dz, need):
+    """The recurrent kernel's gradient, one matmul over every step."""
+    if not need:
+        return None
+    b, t, u = h_prev.shape
+    return _poly.matmul(
+        _poly.reshape(h_prev, (b * t, u)),
+        _poly.reshape(dz, (b * t, dz.shape[-1])),
+        transpose_a=True,
+    )
+
+
+def _lstm_sample(batch, time, units, bias):
+    def make(rng):
+        args = [
+            rng.uniform(-2, 2, (batch, time, 4 * units)),
+            rng.uniform(-1, 1, (batch, units)),
+            rng.uniform(-1, 1, (batch, units)),
+            rng.uniform(-1, 1, (units, 4 * units)),
+        ]
+        return args + ([rng.uniform(-1, 1, 4 * units)] if bias else []), {}
+
+    return Sample(make=make)
+
+
+@register(
+    _lstm_sample(2, 3, 2, bias=True), _lstm_sample(1, 2, 3, bias=False), second_order=True
+)
+def lstm(inputs, initial_h, initial_c, recurrent_kernel, bias=None):
+    """Runs an LSTM over a sequence whose input projection is already computed.
+
+    With the gates in Keras's order (input ``i``, forget ``f``, candidate ``g``,
+    output ``o``), step ``t`` computes
+    ``z = inputs[:, t] + h @ recurrent_kernel + bias``,
+    ``i, f, o = sigmoid(z_i, z_f, z_o)``, ``g = tanh(z_g)``,
+    ``c = f * c + i * g`` and ``h = o * tanh(c)``.
+
+    Args:
+        inputs: ``x @ kernel`` for every step, shape (batch, time, 4 * units).
+        initial_h: The first hidden state, (batch, units).
+        initial_c: The first cell state, (batch, units).
+        recurrent_kernel: (units, 4 * units).
+        bias: Optional (4 * units,); added here, it saves a pass over the
+            projected inputs.
+
+    Returns:
+        A tuple ``(sequence, h, c)``: every step's ``h`` (batch, time, units),
+        and the last hidden and cell states (batch, units).
+
+    Raises:
+        ValueError: If the shapes do not fit together (or there is no time
+            step), naming them all.
+        TypeError: If an operand is not floating point.
+
+    Example:
+        >>> seq, h, c = nnlib.lstm(np.zeros((2, 5, 12)), np.zeros((2, 3)),
+        ...                        np.zeros((2, 3)), np.zeros((3, 12)))
+        >>> seq.shape, h.shape, float(c.numpy().sum())
+        ((2, 5, 3), (2, 3), 0.0)
+    """
+    operands, dtype = _float_operands(
+        "lstm", inputs, initial_h, initial_c, recurrent_kernel, bias
+    )
+    z, h0, c0, kernel, bias = operands
+    batch, time, units = _check_shapes("lstm", 4, z, h0, c0, kernel, bias)
+    zv, kv = z._value, kernel._value.astype(dtype, copy=False)
+    scale, offset = _block_vectors(4, 2, units, dtype)
+    seq = np.empty((batch, time, units), dtype)
+    gates = np.empty((time, batch, 4 * units), dtype)  # activations, for the rule
+    cells = np.empty((time + 1, batch, units), dtype)  # cells[t] is c before step t
+    tanh_c = np.empty((time, batch, units), dtype)
+    cells[0] = c0._value
+    h = h0._value.astype(dtype, copy=False)
+    for t in range(time):
+        a = gates[t]
+        np.dot(h, kv, out=a)
+        a += zv[:, t]
+        if bias is not None:
+            a += bias._value
+        a *= scale
+        np.tanh(a, out=a)
+        a *= scale
+        a += offset
+        c = cells[t + 1]
+        np.multiply(a[:, units : 2 * units], cells[t], out=c)
+        c += a[:, :units] * a[:, 2 * units : 3 * units]
+        np.tanh(c, out=tanh_c[t])
+        h = seq[:, t]
+        np.multiply(a[:, 3 * units :], tanh_c[t], out=h)
+    outputs = (wrap(seq), wrap(h.copy()), wrap(cells[time]))
+    if ACTIVE:
+        need = [needs_gradient(v) for v in operands]
+
+        def backward(dys):
+            if isinstance(dys[0], Tensor):
+                steps = _lstm_recompute(z, h0, c0, kernel, bias)
+                h_prev = stack([h0] + [s[-1] for s in steps[:-1]], axis=1)
+                return _lstm_rule(dys, steps, h_prev, kernel, need)
+            steps = [
+                (*np.split(gates[t], 4, axis=-1), cells[t], tanh_c[t])
+                for t in range(time)
+            ]
+            h_prev = np.concatenate([h0._value[:, None], seq[:, :-1]], axis=1)
+            return _lstm_rule(dys, steps, h_prev, kv, need)
+
+        record("lstm", tuple(operands), outputs, backward, raw=True)
+    return outputs
+
+
+def _lstm_recompute(z, h0, c0, kernel, bias):
+    """The forward pass again with nnlib ops: per step ``(i, f, g, o, c, tanh c, h)``."""
+    h, c, steps = h0, c0, []
+    for zt in unstack(z, axis=1):
+        zt = zt + matmul(h, kernel)
+        zi, zf, zg, zo = split(zt if bias is None else zt + bias, 4, axis=-1)
+        i, f, g, o = sigmoid(zi), sigmoid(zf), tanh(zg), sigmoid(zo)
+        c_prev, c = c, f * c + i * g
+        tc = tanh(c)
+        h = o * tc
+        steps.append((i, f, g, o, c_prev, tc, h))
+    return steps
+
+
+def _lstm_rule(dys, steps, h_prev, kernel, need):
+    """Backpropagation through time, written for arrays and Tensors alike."""
+    dseq, dh, dc = dys
+    dseq = _unstack(dseq)
+    time = len(steps)
+    # Arrays go straight into their place in the result; Tensors are stacked.
+    raw = not isinstance(dh, Tensor)
+    dz_all = np.empty(h_prev.shape[:2] + kernel.shape[1:], dh.dtype) if raw else None
+    dzs = [None] * time
+    for t in reversed(range(time)):
+        i, f, g, o, c_prev, tc = steps[t][:6]
+        dh = dh + dseq[t]
+        dct = dc + dh * o * (1.0 - tc * tc)
+        parts = [
+            dct * g * i * (1.0 - i),
+            dct * c_prev * f * (1.0 - f),
+            dct * i * (1.0 - g * g),
+            dh * tc * o * (1.0 - o),
+        ]
+        dzs[t] = dz = _concat(parts, dz_all[:, t] if raw else None)
+        dc = dct * f
+        dh = _poly.matmul(dz, kernel, transpose_b=True)
+    dz = dz_all if raw else stack(dzs, axis=1)
+    return (
+        dz if need[0] else None,
+        dh,
+        dc,
+        _kernel_gradient(h_prev, dz, need[3]),
+        _poly.reduce_sum(dz, axis=(0, 1)) if need[4] else None,
+    )
