@@ -1,5 +1,6 @@
 """The standard layers, grouped by kind, and the ``Layer`` base class."""
 
+from .attention import MultiHeadAttention
 from .base import InputSpec, Layer, get_layer_class
 from .convolutional import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D
 from .core import Activation, Dense, Dropout, Flatten, Lambda, Permute, Reshape
@@ -15,12 +16,16 @@ from .pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
 
 __all__ = [
+    "GRU",
+    "LSTM",
     "Activation",
     "AveragePooling1D",
     "AveragePooling2D",
     "BatchNormalization",
+    "Bidirectional",
     "Conv1D",
     "Conv2D",
     "Conv2DTranspose",
@@ -39,7 +44,9 @@ __all__ = [
     "LayerNormalization",
     "MaxPooling1D",
     "MaxPooling2D",
+    "MultiHeadAttention",
     "Permute",
     "Reshape",
+    "SimpleRNN",
     "get_layer_class",
 ]

@@ -3,8 +3,8 @@
 Built from per-step ops, an LSTM records about fifteen small ops per time step,
 and at the sizes recurrent layers run on a CPU (a batch of 64, 128 units) their
 dispatch and taping cost as much as the arithmetic. These ops run the time loop
-on numpy arrays and record once. The input projection (``x @ kernel + bias``
-for every step) stays outside, one matmul for the whole sequence, so the ops
+on numpy arrays and record once. The input projection (``x @ kernel`` for
+every step) stays outside, one matmul for the whole sequence, so the ops
 take it precomputed.
 
 Gradient rules work in both modes of ``nnlib.ops.poly``: on numpy arrays (the
@@ -107,7 +107,9 @@ def _lstm_sample(batch, time, units, bias):
 
 
 @register(
-    _lstm_sample(2, 3, 2, bias=True), _lstm_sample(1, 2, 3, bias=False), second_order=True
+    _lstm_sample(2, 3, 2, bias=True),
+    _lstm_sample(1, 2, 3, bias=False),
+    second_order=True,
 )
 def lstm(inputs, initial_h, initial_c, recurrent_kernel, bias=None):
     """Runs an LSTM over a sequence whose input projection is already computed.
@@ -191,7 +193,7 @@ def lstm(inputs, initial_h, initial_c, recurrent_kernel, bias=None):
 
 
 def _lstm_recompute(z, h0, c0, kernel, bias):
-    """The forward pass again with nnlib ops: per step ``(i, f, g, o, c, tanh c, h)``."""
+    """The forward again in nnlib ops: per step ``(i, f, g, o, c_prev, tanh c, h)``."""
     h, c, steps = h0, c0, []
     for zt in unstack(z, axis=1):
         zt = zt + matmul(h, kernel)
@@ -225,12 +227,13 @@ def _lstm_rule(dys, steps, h_prev, kernel, need):
         ]
         dzs[t] = dz = _concat(parts, dz_all[:, t] if raw else None)
         dc = dct * f
-        dh = _poly.matmul(dz, kernel, transpose_b=True)
+        if t or need[1]:
+            dh = _poly.matmul(dz, kernel, transpose_b=True)
     dz = dz_all if raw else stack(dzs, axis=1)
     return (
         dz if need[0] else None,
-        dh,
-        dc,
+        dh if need[1] else None,
+        dc if need[2] else None,
         _kernel_gradient(h_prev, dz, need[3]),
         _poly.reduce_sum(dz, axis=(0, 1)) if need[4] else None,
     )

@@ -1,0 +1,182 @@
+"""What every recurrent layer shares: weights, the input projection, the time loop.
+
+``RNNBase`` owns the Keras weights ``kernel`` (input features, gates * units),
+``recurrent_kernel`` (units, gates * units) and ``bias``, projects the inputs of
+every time step with one matmul, and runs the time loop; a subclass gives its
+gate count, its state count and one ``step`` (or a fused op for the whole loop).
+"""
+
+import numpy as np
+
+from .. import activations, initializers, regularizers
+from ..ops import joining, linalg, shape
+from .base import Layer
+from .core import positive_int
+from .input_spec import InputSpec
+
+__all__ = ["RNNBase"]
+
+
+class RNNBase(Layer):
+    """The base of SimpleRNN, LSTM and GRU (not used directly).
+
+    Subclasses set ``gates`` (blocks of ``units`` columns in the kernels) and
+    ``state_names``, and implement ``step(z, states, weights) -> (h, states)``
+    where ``z`` is one step's projected input ``x @ kernel (+ bias)``.
+    """
+
+    gates = 1
+    state_names = ("h",)
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        self.units = positive_int(units, "units", cls)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+
+    # -- weights --------------------------------------------------------------------
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"layer '{self.name}' expected ndim=3, got ndim={len(input_shape)}: "
+                f"inputs must be (batch, time, features), got shape {input_shape}"
+            )
+        features = input_shape[-1]
+        width = self.gates * self.units
+        self.kernel = self.add_weight(
+            "kernel",
+            (features, width),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+        )
+        self.recurrent_kernel = self.add_weight(
+            "recurrent_kernel",
+            (self.units, width),
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                "bias",
+                self.bias_shape(),
+                initializer=self.bias_initializer_for_build(),
+                regularizer=self.bias_regularizer,
+            )
+        self.input_spec = InputSpec(ndim=3, axes={-1: features})
+
+    def bias_shape(self):
+        """The bias variable's shape (GRU's ``reset_after`` has two rows)."""
+        return (self.gates * self.units,)
+
+    def bias_initializer_for_build(self):
+        """The initializer the bias is built with (LSTM adds unit_forget_bias)."""
+        return self.bias_initializer
+
+    def input_bias(self):
+        """The bias added to the input projection (None without a bias)."""
+        return self.bias
+
+    # -- computing ------------------------------------------------------------------
+
+    def call(self, inputs, initial_state=None):
+        states = self._initial_states(inputs, initial_state)
+        if self.go_backwards:
+            inputs = inputs[:, ::-1]
+        batch, time, features = inputs.shape
+        if time == 0:
+            raise ValueError(
+                f"layer '{self.name}' needs at least one time step, got inputs "
+                f"of shape {inputs.shape}"
+            )
+        # One matmul for every step's input projection; a 2-D product is
+        # markedly faster than numpy's batched one.
+        z = linalg.matmul(shape.reshape(inputs, (batch * time, features)), self.kernel)
+        sequence, states = self.run(shape.reshape(z, (batch, time, -1)), states)
+        output = sequence if self.return_sequences else states[0]
+        return [output, *states] if self.return_state else output
+
+    def run(self, z, states):
+        """The time loop over ``z = x @ kernel`` (batch, time, gates * units):
+        ``(sequence (batch, time, units), final states)``."""
+        bias = self.input_bias()
+        if bias is not None:
+            z = z + bias
+        weights = self.step_weights()
+        outputs = []
+        for zt in joining.unstack(z, axis=1):
+            h, states = self.step(zt, states, weights)
+            outputs.append(h)
+        return joining.stack(outputs, axis=1), states
+
+    def step_weights(self):
+        """Values every step reads, computed once per call (slices of weights)."""
+        return self.recurrent_kernel
+
+    def step(self, z, states, weights):
+        raise NotImplementedError
+
+    def _initial_states(self, inputs, initial_state):
+        batch = inputs.shape[0]
+        expected = (batch, self.units)
+        count = len(self.state_names)
+        if initial_state is None:
+            zeros = np.zeros(expected, self.dtype)
+            return [self._convert(zeros) for _ in range(count)]
+        if not isinstance(initial_state, (list, tuple)):
+            initial_state = [initial_state]
+        states = [self._convert(s) for s in initial_state]
+        shapes = [tuple(s.shape) for s in states]
+        if len(states) != count or any(s != expected for s in shapes):
+            names = ", ".join(self.state_names)
+            raise ValueError(
+                f"layer '{self.name}' expected initial_state as {count} tensor(s) "
+                f"({names}) of shape {expected}, got shapes {shapes}"
+            )
+        return states
+
+    # -- configuration --------------------------------------------------------------
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+        }
