@@ -49,7 +49,10 @@ class Sequential(Network):
                 f"Sequential.add expects a Layer, got {type(layer).__name__}"
             )
         self.track_layer(layer)
-        if self._input_shape() is not None:
+        shape = self._input_shape()
+        # Unknown sizes (None) beyond the batch axis: build on the first real call,
+        # since zeros of size 1 might not fit (a valid 3x3 convolution).
+        if shape is not None and None not in shape[1:]:
             self._build_from_input_shape()
 
     def _input_shape(self):

@@ -11,6 +11,7 @@ from . import (
     clipping,
     convolution,
     creation,
+    einstein,
     embedding,
     indexing,
     joining,
@@ -30,6 +31,7 @@ from .arithmetic import *
 from .clipping import *
 from .convolution import *
 from .creation import *
+from .einstein import *
 from .embedding import *
 from .indexing import *
 from .joining import *
@@ -51,6 +53,7 @@ __all__ = [
     *clipping.__all__,
     *convolution.__all__,
     *creation.__all__,
+    *einstein.__all__,
     *embedding.__all__,
     *indexing.__all__,
     *joining.__all__,
