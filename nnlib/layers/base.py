@@ -1,21 +1,17 @@
 """Layer: builds its variables on first call, owns them, and computes in ``call``."""
 
-import weakref
-
 import numpy as np
 
-from .. import naming
 from ..engine import nest
 from ..engine.tensor import Tensor, to_array
 from ..ops.shape import cast
 from ..variable_scope import (
     VariableScope,
     get_variable,
-    get_variable_scope,
-    scope_in_use,
     variable_scope,
 )
 from . import _context
+from ._tracking import Tracked
 from .input_spec import InputSpec
 
 __all__ = ["InputSpec", "Layer", "get_layer_class"]
@@ -41,7 +37,7 @@ def get_layer_class(name):
     )
 
 
-class Layer:
+class Layer(Tracked):
     """The base of every layer: owns its variables, built on the first call.
 
     A subclass stores its configuration in ``__init__``, creates its variables in
@@ -104,78 +100,10 @@ class Layer:
         else:
             set_(self, "_batch_input_shape", None)
 
-    # -- names and ownership -------------------------------------------------------
-
-    @property
-    def name(self):
-        """The layer's name (unique among its parent's layers)."""
-        if self._name is None:
-            self._adopt(None)
-        return self._name
-
-    @property
-    def scope_name(self):
-        """The full variable-scope path: ``"gan/generator/dense"``."""
-        name = self.name
-        parent = self._parent() if self._parent is not None else None
-        if parent is not None:
-            return f"{parent.scope_name}/{name}"
-        return f"{self._scope_prefix}/{name}" if self._scope_prefix else name
-
     @property
     def dtype(self):
         """The dtype of the layer's variables."""
         return self._dtype
-
-    def _adopt(self, parent):
-        """Names this layer, as a child of ``parent`` or at the top level."""
-        base = self._given_name or naming.to_snake_case(type(self).__name__)
-        if parent is None:
-            prefix = get_variable_scope().name
-            name = naming.unique_name(base)
-            # Counters can be reset while older models live: skip names in use.
-            while scope_in_use(f"{prefix}/{name}" if prefix else name):
-                name = naming.unique_name(base)
-            object.__setattr__(self, "_scope_prefix", prefix)
-            object.__setattr__(self, "_name", name)
-            return
-        taken = {c._name for c in parent._sublayers if c is not self and c._name}
-        if self._given_name and self._given_name in taken:
-            raise ValueError(
-                f"layer name '{self._given_name}' is used twice in "
-                f"'{parent.name}'; layer names must be unique in a network"
-            )
-        # Weak, so a network and its layers form no cycle and die together.
-        object.__setattr__(self, "_parent", weakref.ref(parent))
-        object.__setattr__(self, "_name", naming.unique_name(base, taken))
-
-    def _track(self, layer):
-        """Registers ``layer`` as a sublayer; the first owner names it."""
-        if layer is self:
-            raise ValueError(f"layer '{self.name}' cannot track itself")
-        if any(layer is c for c in self._sublayers):
-            return layer
-        self._sublayers.append(layer)
-        # A layer keeps its first owner; one already built keeps its name too.
-        if layer._parent is None and not layer.built and not _owns(layer, self):
-            layer._adopt(self)
-        return layer
-
-    def __setattr__(self, key, value):
-        if "_sublayers" not in self.__dict__:
-            raise RuntimeError(
-                f"{type(self).__name__}.__init__ must call "
-                "super().__init__() before setting attributes"
-            )
-        if not key.startswith("_"):
-            for leaf in (
-                nest.flatten(value)
-                if isinstance(value, (list, tuple, dict))
-                else [value]
-            ):
-                if isinstance(leaf, Layer):
-                    self._track(leaf)
-        object.__setattr__(self, key, value)
 
     # -- variables ------------------------------------------------------------------
 
@@ -418,16 +346,6 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} '{self.name}' built={self.built}>"
-
-
-def _owns(layer, candidate):
-    """True when ``layer`` is ``candidate`` or one of its ancestors (no cycles)."""
-    node = candidate
-    while node is not None:
-        if node is layer:
-            return True
-        node = node._parent() if node._parent is not None else None
-    return False
 
 
 def _shapes(outputs):
