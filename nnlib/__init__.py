@@ -10,6 +10,7 @@ Example:
 
 from . import (
     activations,
+    datasets,
     initializers,
     layers,
     naming,
@@ -44,6 +45,7 @@ __all__ = [
     "__version__",
     "clear_session",
     "activations",
+    "datasets",
     "get_variable",
     "get_variable_scope",
     "initializers",
