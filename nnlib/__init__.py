@@ -10,6 +10,7 @@ Example:
 
 from . import (
     activations,
+    data,
     datasets,
     initializers,
     layers,
@@ -45,6 +46,7 @@ __all__ = [
     "__version__",
     "clear_session",
     "activations",
+    "data",
     "datasets",
     "get_variable",
     "get_variable_scope",
