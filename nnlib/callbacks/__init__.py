@@ -1,0 +1,37 @@
+"""Callbacks: objects that act at points of ``fit`` (and ``evaluate``, ``predict``).
+
+The fit loop calls the hooks of one ``CallbackList``, which calls them on every
+callback in order. ``History`` records the epochs (``fit`` returns it) and
+``ProgbarLogger`` shows progress; the others stop training early, change the
+learning rate, or write logs.
+
+Example:
+    >>> from nnlib import callbacks
+    >>> stop = callbacks.EarlyStopping(monitor="val_loss", patience=3)
+    >>> cbs = callbacks.CallbackList([stop], add_history=True, epochs=10)
+    >>> [type(cb).__name__ for cb in cbs]
+    ['EarlyStopping', 'History']
+"""
+
+from .callback import Callback, CallbackList
+from .csv_logger import CSVLogger
+from .early_stopping import EarlyStopping
+from .history import History
+from .lambda_callback import LambdaCallback
+from .learning_rate import LearningRateScheduler, ReduceLROnPlateau
+from .progbar import Progbar, ProgbarLogger
+from .terminate_on_nan import TerminateOnNaN
+
+__all__ = [
+    "CSVLogger",
+    "Callback",
+    "CallbackList",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "LearningRateScheduler",
+    "Progbar",
+    "ProgbarLogger",
+    "ReduceLROnPlateau",
+    "TerminateOnNaN",
+]

@@ -1,0 +1,317 @@
+"""The ``Callback`` base class and ``CallbackList``, which fans each hook out.
+
+The training loop calls hooks on one ``CallbackList``; the list calls the same
+hook on every callback, in order, with the same ``logs`` dict, so a callback
+that adds an entry (``ReduceLROnPlateau`` adds ``learning_rate``) is seen by
+every callback after it.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+__all__ = ["Callback", "CallbackList"]
+
+
+def to_python(value):
+    """``value`` as a Python float when it is a numeric scalar, else unchanged.
+
+    Tensors, numpy scalars and 0-d arrays become floats, so that logs written by
+    ``History`` and ``CSVLogger`` are plain, JSON-able numbers.
+    """
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, numbers.Real):
+        return float(value)
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError, RuntimeError):  # numpy cannot read it: keep it
+        return value
+    if array.ndim == 0 and array.dtype.kind in "fiu":
+        return float(array)
+    return value
+
+
+def is_finite_number(value):
+    """Whether ``value`` is a real scalar that is neither NaN nor infinite."""
+    value = to_python(value)
+    return isinstance(value, float) and math.isfinite(value)
+
+
+class Callback:
+    """Base class of objects that act at points of ``fit``, ``evaluate``, ``predict``.
+
+    Subclasses override the hooks they need; every hook does nothing by default.
+    Epoch and batch indices are 0-based. ``logs`` is a dict of metric name to
+    value: at the end of a training batch the running averages of the epoch so
+    far, at the end of an epoch the epoch's results including ``val_`` entries.
+
+    Attributes:
+        model: The model being trained, set by ``set_model`` (``None`` before).
+        params: Dict with keys ``"epochs"``, ``"steps"`` (steps per epoch,
+            ``None`` when unknown) and ``"verbose"``, set by ``set_params``.
+
+    Example:
+        >>> from nnlib import callbacks
+        >>> class Count(callbacks.Callback):
+        ...     def on_train_begin(self, logs=None):
+        ...         self.seen = 0
+        ...     def on_epoch_end(self, epoch, logs=None):
+        ...         self.seen += 1
+        >>> cb = Count()
+        >>> cb.on_train_begin()
+        >>> for epoch in range(3):
+        ...     cb.on_epoch_end(epoch, {"loss": 0.5})
+        >>> cb.seen
+        3
+    """
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        """Records the model the callback acts on (``self.model``)."""
+        self.model = model
+
+    def set_params(self, params):
+        """Records the run's parameters (``self.params``): epochs, steps, verbose."""
+        self.params = dict(params or {})
+
+    def get_state(self):
+        """The callback's resumable state as a JSON-able dict (empty by default).
+
+        Returns:
+            A dict of plain Python values; ``set_state`` accepts it back.
+        """
+        return {}
+
+    def set_state(self, state):
+        """Restores what ``get_state`` returned (nothing to restore by default).
+
+        Args:
+            state: A dict from ``get_state``.
+        """
+        del state
+
+    def on_train_begin(self, logs=None):
+        """Called once at the start of ``fit``."""
+
+    def on_train_end(self, logs=None):
+        """Called once at the end of ``fit``; ``logs`` are the last epoch's."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """Called at the start of epoch ``epoch`` (0-based)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Called at the end of epoch ``epoch`` with its results (and ``val_`` ones)."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        """Called before training batch ``batch``; calls ``on_batch_begin``."""
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        """Called after training batch ``batch``; by default calls ``on_batch_end``."""
+        self.on_batch_end(batch, logs)
+
+    def on_batch_begin(self, batch, logs=None):
+        """Older name for ``on_train_batch_begin``, kept for Keras-style code."""
+
+    def on_batch_end(self, batch, logs=None):
+        """Older name for ``on_train_batch_end``, kept for Keras-style code."""
+
+    def on_test_begin(self, logs=None):
+        """Called at the start of ``evaluate`` and of validation in ``fit``."""
+
+    def on_test_end(self, logs=None):
+        """Called at the end of ``evaluate`` and of validation in ``fit``."""
+
+    def on_test_batch_begin(self, batch, logs=None):
+        """Called before evaluation batch ``batch``."""
+
+    def on_test_batch_end(self, batch, logs=None):
+        """Called after evaluation batch ``batch`` with the running metrics."""
+
+    def on_predict_begin(self, logs=None):
+        """Called at the start of ``predict``."""
+
+    def on_predict_end(self, logs=None):
+        """Called at the end of ``predict``."""
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        """Called before prediction batch ``batch``."""
+
+    def on_predict_batch_end(self, batch, logs=None):
+        """Called after prediction batch ``batch``."""
+
+
+def _flatten(callbacks):
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        return [callbacks]
+    flat = []
+    for item in callbacks:
+        if isinstance(item, (list, tuple)):
+            flat.extend(_flatten(item))
+        elif isinstance(item, Callback):
+            flat.append(item)
+        else:
+            raise TypeError(
+                f"CallbackList: expected Callback instances, got {item!r} of type "
+                f"{type(item).__name__}; wrap a function in "
+                "nnlib.callbacks.LambdaCallback"
+            )
+    return flat
+
+
+def _dispatch(name, takes_index):
+    """A CallbackList method that calls hook ``name`` on every callback, in order."""
+    if takes_index:
+
+        def hook(self, index, logs=None):
+            logs = {} if logs is None else logs
+            for callback in self.callbacks:
+                getattr(callback, name)(index, logs)
+
+    else:
+
+        def hook(self, logs=None):
+            logs = {} if logs is None else logs
+            for callback in self.callbacks:
+                getattr(callback, name)(logs)
+
+    hook.__name__ = name
+    hook.__doc__ = f"Calls ``{name}`` on every callback, in order."
+    return hook
+
+
+class CallbackList(Callback):
+    """A sequence of callbacks called as one: each hook runs on each callback in order.
+
+    Every callback receives the same ``logs`` dict object, so additions made by
+    one callback are visible to the ones after it. ``History`` and
+    ``ProgbarLogger``, when added here, go after the user's callbacks (as in
+    Keras): the history then records, and the bar shows, what the user's
+    callbacks added (such as ``learning_rate``). A ``History`` or
+    ``ProgbarLogger`` given in ``callbacks`` keeps its place and no second one
+    is added.
+
+    Args:
+        callbacks: A ``Callback``, a (nested) list of them, or ``None``.
+        add_history: Whether to add a ``History`` if ``callbacks`` has none.
+        add_progbar: Whether to add a ``ProgbarLogger(verbose)`` if
+            ``callbacks`` has none.
+        model: The model, passed to every callback's ``set_model``; also
+            ``model.history`` is set to the ``History``, if there is one.
+        verbose: 0 (silent), 1 (progress bar) or 2 (one line per epoch);
+            ``"auto"`` means 1.
+        epochs: The number of epochs, or ``None``.
+        steps: Steps (batches) per epoch, or ``None`` when unknown.
+
+    Raises:
+        TypeError: An element of ``callbacks`` is not a ``Callback``.
+
+    Example:
+        >>> from nnlib import callbacks
+        >>> seen = []
+        >>> log = callbacks.LambdaCallback(
+        ...     on_epoch_end=lambda epoch, logs: seen.append(epoch))
+        >>> cbs = callbacks.CallbackList([log], add_history=True, epochs=2)
+        >>> [type(cb).__name__ for cb in cbs.callbacks]
+        ['LambdaCallback', 'History']
+        >>> cbs.on_train_begin()
+        >>> for epoch in range(2):
+        ...     cbs.on_epoch_begin(epoch)
+        ...     cbs.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1)})
+        >>> cbs.on_train_end()
+        >>> seen, cbs.history.history
+        ([0, 1], {'loss': [1.0, 0.5]})
+    """
+
+    def __init__(
+        self,
+        callbacks=None,
+        add_history=False,
+        add_progbar=False,
+        model=None,
+        verbose=1,
+        epochs=None,
+        steps=None,
+    ):
+        super().__init__()
+        self.callbacks = _flatten(callbacks)
+        self.history = None
+        self.progbar = None
+        self._add_defaults(add_history, add_progbar, verbose)
+        self.set_params({"epochs": epochs, "steps": steps, "verbose": verbose})
+        if model is not None:
+            self.set_model(model)
+
+    def _add_defaults(self, add_history, add_progbar, verbose):
+        # Imported here: both modules subclass Callback from this module.
+        from .history import History
+        from .progbar import ProgbarLogger
+
+        for callback in self.callbacks:
+            if isinstance(callback, History) and self.history is None:
+                self.history = callback
+            elif isinstance(callback, ProgbarLogger) and self.progbar is None:
+                self.progbar = callback
+        if add_history and self.history is None:
+            self.history = History()
+            self.callbacks.append(self.history)
+        if add_progbar and self.progbar is None:
+            self.progbar = ProgbarLogger(verbose)
+            self.callbacks.append(self.progbar)
+
+    def append(self, callback):
+        """Adds ``callback`` at the end, giving it the list's model and params.
+
+        Args:
+            callback: A ``Callback``.
+        """
+        (callback,) = _flatten([callback])
+        if self.model is not None:
+            callback.set_model(self.model)
+        if self.params:
+            callback.set_params(self.params)
+        self.callbacks.append(callback)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+    def __len__(self):
+        return len(self.callbacks)
+
+    def set_model(self, model):
+        """Gives ``model`` to every callback and sets ``model.history``."""
+        super().set_model(model)
+        if self.history is not None and model is not None:
+            model.history = self.history
+        for callback in self.callbacks:
+            callback.set_model(model)
+
+    def set_params(self, params):
+        """Gives ``params`` (epochs, steps, verbose) to every callback."""
+        super().set_params(params)
+        for callback in self.callbacks:
+            callback.set_params(self.params)
+
+    on_train_begin = _dispatch("on_train_begin", False)
+    on_train_end = _dispatch("on_train_end", False)
+    on_epoch_begin = _dispatch("on_epoch_begin", True)
+    on_epoch_end = _dispatch("on_epoch_end", True)
+    on_train_batch_begin = _dispatch("on_train_batch_begin", True)
+    on_train_batch_end = _dispatch("on_train_batch_end", True)
+    on_batch_begin = _dispatch("on_batch_begin", True)
+    on_batch_end = _dispatch("on_batch_end", True)
+    on_test_begin = _dispatch("on_test_begin", False)
+    on_test_end = _dispatch("on_test_end", False)
+    on_test_batch_begin = _dispatch("on_test_batch_begin", True)
+    on_test_batch_end = _dispatch("on_test_batch_end", True)
+    on_predict_begin = _dispatch("on_predict_begin", False)
+    on_predict_end = _dispatch("on_predict_end", False)
+    on_predict_batch_begin = _dispatch("on_predict_batch_begin", True)
+    on_predict_batch_end = _dispatch("on_predict_batch_end", True)
