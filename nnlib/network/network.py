@@ -3,12 +3,13 @@
 import numpy as np
 
 from ..layers.base import Layer
+from ..training import Trainer
 from .summary import summary_table
 
 __all__ = ["Network"]
 
 
-class Network(Layer):
+class Network(Trainer, Layer):
     """A model: a layer whose ``call`` uses other layers it tracks.
 
     Subclass it, create layers in ``__init__`` (``self.track_layer(layer)``, or

@@ -1,0 +1,225 @@
+"""Turning what ``fit`` is given (arrays, tensors, a Dataset) into batches.
+
+Arrays are checked before the first step (equal lengths, not empty), split for
+validation, shuffled each epoch from ``nnlib.random`` and cut into batches by
+indexing whole batches at once. A Dataset is iterated as it is.
+"""
+
+import math
+
+import numpy as np
+
+from .. import random as _random
+from ..engine import nest
+from ..engine.tensor import Tensor
+
+__all__ = ["ArrayBatches", "DatasetBatches", "adapt", "split_validation", "unpack"]
+
+
+def unpack(data):
+    """``(x, y, sample_weight)`` from a batch given as ``x``, ``(x,)``, ``(x, y)`` or
+    ``(x, y, sample_weight)``; missing parts are None (Keras's convention)."""
+    if isinstance(data, tuple):
+        if len(data) == 1:
+            return data[0], None, None
+        if len(data) == 2:
+            return data[0], data[1], None
+        if len(data) == 3:
+            return data
+        raise ValueError(
+            f"a batch must be x, (x, y) or (x, y, sample_weight); got a tuple "
+            f"of {len(data)} elements"
+        )
+    return data, None, None
+
+
+def _is_dataset(x):
+    return (
+        hasattr(x, "cardinality")
+        and hasattr(x, "__iter__")
+        and not isinstance(x, (np.ndarray, Tensor, list, tuple, dict))
+    )
+
+
+def _as_arrays(structure):
+    if structure is None:
+        return None
+    return nest.pack_as(
+        structure, [np.asarray(leaf) for leaf in nest.flatten(structure)]
+    )
+
+
+def _length(structure, what):
+    lengths = {
+        np.shape(leaf)[0] if np.ndim(leaf) else None for leaf in nest.flatten(structure)
+    }
+    if None in lengths:
+        raise ValueError(f"{what} must have a batch axis; got a scalar")
+    if len(lengths) > 1:
+        raise ValueError(
+            f"the arrays in {what} have different numbers of samples: {sorted(lengths)}"
+        )
+    return lengths.pop()
+
+
+def _take(structure, index):
+    if structure is None:
+        return None
+    return nest.pack_as(structure, [leaf[index] for leaf in nest.flatten(structure)])
+
+
+class ArrayBatches:
+    """Batches of in-memory arrays, reshuffled every epoch when asked.
+
+    Args:
+        x: An array, a Tensor, or a list/tuple/dict of them (several inputs).
+        y: Targets of the same length, or None.
+        sample_weight: Per-sample weights, or None.
+        batch_size: Samples per batch.
+        shuffle: Draw a new order each epoch from ``nnlib.random``.
+
+    Raises:
+        ValueError: For mismatched lengths ("x has 8 samples, y has 5"), no
+            samples, or a batch size below 1.
+
+    Example:
+        >>> batches = ArrayBatches(np.zeros((5, 2)), np.arange(5), batch_size=2)
+        >>> batches.steps, [len(y) for _, y, _ in batches]
+        (3, [2, 2, 1])
+    """
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False):
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, (int, np.integer))
+            or batch_size < 1
+        ):
+            raise ValueError(
+                f"batch_size must be a positive integer, got {batch_size!r}"
+            )
+        self.x, self.y, self.sample_weight = (
+            _as_arrays(x),
+            _as_arrays(y),
+            _as_arrays(sample_weight),
+        )
+        n = _length(self.x, "x")
+        for name, part in (("y", self.y), ("sample_weight", self.sample_weight)):
+            if part is not None and _length(part, name) != n:
+                raise ValueError(f"x has {n} samples, {name} has {_length(part, name)}")
+        if n == 0:
+            raise ValueError("got 0 samples: there is nothing to train or evaluate on")
+        self.num_samples = n
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.steps = math.ceil(n / self.batch_size)
+
+    def __iter__(self):
+        n = self.num_samples
+        order = _random.get_generator().permutation(n) if self.shuffle else None
+        for start in range(0, n, self.batch_size):
+            index = (
+                slice(start, start + self.batch_size)
+                if order is None
+                else order[start : start + self.batch_size]
+            )
+            yield (
+                _take(self.x, index),
+                _take(self.y, index),
+                _take(self.sample_weight, index),
+            )
+
+
+class DatasetBatches:
+    """The batches of an ``nnlib.data.Dataset`` yielding x, (x, y) or (x, y, w).
+
+    ``steps`` is the dataset's cardinality when known (None when unknown or
+    infinite: then ``steps_per_epoch`` must bound an epoch).
+    """
+
+    def __init__(self, dataset, steps=None):
+        self.dataset = dataset
+        cardinality = int(dataset.cardinality())
+        known = cardinality if cardinality >= 0 else None
+        if cardinality == -1 and steps is None:
+            raise ValueError(
+                "the dataset repeats forever: pass steps_per_epoch (or steps) "
+                "so an epoch ends"
+            )
+        self.steps = steps if steps is not None else known
+
+    def __iter__(self):
+        for step, data in enumerate(self.dataset):
+            if self.steps is not None and step >= self.steps:
+                return
+            yield unpack(data)
+
+
+class _Limited:
+    """At most ``steps`` batches of ``batches``, restarting it when it runs out."""
+
+    def __init__(self, batches, steps):
+        self.batches, self.steps = batches, steps
+        self._iterator = None
+
+    def __iter__(self):
+        for _ in range(self.steps):
+            if self._iterator is None:
+                self._iterator = iter(self.batches)
+            try:
+                yield next(self._iterator)
+            except StopIteration:
+                self._iterator = iter(self.batches)
+                yield next(self._iterator)
+
+
+def adapt(x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None):
+    """Returns an iterable of ``(x, y, sample_weight)`` batches with a ``steps`` count.
+
+    Raises:
+        ValueError: For a Dataset given with ``y`` or ``sample_weight`` (they
+            belong inside it), and the errors of ``ArrayBatches``.
+    """
+    if _is_dataset(x):
+        if y is not None or sample_weight is not None:
+            raise ValueError(
+                "when x is a Dataset, y and sample_weight must come from it "
+                "(as (x, y) or (x, y, sample_weight) elements)"
+            )
+        return DatasetBatches(x, steps)
+    batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle)
+    if steps is not None and steps != batches.steps:
+        limited = _Limited(batches, int(steps))
+        limited.num_samples = batches.num_samples
+        return limited
+    return batches
+
+
+def split_validation(x, y, sample_weight, validation_split):
+    """Splits off the last ``validation_split`` fraction of the arrays (as Keras).
+
+    Returns:
+        ``((x, y, w) for training, (x, y, w) for validation)``.
+
+    Raises:
+        ValueError: For a fraction outside (0, 1), a Dataset, or a split that
+            leaves either part empty.
+    """
+    if not 0 < validation_split < 1:
+        raise ValueError(
+            f"validation_split must be in (0, 1), got {validation_split!r}"
+        )
+    if _is_dataset(x):
+        raise ValueError(
+            "validation_split needs arrays; with a Dataset pass validation_data instead"
+        )
+    x = _as_arrays(x)
+    n = _length(x, "x")
+    cut = int(n * (1 - validation_split))
+    if cut == 0 or cut == n:
+        raise ValueError(
+            f"validation_split={validation_split} of {n} samples leaves an "
+            "empty training or validation set"
+        )
+    first, last = slice(0, cut), slice(cut, None)
+    parts = (x, _as_arrays(y), _as_arrays(sample_weight))
+    return tuple(_take(p, first) for p in parts), tuple(_take(p, last) for p in parts)

@@ -1,0 +1,295 @@
+"""compile / fit / evaluate / predict: the convenience loop over ``train_step``.
+
+``train_step`` is exactly the hand-written loop (a tape, the compiled loss plus
+the model's regularization losses, ``optimizer.apply_gradients``); ``fit`` only
+schedules epochs, batches and callbacks around it. Subclasses override
+``train_step``/``test_step`` for custom training (GANs, custom losses) and keep
+fit's callbacks, metrics and progress display.
+"""
+
+import math
+import warnings
+
+import numpy as np
+
+from .. import callbacks as _callbacks
+from .. import metrics as _metrics
+from .. import optimizers as _optimizers
+from ..engine import nest
+from ..engine.gradient_tape import GradientTape
+from ..engine.tensor import Tensor
+from . import data_adapter
+
+__all__ = ["Trainer"]
+
+
+class Trainer:
+    """The training half of ``Network``: compile, fit, evaluate and predict."""
+
+    compiled_loss = None
+    optimizer = None
+    stop_training = False
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
+        """Sets the optimizer, loss and metrics ``fit`` and ``evaluate`` use.
+
+        Args:
+            optimizer: An optimizer object or name (``"adam"``).
+            loss: A loss name, function or object; a list/dict for several outputs.
+            metrics: Metric names or objects (``["accuracy"]``).
+            loss_weights: Weights of the losses of several outputs.
+
+        Raises:
+            ValueError: For unknown names (with the closest valid one).
+        """
+        from .compile_utils import CompiledLoss, CompiledMetrics
+
+        object.__setattr__(self, "optimizer", _optimizers.get(optimizer))
+        object.__setattr__(self, "compiled_loss", CompiledLoss(loss, loss_weights))
+        object.__setattr__(self, "compiled_metrics", CompiledMetrics(metrics, loss))
+        object.__setattr__(self, "_loss_tracker", _metrics.Mean(name="loss"))
+
+    def _check_compiled(self):
+        if self.compiled_loss is None:
+            raise RuntimeError(
+                f"model '{self.name}' is not compiled: call compile(optimizer=..., "
+                "loss=...) before fit/evaluate/train_on_batch"
+            )
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
+        """The compiled loss plus the model's regularization losses, as a Tensor."""
+        loss = self.compiled_loss(y, y_pred, sample_weight)
+        for term in self.losses:
+            loss = loss + term
+        return loss
+
+    def train_step(self, data):
+        """One optimisation step on a batch ``(x, y, sample_weight)``; returns the logs."""
+        x, y, sample_weight = data_adapter.unpack(data)
+        with GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x, y, y_pred, sample_weight)
+        variables = tape.watched_variables()
+        grads = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(grads, variables))
+        return self._update_metrics(loss, y, y_pred, sample_weight)
+
+    def test_step(self, data):
+        """Loss and metrics on a batch in inference mode; returns the logs."""
+        x, y, sample_weight = data_adapter.unpack(data)
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(x, y, y_pred, sample_weight)
+        return self._update_metrics(loss, y, y_pred, sample_weight)
+
+    def predict_step(self, data):
+        """The model's outputs on a batch, in inference mode."""
+        x, _, _ = data_adapter.unpack(data)
+        return self(x, training=False)
+
+    def _update_metrics(self, loss, y, y_pred, sample_weight):
+        batch = len(np.asarray(nest.flatten(y_pred)[0]))
+        self._loss_tracker.update_state(float(loss), sample_weight=batch)
+        if y is not None:
+            preds = y_pred if not isinstance(y_pred, Tensor) else y_pred.numpy()
+            self.compiled_metrics.update_state(y, preds, sample_weight)
+        return {
+            "loss": float(self._loss_tracker.result()),
+            **self.compiled_metrics.results(),
+        }
+
+    def _reset_metrics(self):
+        self._loss_tracker.reset_state()
+        self.compiled_metrics.reset_state()
+
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=32,
+        epochs=1,
+        verbose=1,
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        check_finite=False,
+    ):
+        """Trains for ``epochs`` epochs; returns a ``History``.
+
+        Args:
+            x, y: Arrays or tensors (x may be a list/dict for several inputs), or x a
+                ``Dataset`` yielding ``(x, y)`` or ``(x, y, sample_weight)``.
+            batch_size: Samples per step (arrays only).
+            epochs: Index of the last epoch (``epochs - initial_epoch`` are run).
+            verbose: 0 silent, 1 a progress bar, 2 one line per epoch.
+            callbacks: ``nnlib.callbacks`` objects.
+            validation_split: Fraction of the arrays held out (the last ones).
+            validation_data: ``(x, y)``, ``(x, y, sample_weight)`` or a Dataset.
+            shuffle: Reshuffle the arrays every epoch (from ``nnlib.random``).
+            class_weight: ``{class: weight}`` multiplying each sample's loss.
+            sample_weight: Per-sample weights (arrays only).
+            initial_epoch: Epoch to start at (to resume).
+            steps_per_epoch: Steps per epoch (needed for an infinite Dataset).
+            check_finite: Raise ``FloatingPointError`` on the first batch whose
+                inputs hold NaN or infinity, naming it (off by default).
+
+        Returns:
+            A ``History``: ``history.history`` maps metric names (and ``val_`` names)
+            to one value per epoch.
+
+        Raises:
+            RuntimeError: Before compile().
+            ValueError: For bad input, before the first step.
+        """
+        from .fit_loop import run_fit
+
+        self._check_compiled()
+        return run_fit(
+            self,
+            x,
+            y,
+            batch_size,
+            epochs,
+            verbose,
+            callbacks,
+            validation_split,
+            validation_data,
+            shuffle,
+            class_weight,
+            sample_weight,
+            initial_epoch,
+            steps_per_epoch,
+            check_finite,
+        )
+
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=32,
+        verbose=1,
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+    ):
+        """Loss and metrics over the data, in inference mode.
+
+        Returns:
+            The loss alone when no metric is compiled, else ``[loss, *metrics]``;
+            a dict with ``return_dict=True``.
+        """
+        self._check_compiled()
+        batches = data_adapter.adapt(x, y, sample_weight, batch_size, steps=steps)
+        callback_list = _callbacks.CallbackList(
+            callbacks,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=1,
+            steps=batches.steps,
+        )
+        logs = self._evaluate_batches(batches, callback_list)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def _evaluate_batches(self, batches, callback_list):
+        self._reset_metrics()
+        callback_list.on_test_begin()
+        logs = {}
+        for step, data in enumerate(batches):
+            callback_list.on_test_batch_begin(step)
+            logs = self.test_step(data)
+            callback_list.on_test_batch_end(step, logs)
+        if not logs:
+            raise ValueError("evaluation got no batch: the data is empty")
+        callback_list.on_test_end(logs)
+        return logs
+
+    def predict(self, x, batch_size=32, verbose=0, steps=None, callbacks=None):
+        """The model's outputs for ``x``, batch by batch, as numpy arrays.
+
+        An empty ``x`` gives an empty result with the model's output shape.
+        """
+        if (
+            not hasattr(x, "cardinality")
+            and len(nest.flatten(x))
+            and np.shape(nest.flatten(x)[0])[0] == 0
+        ):
+            return np.asarray(self(x, training=False))
+        batches = data_adapter.adapt(x, None, None, batch_size, steps=steps)
+        callback_list = _callbacks.CallbackList(callbacks, model=self, verbose=verbose)
+        callback_list.on_predict_begin()
+        outputs = []
+        for step, data in enumerate(batches):
+            callback_list.on_predict_batch_begin(step)
+            out = self.predict_step(data)
+            outputs.append([np.asarray(o) for o in nest.flatten(out)])
+            callback_list.on_predict_batch_end(step, {"outputs": out})
+        callback_list.on_predict_end()
+        if not outputs:
+            raise ValueError("predict got no batch: the data is empty")
+        joined = [np.concatenate(parts) for parts in zip(*outputs)]
+        return joined[0] if len(joined) == 1 else joined
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None):
+        """One training step on one batch; returns the loss (and metrics) as floats."""
+        self._check_compiled()
+        self._reset_metrics()
+        sample_weight = _class_weights(y, sample_weight, class_weight)
+        logs = self.train_step((x, y, sample_weight))
+        return _scalar_or_list(logs)
+
+    def test_on_batch(self, x, y=None, sample_weight=None):
+        """Loss (and metrics) of one batch in inference mode."""
+        self._check_compiled()
+        self._reset_metrics()
+        return _scalar_or_list(self.test_step((x, y, sample_weight)))
+
+    def predict_on_batch(self, x):
+        """The model's outputs for one batch, as numpy arrays."""
+        out = self.predict_step((x,))
+        flat = [np.asarray(o) for o in nest.flatten(out)]
+        return flat[0] if len(flat) == 1 else flat
+
+
+def _scalar_or_list(logs):
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def _class_weights(y, sample_weight, class_weight):
+    """Per-sample weights from ``class_weight`` (times any given sample weights)."""
+    if class_weight is None:
+        return sample_weight
+    labels = np.asarray(y)
+    if labels.ndim > 1 and labels.shape[-1] > 1:
+        labels = labels.argmax(-1)
+    labels = labels.reshape(len(labels), -1)[:, 0].astype(np.int64)
+    missing = set(np.unique(labels).tolist()) - set(class_weight)
+    if missing:
+        raise ValueError(f"class_weight has no weight for classes {sorted(missing)}")
+    weights = np.array([class_weight[c] for c in labels.tolist()], np.float32)
+    return weights if sample_weight is None else weights * np.asarray(sample_weight)
+
+
+def _nonfinite(value):
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def warn_nonfinite(logs, epoch, step):
+    """Warns once when the loss stops being finite, saying where."""
+    if _nonfinite(logs.get("loss")):
+        warnings.warn(
+            f"loss became {logs['loss']} at epoch {epoch + 1}, step {step + 1}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return True
+    return False
