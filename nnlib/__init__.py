@@ -11,6 +11,7 @@ Example:
 from . import (
     activations,
     callbacks,
+    checkpoint,
     data,
     datasets,
     initializers,
@@ -24,6 +25,7 @@ from . import (
     test_util,
 )
 from ._version import __version__
+from .checkpoint import Checkpoint, CheckpointManager, latest_checkpoint
 from .engine import *
 from .engine import __all__ as _engine_all
 from .network import Network, Sequential
@@ -44,6 +46,8 @@ __all__ = [
     *_engine_all,
     *_ops_all,
     "AUTO_REUSE",
+    "Checkpoint",
+    "CheckpointManager",
     "Network",
     "Sequential",
     "VariableScope",
@@ -51,11 +55,13 @@ __all__ = [
     "clear_session",
     "activations",
     "callbacks",
+    "checkpoint",
     "data",
     "datasets",
     "get_variable",
     "get_variable_scope",
     "initializers",
+    "latest_checkpoint",
     "layers",
     "losses",
     "metrics",

@@ -18,6 +18,11 @@ __all__ = ["InputSpec", "Layer", "get_layer_class"]
 
 _LAYER_CLASSES = {}
 
+# Called as hook(layer, variable) after add_weight creates a variable: how
+# nnlib.checkpoint applies values loaded before the variable existed (deferred
+# restore). Empty, and so free, unless a restore is pending.
+_variable_created_hooks = []
+
 
 def get_layer_class(name):
     """Returns the Layer subclass registered under its class name (for configs).
@@ -150,6 +155,9 @@ class Layer(Tracked):
             self._frozen[variable._id] = True
         if regularizer is not None:
             self._regularizers.append((variable, regularizer))
+        if _variable_created_hooks:
+            for hook in tuple(_variable_created_hooks):
+                hook(self, variable)
         return variable
 
     add_variable = add_weight
@@ -247,6 +255,72 @@ class Layer(Tracked):
             arrays.append(w)
         for v, w in zip(variables, arrays):
             v.assign(w)
+
+    # -- saving -----------------------------------------------------------------------
+    # nnlib.checkpoint sits above layers: importing it lazily, inside these methods,
+    # keeps the import graph one-way at import time.
+
+    def save_weights(self, path):
+        """Saves every variable to HDF5 ``path``, by name relative to this layer.
+
+        Written to a temporary file, verified, then renamed into place: a
+        failure (``nnlib.checkpoint.CheckpointWriteError``) leaves any previous
+        file intact. Returns ``path``.
+
+        Example:
+            >>> import os, tempfile
+            >>> d = nnlib.layers.Dense(2)
+            >>> _ = d(np.ones((1, 3)))
+            >>> path = d.save_weights(os.path.join(tempfile.mkdtemp(), "d.h5"))
+            >>> d2 = nnlib.layers.Dense(2)
+            >>> _ = d2.load_weights(path)        # before d2 is built: deferred
+            >>> _ = d2(np.ones((1, 3)))
+            >>> np.array_equal(d2.kernel.numpy(), d.kernel.numpy())
+            True
+        """
+        from ..checkpoint import weights
+
+        return weights.save_layer_weights(self, path)
+
+    def load_weights(self, path, by_name=True, strict=True, skip_mismatch=False):
+        """Loads a ``save_weights`` file; a failed load changes nothing.
+
+        Names match relative to the layer (``mnist``'s weights load into
+        ``mnist_1``). Values for variables not created yet are kept and
+        assigned the moment each is created (load before the first call).
+
+        Args:
+            path: The file.
+            by_name: Match by name (default); False pairs by creation order.
+            strict: Raise if a variable has no saved value or a saved value no
+                variable; False loads what fits and reports the rest.
+            skip_mismatch: Pass over values of the wrong shape, with a warning.
+
+        Returns:
+            A ``nnlib.checkpoint.RestoreReport`` (``print`` it for a table).
+
+        Raises:
+            nnlib.checkpoint.CheckpointMismatchError: Listing every mismatch
+                (its ``report``); the model is unchanged.
+            nnlib.checkpoint.CheckpointError: A missing, damaged or locked file
+                (a subclass naming the path and the cause).
+
+        Example:
+            >>> import os, tempfile
+            >>> d = nnlib.layers.Dense(2)
+            >>> _ = d(np.ones((1, 3)))
+            >>> path = d.save_weights(os.path.join(tempfile.mkdtemp(), "d.h5"))
+            >>> wider = nnlib.layers.Dense(4)
+            >>> _ = wider(np.ones((1, 3)))
+            >>> wider.load_weights(path)
+            Traceback (most recent call last):
+            ...
+            nnlib.checkpoint.errors.CheckpointMismatchError: cannot load checkpoint '...d.h5' into '...': 0 matched, 0 missing, 0 unexpected, 2 shape mismatches
+            ...
+        """
+        from ..checkpoint import weights
+
+        return weights.load_layer_weights(self, path, by_name, strict, skip_mismatch)
 
     def count_params(self):
         """The number of scalars in the layer's variables.

@@ -1,0 +1,56 @@
+"""Checkpoints: HDF5 files of weights and of whole training states.
+
+``Layer.save_weights``/``load_weights`` store a model's variables by name
+relative to the model; ``Checkpoint`` stores a model, an optimizer (slots and
+step count), step counters, callback and random states together;
+``CheckpointManager`` numbers them in a folder and keeps the newest few.
+Writing is atomic (temporary file, verified, renamed into place) and every
+failure is a typed ``CheckpointError`` naming the file and the cause.
+
+Example:
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])
+    >>> manager = nnlib.CheckpointManager(nnlib.Checkpoint(model=model), folder)
+    >>> path = manager.save()
+    >>> nnlib.latest_checkpoint(folder) == path
+    True
+"""
+
+from .checkpoint import Checkpoint
+from .errors import (
+    CheckpointCorruptError,
+    CheckpointError,
+    CheckpointIsADirectoryError,
+    CheckpointLockedError,
+    CheckpointMismatchError,
+    CheckpointNotFoundError,
+    CheckpointReadError,
+    CheckpointVersionError,
+    CheckpointWriteError,
+)
+from .manager import CheckpointManager, latest_checkpoint
+from .report import RestoreReport
+from .status import RestoreStatus
+from .weights import assign_arrays, load_weights, named_variables, save_weights
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointCorruptError",
+    "CheckpointError",
+    "CheckpointIsADirectoryError",
+    "CheckpointLockedError",
+    "CheckpointManager",
+    "CheckpointMismatchError",
+    "CheckpointNotFoundError",
+    "CheckpointReadError",
+    "CheckpointVersionError",
+    "CheckpointWriteError",
+    "RestoreReport",
+    "RestoreStatus",
+    "assign_arrays",
+    "latest_checkpoint",
+    "load_weights",
+    "named_variables",
+    "save_weights",
+]

@@ -1,0 +1,354 @@
+"""HDF5 reading and writing of plain ``{name: array}`` mappings, safely.
+
+The format: one dataset per array under its ``/``-separated name (groups follow
+the path), each with attributes ``dtype``, ``shape`` and ``crc32`` (HDF5 does
+not checksum raw data, so a flipped byte would otherwise load silently); root
+attributes ``format_version``, ``nnlib_version``, ``names`` (a JSON list in
+saving order) and whatever the caller adds. Nothing here knows about layers.
+Files use the HDF5 1.8 format (readable by HDF5 >= 1.8), whose metadata blocks
+carry checksums, and fixed-length strings: damage anywhere in a file is detected
+(or harmless), never misread and never an endless loop in the HDF5 library.
+
+Writing follows the protocol of RELIABILITY.md: a temporary file in the target's
+folder, flushed and closed; fsynced while it is reopened read-only and verified
+(names, shapes, and checksums of the bytes on disk); renamed over the target
+with ``os.replace``; the folder fsynced. On any failure the temporary file is
+removed, the old file is untouched, and a ``CheckpointError`` names the path and
+the cause. Reading never creates a file (mode ``"r"``) and turns every h5py
+failure into a typed error.
+"""
+
+import errno as _errno
+import json
+import mmap
+import os
+import re
+import secrets
+import stat
+import zlib
+
+import h5py
+import numpy as np
+
+from .._version import __version__
+from ._h5read import (
+    FORMAT_VERSION,
+    Checksums,
+    Stored,
+    _cause,
+    check_crc,
+    checksum,
+    dataset_names,
+    open_dataset,
+    read,
+)
+from .errors import (
+    CheckpointCorruptError,
+    CheckpointError,
+    CheckpointLockedError,
+    CheckpointWriteError,
+)
+
+__all__ = ["FORMAT_VERSION", "TEMP_SUFFIX", "Stored", "checksum", "read", "write"]
+
+TEMP_SUFFIX = ".tmp"  # temporary files are ".<target>.<random>.tmp"
+_RESERVED = ("format_version", "nnlib_version", "names")
+
+
+# -- writing ----------------------------------------------------------------------
+
+
+def write(path, arrays, attrs=None, make_dirs=False):
+    """Writes ``{name: array}`` and root attributes to ``path``, atomically.
+
+    Args:
+        path: The target file (replaced only once the new file is verified).
+        arrays: A mapping of ``/``-separated names to numpy arrays (or anything
+            ``np.asarray`` takes); saved in its iteration order.
+        attrs: Optional root attributes: str, int, float or bool values.
+        make_dirs: Create the target's folder when missing (otherwise a missing
+            folder is an error).
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ValueError: For an invalid name, or a name that is also a group (``"a"``
+            beside ``"a/b"``), before anything is written.
+        TypeError: For an array of strings or objects.
+        CheckpointWriteError: When saving fails (disk full, permission, missing
+            folder); the temporary file is removed and the old file kept.
+        CheckpointLockedError: If another process holds ``path`` open for writing.
+
+    Example:
+        >>> import os, tempfile
+        >>> from nnlib.checkpoint import h5io
+        >>> path = os.path.join(tempfile.mkdtemp(), "arrays.h5")
+        >>> _ = h5io.write(path, {"dense/kernel": np.ones((2, 3))}, {"note": "hi"})
+        >>> stored = h5io.read(path)
+        >>> stored.arrays["dense/kernel"].shape, stored.attrs["note"]
+        ((2, 3), 'hi')
+    """
+    path = os.fspath(path)
+    entries = _prepared(arrays)
+    attrs = _checked_attrs(attrs or {})
+    folder = os.path.dirname(os.path.abspath(path))
+    existed = os.path.isfile(path)
+    if os.path.isdir(path):
+        raise CheckpointWriteError(
+            f"cannot save checkpoint '{path}': it is a directory", path=path
+        )
+    temp = None
+    try:
+        _check_not_locked(path)  # fail fast; checked again before the rename
+        if make_dirs:
+            os.makedirs(folder, exist_ok=True)
+        temp = _create_temp(path, existed)
+        with Checksums() as crcs:  # computed while the file is written
+            entries = [
+                (name, array, crcs.submit(checksum, array, nbytes=array.nbytes))
+                for name, array in entries
+            ]
+            _write_file(temp, entries, attrs)
+            # The fsync (on a thread: it releases the GIL) runs during the check.
+            synced = crcs.submit(
+                _fsync, temp, nbytes=sum(a.nbytes for _, a, _ in entries)
+            )
+            _verify(temp, entries)
+            synced()
+        _check_not_locked(path)
+        os.replace(temp, path)
+        temp = None
+        _fsync_folder(folder)
+    except BaseException as err:
+        if temp is not None:
+            _remove_quietly(temp)
+        if isinstance(err, CheckpointError) or not isinstance(err, Exception):
+            raise
+        raise _write_error(path, folder, existed, err) from err
+    return path
+
+
+def _create_temp(path, existed):
+    """Creates ``.<name>.<random>.tmp`` beside ``path``; returns its path.
+
+    With the permissions a new file gets (``mkstemp`` would make it private),
+    or those of the file it replaces.
+    """
+    folder, name = os.path.split(os.path.abspath(path))
+    mode = stat.S_IMODE(os.stat(path).st_mode) if existed else 0o666
+    while True:
+        temp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        if existed:
+            os.chmod(temp, mode)  # exactly the old file's, whatever the umask
+        return temp
+
+
+def _prepared(arrays):
+    entries, groups = [], set()
+    for name, value in arrays.items():
+        if (
+            not isinstance(name, str)
+            or not name
+            or name.startswith("/")
+            or name.endswith("/")
+            or any(part in ("", ".", "..") for part in name.split("/"))
+        ):
+            raise ValueError(f"cannot save array under the name {name!r}")
+        array = np.asarray(value)
+        if array.dtype.kind in "OSUV":
+            raise TypeError(
+                f"cannot save '{name}': arrays of dtype {array.dtype} are not "
+                "supported (numbers and booleans only)"
+            )
+        parts = name.split("/")
+        groups.update("/".join(parts[:i]) for i in range(1, len(parts)))
+        entries.append((name, np.asarray(array, order="C")))
+    for name, _ in entries:
+        if name in groups:
+            raise ValueError(
+                f"cannot save '{name}' beside names below it ('{name}/...'): HDF5 "
+                "groups follow the '/' path, so a name cannot be both"
+            )
+    return entries
+
+
+def _checked_attrs(attrs):
+    for key, value in attrs.items():
+        if key in _RESERVED:
+            raise ValueError(f"the root attribute {key!r} is reserved")
+        if not isinstance(value, (str, int, float, bool, np.number)):
+            raise TypeError(
+                f"root attribute {key!r} must be a str or a number, got "
+                f"{type(value).__name__} (store structures as JSON strings)"
+            )
+    return attrs
+
+
+def _write_file(temp, entries, attrs):
+    """Writes the HDF5 file itself (the seam tests use to inject failures)."""
+    # The 1.8 format (readable by HDF5 >= 1.8) checksums every metadata block,
+    # so damaged metadata is detected instead of misread.
+    with h5py.File(temp, "w", libver=("v108", "v108")) as f:
+        datasets = []
+        for name, array, _ in entries:
+            dataset = f.create_dataset(name, data=array)
+            dataset.attrs["dtype"] = _text(array.dtype.str)
+            dataset.attrs["shape"] = np.array(array.shape, np.int64)
+            datasets.append(dataset)
+        # Last, so the checksums (on other threads) had the writing time to finish.
+        for dataset, (_, _, crc) in zip(datasets, entries):
+            dataset.attrs["crc32"] = np.int64(crc())
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["nnlib_version"] = _text(__version__)
+        f.attrs["names"] = _text(json.dumps([name for name, _, _ in entries]))
+        for key, value in attrs.items():
+            f.attrs[key] = _text(value) if isinstance(value, str) else value
+        f.flush()
+
+
+def _text(value):
+    # Fixed-length, so strings sit in checksummed object headers: HDF5 keeps
+    # variable-length ones in an unchecksummed heap that damage can send into
+    # an endless loop.
+    return np.bytes_(value.encode("utf-8"))
+
+
+def _fsync(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(folder):
+    # Makes the rename durable; not every platform can open a folder (Windows).
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _verify(temp, entries):
+    """Reopens the file read-only; checks names, dtypes, shapes and checksums.
+
+    The checksums are recomputed from the bytes in the file, read through a
+    memory map at each dataset's offset (no copy) on worker threads.
+    """
+    try:
+        with h5py.File(temp, "r") as f, open(temp, "rb") as raw:
+            if dataset_names(f, temp) != [name for name, _, _ in entries]:
+                raise OSError(f"the names read back from '{temp}' differ")
+            with mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                _verify_datasets(f, temp, entries, mapped)
+    except CheckpointCorruptError as err:
+        raise OSError(f"verification of the written file failed: {err}") from None
+
+
+def _verify_datasets(f, temp, entries, mapped):
+    checks = []
+    with Checksums() as crcs:
+        for name, array, crc in entries:
+            dataset, stored = open_dataset(f, name)
+            if dataset.shape != array.shape or dataset.dtype != array.dtype:
+                raise OSError(f"'{name}' reads back from '{temp}' changed")
+            check_crc(temp, name, crc(), stored)
+            offset = dataset.get_offset()
+            if offset is None:  # no storage allocated: read it the usual way
+                found = crcs.submit(checksum, f[name][()], nbytes=0)
+            else:
+                found = crcs.submit(
+                    _crc_at, mapped, offset, array.nbytes, nbytes=array.nbytes
+                )
+            checks.append((name, crc(), found))
+        for name, expected, found in checks:
+            check_crc(temp, name, expected, found())
+
+
+def _crc_at(mapped, offset, size):
+    with memoryview(mapped) as whole, whole[offset : offset + size] as part:
+        return zlib.crc32(part)
+
+
+def _check_not_locked(path):
+    """Raises if another process holds ``path`` open for writing.
+
+    Renaming over a file that a writer holds would succeed and silently drop
+    that writer's work, so ask HDF5's lock first (readers do not block).
+    """
+    if not os.path.isfile(path):
+        return
+    try:
+        probe = h5py.File(path, "r")
+    except BlockingIOError as err:
+        raise CheckpointLockedError(
+            f"cannot save checkpoint '{path}': another process holds it open for "
+            f"writing ({_cause(err)}); close it there and save again; the file "
+            "was not changed",
+            path=path,
+            errno=err.errno,
+        ) from None
+    except Exception:  # noqa: BLE001 - an unreadable old file is simply replaced
+        return
+    probe.close()
+
+
+def _remove_quietly(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _errno_in_chain(err):
+    """The first errno found in ``err``, its causes or its message."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        number = getattr(err, "errno", None)
+        if number:
+            return number
+        match = re.search(r"errno = (\d+)", str(err))
+        if match:
+            return int(match.group(1))
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def _write_error(path, folder, existed, err):
+    number = _errno_in_chain(err)
+    kept = "the previous checkpoint is intact" if existed else "no file was written"
+    if number in (_errno.ENOSPC, getattr(_errno, "EDQUOT", -1)):
+        what = "disk full" if number == _errno.ENOSPC else "disk quota exceeded"
+        message = f"{what} while saving '{path}'; {kept} (free some space and retry)"
+    elif number in (_errno.EACCES, _errno.EPERM, _errno.EROFS):
+        message = (
+            f"permission denied while saving '{path}' (folder '{folder}': "
+            f"{_cause(err)}); {kept}"
+        )
+    elif number == _errno.ENOENT and not os.path.isdir(folder):
+        message = (
+            f"cannot save '{path}': the folder '{folder}' does not exist "
+            "(create it first)"
+        )
+    elif isinstance(err, BlockingIOError) or number == _errno.EAGAIN:
+        return CheckpointLockedError(
+            f"cannot save '{path}': the file is locked ({_cause(err)}); {kept}",
+            path=path,
+            errno=number,
+        )
+    else:
+        message = f"could not save '{path}': {_cause(err)}; {kept}"
+    return CheckpointWriteError(message, path=path, errno=number)

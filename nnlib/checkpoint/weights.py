@@ -1,0 +1,343 @@
+"""Saving and loading a model's weights by name, in two phases.
+
+Weights are stored under names relative to the model (``"dense/kernel"``,
+not ``"mnist/dense/kernel"``), so a model saved as ``mnist`` loads into
+``mnist_1``. Loading reads and checks everything first, then assigns
+everything: a failed load leaves the model as it was. Values for variables not
+created yet (a model not called yet) are kept and applied as each is created.
+"""
+
+import warnings
+
+import numpy as np
+
+from . import _deferred, h5io
+from .errors import CheckpointMismatchError
+from .report import RestoreReport
+
+__all__ = [
+    "assign_arrays",
+    "load_layer_weights",
+    "load_weights",
+    "named_variables",
+    "save_layer_weights",
+    "save_weights",
+]
+
+
+def named_variables(layer):
+    """``{name relative to layer: Variable}`` for every variable, in creation order.
+
+    A variable outside the layer's scope (a layer shared with, and named by,
+    another network) keeps its full name.
+
+    Example:
+        >>> from nnlib.checkpoint import named_variables
+        >>> dense = nnlib.layers.Dense(2, name="named_example")
+        >>> _ = dense(np.zeros((1, 3)))
+        >>> list(named_variables(dense))
+        ['kernel', 'bias']
+    """
+    prefix = layer.scope_name + "/"
+    named = {}
+    for variable in layer.variables:
+        base = name = variable.name.removeprefix(prefix)
+        k = 0
+        while name in named:  # two variables of one name (made outside scopes)
+            k += 1
+            name = f"{base}_{k}"
+        named[name] = variable
+    return named
+
+
+def save_weights(path, variables, attrs=None, make_dirs=False):
+    """Saves ``{name: Variable or array}`` to an HDF5 file, atomically.
+
+    Args:
+        path: The file to write (replaced only once the new one is verified).
+        variables: A mapping of names to Variables or arrays.
+        attrs: Optional extra root attributes (str or number values).
+        make_dirs: Create missing parent folders.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        CheckpointWriteError: If saving fails; the previous file is intact.
+        CheckpointLockedError: If another process is writing ``path``.
+
+    Example:
+        >>> import os, tempfile
+        >>> from nnlib.checkpoint import load_weights, save_weights
+        >>> path = os.path.join(tempfile.mkdtemp(), "w.h5")
+        >>> w = nnlib.Variable([1., 2.], name="w")
+        >>> _ = save_weights(path, {"w": w})
+        >>> w2 = nnlib.Variable([0., 0.], name="w2")
+        >>> load_weights(path, {"w": w2}).matched
+        ['w']
+        >>> w2.numpy()
+        array([1., 2.], dtype=float32)
+    """
+    arrays = {
+        name: v.numpy() if hasattr(v, "numpy") else np.asarray(v)
+        for name, v in variables.items()
+    }
+    return h5io.write(path, arrays, {"kind": "weights", **(attrs or {})}, make_dirs)
+
+
+def save_layer_weights(layer, path):
+    """Saves a layer's (or model's) variables under names relative to it.
+
+    ``Layer.save_weights`` calls this; the root attributes ``model_class`` and
+    ``model_name`` record what was saved.
+
+    Raises:
+        ValueError: If the layer has no variables yet (not called or built).
+
+    Example:
+        >>> import os, tempfile
+        >>> from nnlib.checkpoint import h5io, weights
+        >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])
+        >>> path = weights.save_layer_weights(model, os.path.join(tempfile.mkdtemp(), "m.h5"))
+        >>> list(h5io.read(path).arrays)
+        ['dense/kernel', 'dense/bias']
+    """
+    variables = named_variables(layer)
+    if not variables:
+        raise ValueError(
+            f"layer '{layer.name}' has no variables yet: call it on a batch of "
+            "data (or build(input_shape)) before save_weights"
+        )
+    attrs = {"model_class": type(layer).__name__, "model_name": layer.name}
+    return save_weights(path, variables, attrs)
+
+
+def load_weights(
+    path, variables, by_name=True, strict=True, skip_mismatch=False, target=None
+):
+    """Loads a file ``save_weights`` wrote into ``{name: Variable}``.
+
+    Args:
+        path: The checkpoint file.
+        variables: The variables to fill, by name (in creation order for
+            ``by_name=False``).
+        by_name: Match names (default); False pairs saved arrays and variables
+            by position (legacy files, renamed layers).
+        strict: Raise if any variable has no value or any value no variable.
+        skip_mismatch: Pass over arrays of the wrong shape, with a warning each,
+            instead of raising.
+        target: The model's name, for messages.
+
+    Returns:
+        The ``RestoreReport``.
+
+    Raises:
+        CheckpointMismatchError: Carrying the whole report, when the file does
+            not fit; nothing is changed then.
+        CheckpointNotFoundError, CheckpointCorruptError, ...: As ``h5io.read``.
+
+    Example:
+        >>> import os, tempfile
+        >>> from nnlib.checkpoint import load_weights, save_weights
+        >>> path = save_weights(os.path.join(tempfile.mkdtemp(), "w.h5"),
+        ...                     {"a": np.ones(2), "b": np.ones(3)})
+        >>> a = nnlib.Variable(np.zeros(2), name="a")
+        >>> load_weights(path, {"a": a})
+        Traceback (most recent call last):
+        ...
+        nnlib.checkpoint.errors.CheckpointMismatchError: cannot load checkpoint '...w.h5': 1 matched, 0 missing, 1 unexpected, 0 shape mismatches
+        ...
+    """
+    stored = _read_weights(path)
+    return assign_arrays(
+        stored.arrays, variables, by_name, strict, skip_mismatch, stored.path, target
+    )
+
+
+def assign_arrays(
+    arrays,
+    variables,
+    by_name=True,
+    strict=True,
+    skip_mismatch=False,
+    path=None,
+    target=None,
+):
+    """Assigns ``{name: array}`` to ``{name: Variable}``: all of it, or nothing.
+
+    ``load_weights`` without the file: for importers of other formats, which
+    build the mapping themselves. Arguments as for ``load_weights``; ``path``
+    only names the source in messages.
+
+    Returns:
+        The ``RestoreReport``.
+
+    Raises:
+        CheckpointMismatchError: With the whole report; nothing is changed.
+
+    Example:
+        >>> from nnlib.checkpoint import assign_arrays
+        >>> w = nnlib.Variable([0., 0.], name="w")
+        >>> assign_arrays({"w": np.array([1., 2.])}, {"w": w}).matched
+        ['w']
+        >>> assign_arrays({"w": np.zeros(3)}, {"w": w})
+        Traceback (most recent call last):
+        ...
+        nnlib.checkpoint.errors.CheckpointMismatchError: cannot load checkpoint: 0 matched, 0 missing, 0 unexpected, 1 shape mismatch
+        ...
+    """
+    report = RestoreReport(path=path, target=target)
+    plan, _ = match(arrays, variables, report, by_name, skip_mismatch)
+    _check(report, strict)
+    for variable, array in plan:
+        variable.assign(array)
+    return report
+
+
+def load_layer_weights(layer, path, by_name=True, strict=True, skip_mismatch=False):
+    """Loads weights into a layer or model; see ``Layer.load_weights``.
+
+    Values for variables the model has not created yet (it was not called, or
+    part of it was not) are kept and assigned as each variable is created.
+
+    Example:
+        >>> import os, tempfile
+        >>> from nnlib.checkpoint import weights
+        >>> dense = nnlib.layers.Dense(2)
+        >>> _ = dense(np.ones((1, 3)))
+        >>> path = dense.save_weights(os.path.join(tempfile.mkdtemp(), "d.h5"))
+        >>> weights.load_layer_weights(nnlib.layers.Dense(2), path).deferred
+        ['kernel', 'bias']
+    """
+    stored = _read_weights(path)
+    unbuilt = any(not sub.built for sub in layer._layers_below())
+    if unbuilt and not by_name:
+        raise ValueError(
+            f"load_weights(by_name=False) into '{layer.name}' needs its variables: "
+            "call the model on a batch of data first (or load by name)"
+        )
+    report = RestoreReport(path=stored.path, target=layer.name)
+    plan, later = match(
+        stored.arrays, named_variables(layer), report, by_name, skip_mismatch, unbuilt
+    )
+    _check(report, strict)
+    for variable, array in plan:
+        variable.assign(array)
+    actions = {
+        name: _assigner(name, array, report, skip_mismatch)
+        for name, array in later.items()
+    }
+    _deferred.defer(layer, actions)
+    return report
+
+
+def match(
+    saved, variables, report, by_name=True, skip_mismatch=False, defer=False, prefix=""
+):
+    """Pairs saved arrays with variables, filling ``report``; assigns nothing.
+
+    Args:
+        saved: ``{name: array}`` from the file.
+        variables: ``{name: Variable}`` of the model.
+        report: The ``RestoreReport`` to fill (names get ``prefix``).
+        by_name: Pair by name, or by position.
+        skip_mismatch: Record shape mismatches as skipped (with a warning).
+        defer: Keep arrays no variable takes for later instead of calling them
+            unexpected (the model is not fully built).
+        prefix: Prepended to names in the report.
+
+    Returns:
+        ``(plan, later)``: ``[(variable, array)]`` to assign, and the
+        ``{name: array}`` kept for variables not created yet.
+
+    Example:
+        >>> from nnlib.checkpoint import RestoreReport, weights
+        >>> report = RestoreReport()
+        >>> w = nnlib.Variable(np.zeros(2), name="w")
+        >>> plan, later = weights.match({"w": np.ones(2), "x": np.ones(1)}, {"w": w}, report)
+        >>> len(plan), report.unexpected
+        (1, ['x'])
+    """
+    if by_name:
+        pairs = [(n, saved[n], v) for n, v in variables.items() if n in saved]
+        missing = [n for n in variables if n not in saved]
+        extra = [n for n in saved if n not in variables]
+    else:
+        count = min(len(saved), len(variables))
+        pairs = list(zip(variables, saved.values(), variables.values()))[:count]
+        missing = list(variables)[count:]
+        extra = list(saved)[count:]
+    for name in missing:
+        report.add_missing(prefix + name, variables[name].shape, variables[name].dtype)
+    later = {name: saved[name] for name in extra} if defer else {}
+    for name in extra:
+        add = report.add_deferred if defer else report.add_unexpected
+        add(prefix + name, saved[name].shape, saved[name].dtype)
+    plan = []
+    for name, array, variable in pairs:
+        if _fits(prefix + name, array, variable, report, skip_mismatch):
+            plan.append((variable, array))
+    return plan, later
+
+
+def _fits(name, array, variable, report, skip_mismatch):
+    if array.shape != variable.shape:
+        report.add_shape_mismatch(name, array.shape, variable.shape)
+        if skip_mismatch:
+            report.skipped.append(name)
+            warnings.warn(
+                f"load_weights: skipping '{name}': saved shape {array.shape}, "
+                f"model shape {variable.shape}",
+                UserWarning,
+                stacklevel=5,  # the caller of Layer.load_weights
+            )
+        return False
+    if array.dtype != variable.dtype:
+        report.add_dtype_change(name, array.dtype, variable.dtype)
+        if not np.can_cast(array.dtype, variable.dtype, "same_kind"):
+            return False
+    report.matched.append(name)
+    return True
+
+
+def _check(report, strict):
+    report.raise_if_mismatched(strict)
+    if not strict and report.unexpected:
+        warnings.warn(
+            f"load_weights: {len(report.unexpected)} saved values match no "
+            f"variable and were not loaded: {report.unexpected[:10]}",
+            UserWarning,
+            stacklevel=4,  # the caller of Layer.load_weights
+        )
+
+
+_LATE_FIX = (
+    "found as the variable was created: it keeps its initial value (load with "
+    "skip_mismatch=True to pass over it)"
+)
+
+
+def _assigner(name, array, report, skip_mismatch):
+    def assign(variable):
+        if name in report.deferred:
+            report.deferred.remove(name)
+        single = RestoreReport(path=report.path, target=report.target)
+        if _fits(name, array, variable, single, skip_mismatch):
+            report.matched.append(name)
+            variable.assign(array)
+        elif not skip_mismatch or single.incompatible_dtypes:
+            single.raise_if_mismatched(fix=_LATE_FIX)
+
+    return assign
+
+
+def _read_weights(path):
+    stored = h5io.read(path)
+    if stored.attrs.get("kind") == "checkpoint":
+        raise CheckpointMismatchError(
+            f"'{stored.path}' is a training checkpoint (nnlib.Checkpoint), not a "
+            "weights file: restore it with nnlib.Checkpoint(model=model)"
+            ".restore(path).expect_partial()",
+            path=stored.path,
+        )
+    return stored
