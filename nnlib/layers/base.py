@@ -3,43 +3,24 @@
 import numpy as np
 
 from ..engine import nest
-from ..engine.tensor import Tensor, to_array
-from ..ops.shape import cast
+from ..engine.tensor import to_array
 from ..variable_scope import (
     VariableScope,
     get_variable,
     variable_scope,
 )
-from . import _context
+from . import _context, _inputs
+from ._registry import LAYER_CLASSES, get_layer_class
 from ._tracking import Tracked
 from .input_spec import InputSpec
 
 __all__ = ["InputSpec", "Layer", "get_layer_class"]
 
-_LAYER_CLASSES = {}
 
 # Called as hook(layer, variable) after add_weight creates a variable: how
 # nnlib.checkpoint applies values loaded before the variable existed (deferred
 # restore). Empty, and so free, unless a restore is pending.
 _variable_created_hooks = []
-
-
-def get_layer_class(name):
-    """Returns the Layer subclass registered under its class name (for configs).
-
-    Raises:
-        ValueError: For an unknown name, listing the close ones.
-    """
-    if name in _LAYER_CLASSES:
-        return _LAYER_CLASSES[name]
-    import difflib
-
-    close = difflib.get_close_matches(name, _LAYER_CLASSES, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise ValueError(
-        f"unknown layer class '{name}'{hint} (pass custom classes with "
-        "custom_objects={'Name': cls})"
-    )
 
 
 class Layer(Tracked):
@@ -78,7 +59,7 @@ class Layer(Tracked):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _LAYER_CLASSES[cls.__name__] = cls
+        LAYER_CLASSES[cls.__name__] = cls
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None):
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
@@ -368,7 +349,7 @@ class Layer(Tracked):
             kwargs["training"] = training
         with _context.training_scope(training):
             outputs = self.call(inputs, *args, **kwargs)
-        object.__setattr__(self, "_output_shape", _shapes(outputs))
+        object.__setattr__(self, "_output_shape", _inputs.shapes(outputs))
         return outputs
 
     def _build_on(self, input_shape):
@@ -377,28 +358,8 @@ class Layer(Tracked):
         object.__setattr__(self, "_build_input_shape", input_shape)
 
     def _convert(self, inputs):
-        """Inputs as Tensors; floating-point ones (and integers, for a float
-        layer) cast to the layer's dtype, as Keras does silently."""
-        if isinstance(inputs, dict) or (
-            isinstance(inputs, (list, tuple))
-            and any(
-                isinstance(x, (Tensor, np.ndarray, list, tuple, dict)) for x in inputs
-            )
-        ):
-            return nest.pack_as(
-                inputs, [self._convert(x) for x in nest.flatten(inputs)]
-            )
-        if inputs is None:
-            return None
-        tensor = inputs if isinstance(inputs, Tensor) else Tensor(to_array(inputs))
-        kind = tensor.dtype.kind
-        if (
-            self._autocast
-            and tensor.dtype != self._dtype
-            and (kind == "f" or (kind in "iu" and self._dtype.kind == "f"))
-        ):
-            tensor = cast(tensor, self._dtype)
-        return tensor
+        """Inputs as Tensors, cast to the layer's dtype (see ``_inputs.convert``)."""
+        return _inputs.convert(inputs, self._dtype if self._autocast else None)
 
     # -- configuration --------------------------------------------------------------
 
@@ -420,11 +381,3 @@ class Layer(Tracked):
 
     def __repr__(self):
         return f"<{type(self).__name__} '{self.name}' built={self.built}>"
-
-
-def _shapes(outputs):
-    if isinstance(outputs, Tensor):
-        return outputs.shape
-    if isinstance(outputs, (list, tuple)):
-        return [_shapes(o) for o in outputs]
-    return None
