@@ -25,7 +25,7 @@ from . import (
     test_util,
 )
 from ._version import __version__
-from .checkpoint import Checkpoint, CheckpointManager, latest_checkpoint
+from .checkpoint import Checkpoint, CheckpointManager, latest_checkpoint, load_model
 from .engine import *
 from .engine import __all__ as _engine_all
 from .network import Network, Sequential
@@ -62,6 +62,7 @@ __all__ = [
     "get_variable_scope",
     "initializers",
     "latest_checkpoint",
+    "load_model",
     "layers",
     "losses",
     "metrics",

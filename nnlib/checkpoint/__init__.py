@@ -30,6 +30,7 @@ from .errors import (
     CheckpointWriteError,
 )
 from .manager import CheckpointManager, latest_checkpoint
+from .model_io import load_model, save_model
 from .report import RestoreReport
 from .status import RestoreStatus
 from .weights import assign_arrays, load_weights, named_variables, save_weights
@@ -50,7 +51,9 @@ __all__ = [
     "RestoreStatus",
     "assign_arrays",
     "latest_checkpoint",
+    "load_model",
     "load_weights",
     "named_variables",
+    "save_model",
     "save_weights",
 ]

@@ -104,13 +104,18 @@ class Checkpoint:
         Raises:
             CheckpointWriteError: If saving fails; a previous file is intact.
         """
+        counter = int(self.save_counter.numpy()) if _counter is None else _counter
+        arrays, attrs = self._contents(counter)
+        return h5io.write(path, arrays, attrs, make_dirs=True)
+
+    def _contents(self, counter):
+        """``(arrays, attrs)`` of the file: what ``write`` saves (and model files)."""
         arrays, meta = {}, {}
         variables = {}  # var _id -> its key in this checkpoint
         optimizers, states = [], {}
         self._gather("", arrays, meta, variables, optimizers, states)
         for key, opt in optimizers:
             _save_optimizer(key, opt, variables, arrays)
-        counter = int(self.save_counter.numpy()) if _counter is None else _counter
         attrs = {
             "kind": "checkpoint",
             "save_counter": counter,
@@ -118,7 +123,7 @@ class Checkpoint:
             "states": json.dumps(states),
             "random_state": json.dumps(_random.get_state()),
         }
-        return h5io.write(path, arrays, attrs, make_dirs=True)
+        return arrays, attrs
 
     def _gather(self, prefix, arrays, meta, variables, optimizers, states):
         for key, obj in self._objects.items():
@@ -177,6 +182,10 @@ class Checkpoint:
                 "model.load_weights(path)",
                 path=stored.path,
             )
+        return self._restore(stored, random_state)
+
+    def _restore(self, stored, random_state):
+        """Restores from an ``h5io.Stored`` already read (``load_model`` too)."""
         plan = _Plan(stored)
         plan.collect(self)
         plan.report.raise_if_mismatched(strict=False, fix=_FIX)

@@ -340,4 +340,10 @@ def _read_weights(path):
             ".restore(path).expect_partial()",
             path=stored.path,
         )
+    if stored.attrs.get("kind") == "model":  # model.save: its weights are under model/
+        stored.arrays = {
+            name.removeprefix("model/"): array
+            for name, array in stored.arrays.items()
+            if name.startswith("model/")
+        }
     return stored

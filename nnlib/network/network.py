@@ -88,6 +88,32 @@ class Network(Trainer, Layer):
         object.__setattr__(self, "built", True)
         object.__setattr__(self, "_build_input_shape", input_shape)
 
+    def save(self, path, include_optimizer=True, overwrite=True):
+        """Saves architecture, weights and optimizer state to HDF5 ``path``.
+
+        ``nnlib.load_model(path)`` rebuilds the model from it; a subclassed
+        Network needs its class then (see ``nnlib.checkpoint.save_model``). The
+        file is written atomically: a failure leaves any previous file intact.
+
+        Args:
+            path: The file to write.
+            include_optimizer: Also save the optimizer's config and state.
+            overwrite: Replace an existing file (False raises instead).
+
+        Returns:
+            ``path``.
+
+        Example:
+            >>> import os, tempfile
+            >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])
+            >>> path = model.save(os.path.join(tempfile.mkdtemp(), "model.h5"))
+            >>> nnlib.load_model(path).count_params()
+            8
+        """
+        from ..checkpoint import model_io
+
+        return model_io.save_model(self, path, include_optimizer, overwrite)
+
     def summary(self, print_fn=print):
         """Prints a table of layers, output shapes and parameter counts, with totals.
 

@@ -48,6 +48,9 @@ class Trainer:
         object.__setattr__(self, "compiled_loss", CompiledLoss(loss, loss_weights))
         object.__setattr__(self, "compiled_metrics", CompiledMetrics(metrics, loss))
         object.__setattr__(self, "_loss_tracker", _metrics.Mean(name="loss"))
+        # As given, for model.save to record (names and configs, not objects).
+        compile_args = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights}
+        object.__setattr__(self, "_compile_args", compile_args)
 
     def _check_compiled(self):
         if self.compiled_loss is None:

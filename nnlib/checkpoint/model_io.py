@@ -1,0 +1,233 @@
+"""Whole models in one HDF5 file: architecture, weights, optimizer, compile settings.
+
+``save_model`` writes what ``Checkpoint(model=..., optimizer=...)`` writes
+(variables under ``model/``, the optimizer's step count and slots under
+``optimizer/``) with ``kind = "model"`` and three JSON root attributes:
+``model_config`` (``{"class_name", "config"}``), ``compile_config`` (the loss,
+metrics and loss weights given to ``compile``, by name or config) and
+``optimizer_config``. ``load_model`` rebuilds the model from its class and
+config, compiles it, and restores every variable (deferred for a model that
+builds on its first call).
+
+A subclassed ``Network`` is code: its file holds the class name, the weights
+and whatever ``get_config`` returns, and loading needs the class
+(``custom_objects={"MyNet": MyNet}``, or simply having defined it in the
+process) and a ``get_config``/``from_config`` pair when ``__init__`` takes
+arguments.
+"""
+
+import json
+import os
+import warnings
+
+from .. import losses as _losses
+from .. import metrics as _metrics
+from .. import optimizers as _optimizers
+from ..layers._registry import LAYER_CLASSES
+from ..layers.base import Layer
+from . import h5io
+from .checkpoint import Checkpoint
+from .errors import CheckpointMismatchError
+
+__all__ = ["load_model", "save_model"]
+
+_KIND = "model"
+
+
+def save_model(model, path, include_optimizer=True, overwrite=True):
+    """Saves a model's architecture, weights and (optionally) optimizer state.
+
+    Args:
+        model: A ``Network`` or ``Sequential`` (or any ``Layer``).
+        path: The HDF5 file to write, atomically (the old file survives a
+            failure). Missing folders are created.
+        include_optimizer: Also save the compile settings and the optimizer's
+            config, step count and slots, so training resumes where it
+            stopped; False saves architecture and weights only (the model
+            loads uncompiled).
+        overwrite: Replace an existing file (default); False raises instead.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        FileExistsError: With ``overwrite=False`` when ``path`` exists.
+        CheckpointWriteError: If writing fails; a previous file is intact.
+
+    Example:
+        >>> import os, tempfile
+        >>> from nnlib.checkpoint import load_model, save_model
+        >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])
+        >>> model.compile(optimizer="adam", loss="mse")
+        >>> path = save_model(model, os.path.join(tempfile.mkdtemp(), "m.h5"))
+        >>> clone = load_model(path)
+        >>> np.array_equal(clone.get_weights()[0], model.get_weights()[0])
+        True
+        >>> type(clone.optimizer).__name__
+        'Adam'
+    """
+    path = os.fspath(path)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"model.save: '{path}' exists and overwrite=False")
+    optimizer = getattr(model, "optimizer", None) if include_optimizer else None
+    objects = {"model": model}
+    if optimizer is not None:
+        objects["optimizer"] = optimizer
+    arrays, attrs = Checkpoint(**objects)._contents(0)
+    attrs = {
+        "kind": _KIND,
+        "objects": attrs["objects"],
+        "model_class": type(model).__name__,
+        "model_name": model.name,
+        "model_config": json.dumps(_model_config(model)),
+    }
+    compile_config = _compile_config(model) if include_optimizer else None
+    if compile_config is not None:
+        attrs["compile_config"] = json.dumps(compile_config)
+    if optimizer is not None:
+        attrs["optimizer_config"] = json.dumps(_optimizers.serialize(optimizer))
+    return h5io.write(path, arrays, attrs, make_dirs=True)
+
+
+def load_model(path, custom_objects=None, compile=True):
+    """Rebuilds a model ``save_model`` (``model.save``) wrote, with its weights.
+
+    Args:
+        path: The file.
+        custom_objects: ``{"ClassName": cls}`` for your own Network, layer,
+            optimizer classes (classes defined in this process are found by
+            name anyway).
+        compile: Compile the model as it was saved (loss, metrics, optimizer
+            with its state). False returns it uncompiled.
+
+    Returns:
+        The model, its variables restored (as they are created, for a model
+        that builds on its first call).
+
+    Raises:
+        CheckpointMismatchError: For a weights file or a training checkpoint
+            (they need the model built by code), or weights that do not fit the
+            rebuilt architecture.
+        ValueError: When the model's class cannot be found or rebuilt.
+        CheckpointError: A missing, damaged or locked file (subclasses).
+
+    Example:
+        >>> import os, tempfile
+        >>> from nnlib.checkpoint import load_model
+        >>> model = nnlib.Sequential([nnlib.layers.Dense(1, input_shape=(2,))])
+        >>> path = model.save(os.path.join(tempfile.mkdtemp(), "m.h5"))
+        >>> clone = load_model(path, compile=False)
+        >>> x = np.ones((1, 2), np.float32)
+        >>> np.array_equal(clone(x).numpy(), model(x).numpy())
+        True
+    """
+    custom_objects = dict(custom_objects or {})
+    stored = h5io.read(path)
+    kind = stored.attrs.get("kind")
+    if kind != _KIND:
+        how = (
+            "nnlib.Checkpoint(model=model).restore(path).expect_partial()"
+            if kind == "checkpoint"
+            else "model.load_weights(path)"
+        )
+        what = "a training checkpoint" if kind == "checkpoint" else "a weights file"
+        raise CheckpointMismatchError(
+            f"'{stored.path}' is {what}, not a whole model (model.save): build the "
+            f"model in code, then call {how}",
+            path=stored.path,
+        )
+    model = _rebuild(json.loads(stored.attrs["model_config"]), custom_objects, stored)
+    objects = {"model": model}
+    optimizer_config = stored.attrs.get("optimizer_config")
+    if compile and optimizer_config is not None:
+        objects["optimizer"] = _optimizers.deserialize(
+            json.loads(optimizer_config), custom_objects
+        )
+    compile_config = stored.attrs.get("compile_config")
+    if compile and compile_config is not None:
+        config = json.loads(compile_config)
+        model.compile(
+            optimizer=objects.get("optimizer", "rmsprop"),
+            loss=_nested(config["loss"], _losses.deserialize),
+            metrics=_nested(config["metrics"], _metrics.deserialize),
+            loss_weights=config["loss_weights"],
+        )
+    elif "optimizer" in objects:
+        object.__setattr__(model, "optimizer", objects["optimizer"])
+    status = Checkpoint(**objects)._restore(stored, random_state=False)
+    status.assert_existing_objects_matched()
+    status.expect_partial()  # an uncompiled load leaves the optimizer's arrays
+    return model
+
+
+def _model_config(model):
+    custom = type(model).get_config is Layer.get_config and bool(model._sublayers)
+    return {
+        "class_name": type(model).__name__,
+        "config": model.get_config(),
+        "subclassed": custom,  # the architecture is the class's Python code
+    }
+
+
+def _rebuild(spec, custom_objects, stored):
+    name = spec["class_name"]
+    cls = custom_objects.get(name) or LAYER_CLASSES.get(name)
+    code_needed = (
+        f"; a subclassed Network's architecture is its Python code, so load_model "
+        f"needs the class: pass custom_objects={{'{name}': {name}}} (or rebuild "
+        f"the model and call model.load_weights('{stored.path}'))"
+    )
+    hint = f" (pass custom_objects={{'{name}': cls}})"
+    if cls is None:
+        raise ValueError(
+            f"cannot load model '{stored.path}': its class '{name}' is not known"
+            + (code_needed if spec.get("subclassed") else hint)
+        )
+    try:
+        if "custom_objects" in _parameters(cls.from_config):
+            return cls.from_config(spec["config"], custom_objects=custom_objects)
+        return cls.from_config(spec["config"])
+    except TypeError as error:
+        raise ValueError(
+            f"cannot load model '{stored.path}': {name}.from_config failed ({error}); "
+            f"give {name} get_config()/from_config() that describe its __init__ "
+            "arguments"
+        ) from error
+
+
+def _parameters(function):
+    import inspect
+
+    return inspect.signature(function).parameters
+
+
+def _compile_config(model):
+    args = getattr(model, "_compile_args", None)
+    if args is None:
+        return None
+    try:
+        return {
+            "loss": _nested(args["loss"], _losses.serialize, serializing=True),
+            "metrics": _nested(args["metrics"], _metrics.serialize, serializing=True),
+            "loss_weights": args["loss_weights"],
+        }
+    except (TypeError, ValueError) as error:
+        warnings.warn(
+            f"model.save: the compile settings of '{model.name}' cannot be saved "
+            f"({error}); load_model will return it uncompiled: compile it again",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+
+
+def _nested(value, convert, serializing=False):
+    """Applies ``convert`` to each loss or metric in ``value`` (None, a name, a
+    config, a list or a dict of them); names pass through as they are."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_nested(v, convert, serializing) for v in value]
+    if isinstance(value, dict) and (serializing or "class_name" not in value):
+        return {k: _nested(v, convert, serializing) for k, v in value.items()}
+    return convert(value)

@@ -1,0 +1,215 @@
+"""model.save / nnlib.load_model: architecture, weights, optimizer, compile settings."""
+
+import os
+
+import numpy as np
+import pytest
+
+import nnlib
+from nnlib import layers
+from nnlib.checkpoint import CheckpointMismatchError, CheckpointWriteError, h5io
+from nnlib.layers import _registry
+
+
+def _data(n=32, features=4, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, features)).astype(np.float32)
+    return x, rng.integers(0, classes, n)
+
+
+def _classifier(input_shape=(4,)):
+    first = (
+        layers.Dense(8, activation="relu", input_shape=input_shape)
+        if input_shape
+        else layers.Dense(8, activation="relu")
+    )
+    return nnlib.Sequential(
+        [first, layers.BatchNormalization(), layers.Dropout(0.2), layers.Dense(3)]
+    )
+
+
+def _trained(model, epochs=2):
+    model.compile(
+        optimizer=nnlib.optimizers.Adam(0.01),
+        loss=nnlib.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy", nnlib.metrics.SparseTopKCategoricalAccuracy(k=2)],
+    )
+    x, y = _data()
+    model.fit(x, y, batch_size=8, epochs=epochs, verbose=0, shuffle=False)
+    return model
+
+
+def test_a_compiled_sequential_round_trips_and_trains_on_identically(tmp_path, helpers):
+    model = _trained(_classifier())
+    path = model.save(str(tmp_path / "model.h5"))
+    clone = nnlib.load_model(path)
+    assert clone is not model
+    assert clone.get_config()["layers"] == model.get_config()["layers"]
+    assert helpers.same(helpers.values(clone), helpers.values(model))
+    assert int(clone.optimizer.iterations) == int(model.optimizer.iterations) == 8
+    assert clone.optimizer.get_config() == model.optimizer.get_config()
+    assert clone.compiled_loss.names == model.compiled_loss.names
+    x, y = _data(seed=1)
+    assert np.array_equal(clone.predict(x), model.predict(x))
+    # The optimizer's slots came back too: one more identical step each.
+    for m in (model, clone):
+        nnlib.random.set_seed(7)  # the same dropout masks for both
+        m.fit(x, y, batch_size=32, epochs=1, verbose=0, shuffle=False)
+    assert helpers.same(helpers.values(clone), helpers.values(model))
+    evaluated = clone.evaluate(x, y, verbose=0, return_dict=True)
+    assert set(evaluated) == {"loss", "accuracy", "sparse_top_k_categorical_accuracy"}
+
+
+def test_a_model_that_builds_on_its_first_call_restores_then(tmp_path, helpers):
+    model = _trained(_classifier(input_shape=None))
+    path = model.save(str(tmp_path / "lazy.h5"))
+    clone = nnlib.load_model(path)
+    assert not clone.built and clone.variables == []
+    x, y = _data(seed=2)
+    np.testing.assert_array_equal(clone.predict(x), model.predict(x))
+    for m in (model, clone):  # optimizer slots were deferred with their variables
+        nnlib.random.set_seed(7)
+        m.fit(x, y, batch_size=32, epochs=1, verbose=0, shuffle=False)
+    assert helpers.same(helpers.values(clone), helpers.values(model))
+
+
+def test_include_optimizer_false_saves_an_uncompiled_model(tmp_path):
+    model = _trained(_classifier())
+    path = model.save(str(tmp_path / "bare.h5"), include_optimizer=False)
+    assert not any(name.startswith("optimizer/") for name in h5io.read(path).arrays)
+    clone = nnlib.load_model(path)
+    assert clone.optimizer is None and clone.compiled_loss is None
+
+
+def test_compile_false_skips_the_optimizer(tmp_path, helpers):
+    model = _trained(_classifier())
+    clone = nnlib.load_model(model.save(str(tmp_path / "m.h5")), compile=False)
+    assert clone.compiled_loss is None
+    assert helpers.same(helpers.values(clone), helpers.values(model))
+
+
+def test_an_unsaveable_loss_warns_and_loads_uncompiled(tmp_path, helpers):
+    model = _classifier()
+    model.compile("sgd", loss=lambda y, p: nnlib.reduce_mean(p))
+    model(np.zeros((1, 4), np.float32))
+    with pytest.warns(UserWarning, match="compile settings .* cannot be saved"):
+        path = model.save(str(tmp_path / "m.h5"))
+    clone = nnlib.load_model(path)
+    assert clone.compiled_loss is None
+    assert type(clone.optimizer).__name__ == "GradientDescent"
+
+
+class Tower(nnlib.Network):
+    """A subclassed network without arguments: its class rebuilds it."""
+
+    def __init__(self, name="tower", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.a = layers.Dense(4, activation="tanh")
+        self.b = layers.Dense(2)
+
+    def call(self, x, training=False):
+        return self.b(self.a(x))
+
+
+class Sized(nnlib.Network):
+    """A subclassed network whose __init__ takes an argument, without get_config."""
+
+    def __init__(self, units):
+        super().__init__()
+        self.out = layers.Dense(units)
+
+    def call(self, x, training=False):
+        return self.out(x)
+
+
+class SizedWithConfig(Sized):
+    def get_config(self):
+        return {"units": self.out.units}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def test_a_subclassed_network_loads_with_its_class(tmp_path, helpers, monkeypatch):
+    model = Tower()
+    x = np.ones((2, 3), np.float32)
+    expected = model(x).numpy()
+    path = model.save(str(tmp_path / "tower.h5"))
+    assert nnlib.load_model(path)(x).numpy().tolist() == expected.tolist()
+    # In a process that never defined the class, the message says what to pass.
+    monkeypatch.delitem(_registry.LAYER_CLASSES, "Tower")
+    with pytest.raises(ValueError) as caught:
+        nnlib.load_model(path)
+    message = str(caught.value)
+    assert "'Tower' is not known" in message
+    assert "custom_objects={'Tower': Tower}" in message and "load_weights" in message
+    loaded = nnlib.load_model(path, custom_objects={"Tower": Tower})
+    np.testing.assert_array_equal(loaded(x).numpy(), expected)
+
+
+def test_a_network_with_init_arguments_needs_get_config(tmp_path):
+    model = Sized(3)
+    model(np.ones((1, 2), np.float32))
+    path = model.save(str(tmp_path / "sized.h5"))
+    with pytest.raises(ValueError, match="Sized.from_config failed .* get_config"):
+        nnlib.load_model(path)
+    model = SizedWithConfig(3)
+    model(np.ones((1, 2), np.float32))
+    clone = nnlib.load_model(model.save(str(tmp_path / "sized_config.h5")))
+    x = np.arange(4, dtype=np.float32).reshape(2, 2)
+    np.testing.assert_array_equal(clone(x).numpy(), model(x).numpy())
+
+
+def test_other_kinds_of_file_are_refused_with_the_way_to_load_them(tmp_path, make_mlp):
+    model = make_mlp()
+    weights = model.save_weights(str(tmp_path / "w.h5"))
+    with pytest.raises(CheckpointMismatchError, match="weights file.*load_weights"):
+        nnlib.load_model(weights)
+    ckpt = nnlib.Checkpoint(model=model).save(str(tmp_path / "ckpt"))
+    with pytest.raises(CheckpointMismatchError, match="training checkpoint.*restore"):
+        nnlib.load_model(ckpt)
+
+
+def test_weights_that_do_not_fit_the_architecture_are_refused(tmp_path):
+    model = _classifier()
+    path = model.save(str(tmp_path / "m.h5"))
+    stored = h5io.read(path)
+    arrays = dict(stored.arrays)
+    arrays["model/dense/kernel"] = np.zeros((5, 8), np.float32)
+    h5io.write(
+        path,
+        arrays,
+        {
+            k: v
+            for k, v in stored.attrs.items()
+            if k not in ("format_version", "nnlib_version", "names")
+        },
+    )
+    with pytest.raises(CheckpointMismatchError, match="dense/kernel"):
+        nnlib.load_model(path)
+
+
+def test_overwrite_false_and_a_failed_save_keep_the_old_file(tmp_path, monkeypatch):
+    model = _classifier()
+    path = model.save(str(tmp_path / "m.h5"))
+    before = (tmp_path / "m.h5").read_bytes()
+    with pytest.raises(FileExistsError, match="overwrite=False"):
+        _classifier().save(path, overwrite=False)
+
+    def failing(temp, entries, attrs):
+        raise OSError(28, "No space left on device", temp)
+
+    monkeypatch.setattr(h5io, "_write_file", failing)
+    with pytest.raises(CheckpointWriteError, match="previous checkpoint is intact"):
+        _classifier().save(path)
+    assert (tmp_path / "m.h5").read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.h5"]
+
+
+def test_load_weights_reads_the_weights_of_a_model_file(tmp_path, helpers):
+    model = _trained(_classifier())
+    path = model.save(str(tmp_path / "m.h5"))
+    other = _classifier()
+    other.load_weights(path)
+    assert helpers.same(helpers.values(other), helpers.values(model))
