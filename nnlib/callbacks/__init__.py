@@ -13,16 +13,19 @@ Example:
     ['EarlyStopping', 'History']
 """
 
+from .backup_and_restore import BackupAndRestore
 from .callback import Callback, CallbackList
 from .csv_logger import CSVLogger
 from .early_stopping import EarlyStopping
 from .history import History
 from .lambda_callback import LambdaCallback
 from .learning_rate import LearningRateScheduler, ReduceLROnPlateau
+from .model_checkpoint import ModelCheckpoint
 from .progbar import Progbar, ProgbarLogger
 from .terminate_on_nan import TerminateOnNaN
 
 __all__ = [
+    "BackupAndRestore",
     "CSVLogger",
     "Callback",
     "CallbackList",
@@ -30,6 +33,7 @@ __all__ = [
     "History",
     "LambdaCallback",
     "LearningRateScheduler",
+    "ModelCheckpoint",
     "Progbar",
     "ProgbarLogger",
     "ReduceLROnPlateau",

@@ -245,6 +245,8 @@ class CallbackList(Callback):
         self.history = None
         self.progbar = None
         self._add_defaults(add_history, add_progbar, verbose)
+        for callback in self.callbacks:
+            self._introduce(callback)
         self.set_params({"epochs": epochs, "steps": steps, "verbose": verbose})
         if model is not None:
             self.set_model(model)
@@ -278,6 +280,38 @@ class CallbackList(Callback):
         if self.params:
             callback.set_params(self.params)
         self.callbacks.append(callback)
+        self._introduce(callback)
+
+    def _introduce(self, callback):
+        # A callback that saves the others' state (BackupAndRestore) sees them.
+        if getattr(callback, "_restores_state", False):
+            callback._peers = self.callbacks
+
+    def _state_keepers(self):
+        """The callbacks that back up the others' state (``BackupAndRestore``)."""
+        return [cb for cb in self.callbacks if getattr(cb, "_restores_state", False)]
+
+    def on_train_begin(self, logs=None):
+        """Calls ``on_train_begin`` of each callback, those restoring state first.
+
+        A callback that restores the others' state (``BackupAndRestore``) runs
+        before them, so each starts from its restored state.
+        """
+        logs = {} if logs is None else logs
+        keepers = self._state_keepers()
+        for callback in keepers + [cb for cb in self.callbacks if cb not in keepers]:
+            callback.on_train_begin(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Calls ``on_epoch_end`` of each callback, those saving state last.
+
+        A callback that backs up the others' state (``BackupAndRestore``) runs
+        after them, so the backup holds the state at the end of the epoch.
+        """
+        logs = {} if logs is None else logs
+        keepers = self._state_keepers()
+        for callback in [cb for cb in self.callbacks if cb not in keepers] + keepers:
+            callback.on_epoch_end(epoch, logs)
 
     def __iter__(self):
         return iter(self.callbacks)
@@ -299,10 +333,8 @@ class CallbackList(Callback):
         for callback in self.callbacks:
             callback.set_params(self.params)
 
-    on_train_begin = _dispatch("on_train_begin", False)
     on_train_end = _dispatch("on_train_end", False)
     on_epoch_begin = _dispatch("on_epoch_begin", True)
-    on_epoch_end = _dispatch("on_epoch_end", True)
     on_train_batch_begin = _dispatch("on_train_batch_begin", True)
     on_train_batch_end = _dispatch("on_train_batch_end", True)
     on_batch_begin = _dispatch("on_batch_begin", True)

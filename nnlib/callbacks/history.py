@@ -39,5 +39,33 @@ class History(Callback):
         for name, value in (logs or {}).items():
             self.history.setdefault(name, []).append(to_python(value))
 
+    def get_state(self):
+        """The epochs and values recorded so far (for ``BackupAndRestore``).
+
+        Returns:
+            Dict with ``epoch`` and ``history`` (copies).
+
+        Example:
+            >>> from nnlib import callbacks
+            >>> history = callbacks.History()
+            >>> history.on_epoch_end(0, {"loss": 0.5})
+            >>> callbacks.History().get_state()["epoch"], history.get_state()["history"]
+            ([], {'loss': [0.5]})
+        """
+        return {
+            "epoch": list(self.epoch),
+            "history": {name: list(values) for name, values in self.history.items()},
+        }
+
+    def set_state(self, state):
+        """Replaces the records with ``get_state``'s dict: a resumed run's
+        ``History`` then covers the epochs before the interruption too.
+
+        Args:
+            state: A dict from ``get_state``.
+        """
+        self.epoch = list(state["epoch"])
+        self.history = {name: list(values) for name, values in state["history"].items()}
+
     def __repr__(self):
         return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"

@@ -140,6 +140,8 @@ class Checkpoint:
                 variables.setdefault(obj._id, (key, obj))
             elif kind == "optimizer":
                 optimizers.append((key, obj))
+                if not callable(obj._learning_rate):  # ReduceLROnPlateau changes it
+                    states[f"{key}/learning_rate"] = float(obj._learning_rate)
             elif kind == "checkpoint":
                 obj._gather(key + "/", arrays, meta, variables, optimizers, states)
             else:
@@ -231,6 +233,9 @@ class _Plan:
                 self._pair(key, obj)
             elif kind == "optimizer":
                 optimizers.append((key, obj))
+                rate = self.states.get(f"{key}/learning_rate")
+                if rate is not None:
+                    self.state_calls.append((_rate_setter(obj), rate))
             elif kind == "checkpoint":
                 self._collect(obj, key + "/", optimizers)
             elif key in self.states:
@@ -341,6 +346,13 @@ def _restorer(key, value, slots, plan):
             report.deferred.remove(key)
 
     return restore
+
+
+def _rate_setter(opt):
+    def set_rate(rate):
+        opt.learning_rate = rate
+
+    return set_rate
 
 
 def _slot_getter(opt, var, slot):

@@ -51,6 +51,8 @@ def run_fit(
     )
     model.stop_training = False
     callback_list.on_train_begin()
+    # BackupAndRestore found an interrupted run: go on after its last epoch.
+    initial_epoch = max(initial_epoch, model.__dict__.pop("_resume_at_epoch", 0))
     logs, nan_seen = {}, False
     for epoch in range(initial_epoch, epochs):
         model._reset_metrics()
