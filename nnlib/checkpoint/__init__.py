@@ -32,7 +32,18 @@ from .errors import (
 from .manager import CheckpointManager, latest_checkpoint
 from .model_io import load_model, save_model
 from .report import RestoreReport
+from .safetensors_io import (
+    load_safetensors,
+    load_safetensors_weights,
+    save_safetensors,
+)
 from .status import RestoreStatus
+from .torch_mapping import (
+    from_torch_state_dict,
+    load_torch_safetensors,
+    nchw_to_nhwc_columns,
+    to_torch_state_dict,
+)
 from .weights import assign_arrays, load_weights, named_variables, save_weights
 
 __all__ = [
@@ -50,10 +61,17 @@ __all__ = [
     "RestoreReport",
     "RestoreStatus",
     "assign_arrays",
+    "from_torch_state_dict",
     "latest_checkpoint",
     "load_model",
+    "load_safetensors",
+    "load_safetensors_weights",
+    "load_torch_safetensors",
     "load_weights",
     "named_variables",
+    "nchw_to_nhwc_columns",
     "save_model",
+    "save_safetensors",
     "save_weights",
+    "to_torch_state_dict",
 ]

@@ -195,7 +195,7 @@ def _root_attrs(f, path):
     if not isinstance(version, int) or "names" not in attrs:
         raise CheckpointCorruptError(
             f"'{path}' is an HDF5 file but not an nnlib checkpoint (no "
-            "format_version or names attribute); Keras files need an importer",
+            "format_version or names attribute) nor a Keras weights file",
             path=path,
         )
     if version > FORMAT_VERSION:

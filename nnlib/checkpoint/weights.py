@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from . import _deferred, h5io
-from .errors import CheckpointMismatchError
+from .errors import CheckpointCorruptError, CheckpointMismatchError
 from .report import RestoreReport
 
 __all__ = [
@@ -194,11 +194,14 @@ def assign_arrays(
     return report
 
 
-def load_layer_weights(layer, path, by_name=True, strict=True, skip_mismatch=False):
+def load_layer_weights(layer, path, by_name=None, strict=True, skip_mismatch=False):
     """Loads weights into a layer or model; see ``Layer.load_weights``.
 
     Values for variables the model has not created yet (it was not called, or
     part of it was not) are kept and assigned as each variable is created.
+    ``by_name=None`` means True for nnlib's files. Keras weight files are
+    recognized and loaded by ``keras_h5.load_keras_weights`` (where None means
+    Keras's default, by layer order).
 
     Example:
         >>> import os, tempfile
@@ -209,7 +212,15 @@ def load_layer_weights(layer, path, by_name=True, strict=True, skip_mismatch=Fal
         >>> weights.load_layer_weights(nnlib.layers.Dense(2), path).deferred
         ['kernel', 'bias']
     """
-    stored = _read_weights(path)
+    try:
+        stored = _read_weights(path)
+    except CheckpointCorruptError:
+        from . import keras_h5  # only for files that are not nnlib's
+
+        if keras_h5.keras_format(path) is None:
+            raise
+        return keras_h5.load_keras_weights(layer, path, by_name, strict, skip_mismatch)
+    by_name = True if by_name is None else by_name
     unbuilt = any(not sub.built for sub in layer._layers_below())
     if unbuilt and not by_name:
         raise ValueError(

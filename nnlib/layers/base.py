@@ -263,16 +263,20 @@ class Layer(Tracked):
 
         return weights.save_layer_weights(self, path)
 
-    def load_weights(self, path, by_name=True, strict=True, skip_mismatch=False):
-        """Loads a ``save_weights`` file; a failed load changes nothing.
+    def load_weights(self, path, by_name=None, strict=True, skip_mismatch=False):
+        """Loads a ``save_weights`` (or ``save``) file; a failed load changes nothing.
 
         Names match relative to the layer (``mnist``'s weights load into
         ``mnist_1``). Values for variables not created yet are kept and
         assigned the moment each is created (load before the first call).
+        Keras HDF5 weight files (``.h5``, ``.weights.h5``, ``.keras``) are
+        recognized and loaded into a built model of the same layers (see
+        ``nnlib.checkpoint.keras_h5``).
 
         Args:
             path: The file.
-            by_name: Match by name (default); False pairs by creation order.
+            by_name: None (default): by name for nnlib files, by layer order
+                for Keras files; True: by name; False: by creation order.
             strict: Raise if a variable has no saved value or a saved value no
                 variable; False loads what fits and reports the rest.
             skip_mismatch: Pass over values of the wrong shape, with a warning.

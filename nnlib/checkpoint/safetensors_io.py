@@ -1,0 +1,379 @@
+"""Reading and writing safetensors files: the format PyTorch and Hugging Face share.
+
+A safetensors file is an 8-byte header length, a JSON header (each tensor's
+dtype, shape and byte range, plus ``__metadata__``: a str to str mapping) and the
+raw little-endian data. The optional ``safetensors`` package does the encoding
+(``pip install "nnlib[safetensors]"``); nnlib adds what its own HDF5 files have:
+atomic writing by the protocol of ``h5io`` (a temporary file beside the target,
+verified, fsynced, renamed over it, the folder fsynced; removed on any failure),
+errors that name the file, and, in the metadata key ``"nnlib"``, the names in
+saving order and a CRC-32 of each array, so files nnlib wrote are checked as
+they are read. Files from other writers load without those checks (the format
+has none). ``BF16`` tensors, common in PyTorch files, load as float32.
+
+Example:
+    >>> import os, tempfile
+    >>> from nnlib.checkpoint import load_safetensors, save_safetensors
+    >>> path = os.path.join(tempfile.mkdtemp(), "w.safetensors")
+    >>> _ = save_safetensors(path, {"fc.weight": np.ones((2, 3), np.float32)})
+    >>> load_safetensors(path)["fc.weight"].shape
+    (2, 3)
+"""
+
+import json
+import os
+import struct
+import zlib
+
+import numpy as np
+
+from . import h5io
+from .errors import (
+    CheckpointCorruptError,
+    CheckpointError,
+    CheckpointIsADirectoryError,
+    CheckpointNotFoundError,
+    CheckpointReadError,
+    CheckpointWriteError,
+)
+from .weights import assign_arrays, named_variables
+
+__all__ = ["load_safetensors", "load_safetensors_weights", "save_safetensors"]
+
+INSTALL_HINT = 'pip install "nnlib[safetensors]"'
+_NNLIB_KEY = "nnlib"  # metadata: {"names": [...], "crc32": [...]} as JSON
+
+
+def _package():
+    """``safetensors.numpy``, or an ImportError saying how to install it."""
+    try:
+        import safetensors.numpy as st_numpy
+    except ImportError as err:
+        raise ImportError(
+            "reading and writing safetensors files needs the 'safetensors' "
+            f"package: {INSTALL_HINT}"
+        ) from err
+    return st_numpy
+
+
+# -- writing ----------------------------------------------------------------------
+
+
+def save_safetensors(path, arrays_or_layer, metadata=None, make_dirs=False):
+    """Writes ``{name: array}`` (or a layer's variables) to a safetensors file.
+
+    Atomic: the file at ``path`` is replaced only by a complete, verified new
+    one. Names are kept as given (``"dense/kernel"``, ``"fc.weight"``); the
+    order of the mapping is recorded, so ``load_safetensors`` returns it.
+
+    Args:
+        path: The file to write.
+        arrays_or_layer: A mapping of names to numpy arrays, Variables or
+            PyTorch tensors (so ``model.state_dict()`` saves as it is), or a
+            layer or model, saved by ``named_variables`` (names relative to it).
+        metadata: Optional ``{str: str}`` for the header's ``__metadata__``
+            (the key ``"nnlib"`` is nnlib's own).
+        make_dirs: Create the target's folder when missing.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ImportError: If the ``safetensors`` package is not installed.
+        ValueError: For an empty name, a layer without variables yet, or
+            ``metadata`` using the key ``"nnlib"``.
+        TypeError: For arrays other than booleans and numbers, or metadata
+            values other than strings.
+        CheckpointWriteError: When writing fails (disk full, permission,
+            missing folder); the previous file is intact and no temporary
+            file is left.
+
+    Example:
+        >>> import os, tempfile
+        >>> from nnlib.checkpoint import load_safetensors, save_safetensors
+        >>> dense = nnlib.layers.Dense(2)
+        >>> _ = dense(np.ones((1, 3), np.float32))
+        >>> path = save_safetensors(os.path.join(tempfile.mkdtemp(), "d.safetensors"),
+        ...                         dense, metadata={"note": "hi"})
+        >>> arrays, meta = load_safetensors(path, with_metadata=True)
+        >>> list(arrays), meta
+        (['kernel', 'bias'], {'note': 'hi'})
+    """
+    st_numpy = _package()
+    path = os.fspath(path)
+    entries = _prepared(arrays_or_layer)
+    header = _checked_metadata(metadata)
+    header[_NNLIB_KEY] = json.dumps(
+        {"names": list(entries), "crc32": [_crc(a) for a in entries.values()]}
+    )
+    data = st_numpy.save(entries, metadata=header)
+    folder = os.path.dirname(os.path.abspath(path))
+    existed = os.path.isfile(path)
+    if os.path.isdir(path):
+        raise CheckpointWriteError(
+            f"cannot save safetensors file '{path}': it is a directory", path=path
+        )
+    temp = None
+    try:
+        if make_dirs:
+            os.makedirs(folder, exist_ok=True)
+        temp = h5io._create_temp(path, existed)
+        _write_file(temp, data)
+        h5io._fsync(temp)
+        _verify(temp, data)
+        os.replace(temp, path)
+        temp = None
+        h5io._fsync_folder(folder)
+    except BaseException as err:
+        if temp is not None:
+            h5io._remove_quietly(temp)
+        if isinstance(err, CheckpointError) or not isinstance(err, Exception):
+            raise
+        raise h5io._write_error(path, folder, existed, err) from err
+    return path
+
+
+def _prepared(arrays_or_layer):
+    if hasattr(arrays_or_layer, "scope_name") and hasattr(arrays_or_layer, "variables"):
+        layer, arrays_or_layer = arrays_or_layer, named_variables(arrays_or_layer)
+        if not arrays_or_layer:
+            raise ValueError(
+                f"layer '{layer.name}' has no variables yet: call it on a batch of "
+                "data (or build(input_shape)) before saving it"
+            )
+    entries = {}
+    for name, value in arrays_or_layer.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"cannot save an array under the name {name!r}")
+        array = np.asarray(to_numpy(value), order="C")  # keeps 0-d arrays 0-d
+        if array.dtype.kind not in "biuf":
+            raise TypeError(
+                f"cannot save '{name}' as safetensors: arrays of dtype "
+                f"{array.dtype} are not supported (numbers and booleans only)"
+            )
+        entries[name] = array
+    return entries
+
+
+def _checked_metadata(metadata):
+    header = dict(metadata or {})
+    for key, value in header.items():
+        if key == _NNLIB_KEY:
+            raise ValueError(f"the metadata key {key!r} is reserved for nnlib")
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(
+                f"safetensors metadata must map str to str, got {key!r}: "
+                f"{type(value).__name__} (store structures as JSON strings)"
+            )
+    return header
+
+
+def to_numpy(value):
+    """A numpy array from an array, a Variable or a PyTorch tensor (any device).
+
+    Duck-typed, so PyTorch is never imported; bfloat16 tensors become float32
+    (numpy has no bfloat16).
+
+    Example:
+        >>> from nnlib.checkpoint.safetensors_io import to_numpy
+        >>> to_numpy(nnlib.Variable([1., 2.], name="to_numpy_doc"))
+        array([1., 2.], dtype=float32)
+    """
+    if hasattr(value, "detach"):  # a torch.Tensor
+        value = value.detach().cpu()
+        if str(value.dtype) == "torch.bfloat16":
+            value = value.float()
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+        value = value.numpy()
+    return np.asarray(value)
+
+
+def _crc(array):
+    return zlib.crc32(memoryview(np.ascontiguousarray(array)).cast("B"))
+
+
+def _write_file(temp, data):
+    """Writes the encoded file (the seam tests use to inject failures)."""
+    with open(temp, "wb") as f:
+        f.write(data)
+
+
+def _verify(temp, data):
+    with open(temp, "rb") as f:
+        written = f.read()
+    if len(written) != len(data) or zlib.crc32(written) != zlib.crc32(data):
+        raise OSError(f"verification of the written file '{temp}' failed")
+
+
+# -- reading ----------------------------------------------------------------------
+
+
+def load_safetensors(path, with_metadata=False):
+    """Reads a safetensors file into ``{name: numpy array}``.
+
+    Names come in the order nnlib saved them, or (files from other writers)
+    sorted by name. Arrays nnlib wrote are checked against their CRC-32.
+
+    Args:
+        path: The file.
+        with_metadata: Also return the header's ``__metadata__`` (without
+            nnlib's own key).
+
+    Returns:
+        ``{name: array}``, or ``(arrays, metadata)`` with ``with_metadata``.
+
+    Raises:
+        ImportError: If the ``safetensors`` package is not installed.
+        CheckpointNotFoundError: No file at ``path`` (a directory raises
+            ``CheckpointIsADirectoryError``).
+        CheckpointReadError: The file cannot be read (permission).
+        CheckpointCorruptError: The file is not safetensors, is truncated, or
+            fails a checksum nnlib recorded.
+
+    Example:
+        >>> import os, tempfile
+        >>> from nnlib.checkpoint import load_safetensors
+        >>> path = os.path.join(tempfile.mkdtemp(), "missing.safetensors")
+        >>> load_safetensors(path)
+        Traceback (most recent call last):
+        ...
+        nnlib.checkpoint.errors.CheckpointNotFoundError: no safetensors file at '...'
+    """
+    arrays, metadata, _ = read_safetensors(path)
+    return (arrays, metadata) if with_metadata else arrays
+
+
+def read_safetensors(path):
+    """``(arrays, metadata, recorded)``: ``load_safetensors``'s results, and
+    whether nnlib wrote the file (so the arrays are in their saving order)."""
+    _package()
+    from safetensors import safe_open
+
+    path = os.fspath(path)
+    _check_readable(path)
+    try:
+        with safe_open(path, framework="numpy") as f:
+            metadata = dict(f.metadata() or {})
+            names = f.keys()  # a safe_open is not iterable
+            arrays = {name: _tensor(f, path, name) for name in names}
+    except CheckpointError:
+        raise
+    except OSError as err:
+        raise CheckpointReadError(
+            f"cannot read safetensors file '{path}': {err}", path=path
+        ) from err
+    except Exception as err:  # safetensors' own error type: the file is bad
+        raise _corrupt(path, err) from err
+    recorded = metadata.pop(_NNLIB_KEY, None)
+    return _checked(path, arrays, recorded), metadata, recorded is not None
+
+
+def _check_readable(path):
+    if os.path.isdir(path):
+        raise CheckpointIsADirectoryError(
+            f"'{path}' is a directory, not a safetensors file", path=path
+        )
+    if not os.path.exists(path):
+        raise CheckpointNotFoundError(f"no safetensors file at '{path}'", path=path)
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as err:
+        raise CheckpointReadError(
+            f"cannot read safetensors file '{path}': {err}", path=path, errno=err.errno
+        ) from err
+
+
+def _tensor(f, path, name):
+    dtype = f.get_slice(name).get_dtype()
+    if dtype == "BF16":
+        return _bfloat16(path, name)
+    try:
+        return f.get_tensor(name)
+    except TypeError as err:  # a dtype numpy lacks (float8)
+        raise TypeError(
+            f"cannot load '{name}' from '{path}': dtype {dtype} has no numpy "
+            f"equivalent ({err})"
+        ) from None
+
+
+def _bfloat16(path, name):
+    """A BF16 tensor as float32: its 16 bits are the top half of a float32's."""
+    with open(path, "rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        entry = json.loads(f.read(size))[name]
+        start, end = entry["data_offsets"]
+        f.seek(8 + size + start)
+        raw = np.frombuffer(f.read(end - start), "<u2")
+    return (raw.astype(np.uint32) << 16).view(np.float32).reshape(entry["shape"])
+
+
+def _checked(path, arrays, recorded):
+    if recorded is None:
+        return arrays
+    try:
+        info = json.loads(recorded)
+        names, crcs = info["names"], info["crc32"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise _corrupt(path, f"unreadable nnlib metadata ({err})") from None
+    if sorted(names) != sorted(arrays):
+        raise _corrupt(path, "its names differ from those nnlib recorded")
+    for name, crc in zip(names, crcs):
+        if _crc(arrays[name]) != crc:
+            raise _corrupt(path, f"the data of '{name}' fails its CRC-32 check")
+    return {name: arrays[name] for name in names}
+
+
+def _corrupt(path, cause):
+    return CheckpointCorruptError(
+        f"'{path}' is not a valid safetensors file ({cause}): it is damaged or "
+        "was not completely written",
+        path=path,
+    )
+
+
+# -- layers -----------------------------------------------------------------------
+
+
+def load_safetensors_weights(layer, path, strict=True, skip_mismatch=False):
+    """Loads a safetensors file of nnlib names (``save_safetensors(path, model)``).
+
+    All or nothing, as ``Layer.load_weights``: the layer must be built (called
+    once). PyTorch files take ``load_torch_safetensors`` instead.
+
+    Args:
+        layer: The layer or model to fill.
+        path: The file.
+        strict: Raise if any variable has no value or any value no variable.
+        skip_mismatch: Pass over arrays of the wrong shape (with a warning).
+
+    Returns:
+        The ``RestoreReport``.
+
+    Raises:
+        ValueError: If the layer has no variables yet.
+        CheckpointMismatchError: With the whole report, if the file does not
+            fit; nothing is changed then.
+        CheckpointNotFoundError, CheckpointCorruptError, ...: As
+            ``load_safetensors``.
+
+    Example:
+        >>> import os, tempfile
+        >>> from nnlib.checkpoint import load_safetensors_weights, save_safetensors
+        >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])
+        >>> path = save_safetensors(os.path.join(tempfile.mkdtemp(), "m.safetensors"),
+        ...                         model)
+        >>> other = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])
+        >>> load_safetensors_weights(other, path).matched
+        ['dense/kernel', 'dense/bias']
+    """
+    variables = named_variables(layer)
+    if not variables:
+        raise ValueError(
+            f"layer '{layer.name}' has no variables yet: call it on a batch of "
+            "data (or build(input_shape)) before loading safetensors weights"
+        )
+    arrays = load_safetensors(path)
+    return assign_arrays(
+        arrays, variables, True, strict, skip_mismatch, os.fspath(path), layer.name
+    )
