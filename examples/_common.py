@@ -165,6 +165,7 @@ def plot_history(history, path, title):
         return None
     matplotlib.use("Agg")  # files only: no display needed
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4))
     for axes, key, label in (
@@ -175,6 +176,7 @@ def plot_history(history, path, title):
             if key in name:
                 epochs = np.arange(1, len(values) + 1)
                 axes.plot(epochs, values, "o-", label=name)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_xlabel("epoch")
         axes.set_ylabel(label)
         axes.grid(alpha=0.3)

@@ -17,6 +17,7 @@ TRAINING = [
     "mnist_cnn.py",
     "custom_gradient.py",
     "rnn_mnist.py",
+    "resume.py",
 ]
 # Examples whose checks are assertions in the script itself: they run in full.
 SELF_CHECKING = ["gradients.py"]
