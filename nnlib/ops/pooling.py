@@ -66,6 +66,15 @@ def _tap_max(xp, win):
     return y, arg
 
 
+def _tap_max_value(xp, win):
+    """The max over each window, without the tap: inference needs no routing."""
+    taps = win.taps
+    y = xp[taps[0]].copy()
+    for key in taps[1:]:
+        np.maximum(y, xp[key], out=y)
+    return y
+
+
 def _tap_route(dy, arg, win, shape):
     """The gradient of ``_tap_max``: ``dy`` sent to each window's chosen tap."""
     if not win.disjoint:
@@ -183,11 +192,13 @@ def max_pool(x, pool_size, strides=None, padding="valid", data_format="channels_
     x = as_tensor(x)
     x4, restore, win = _window("max_pool", x, pool_size, strides, padding, data_format)
     xv = x4._value
-    y, arg = _tap_max(_win.pad(xv, win, _lowest(xv.dtype)), win)
+    xp = _win.pad(xv, win, _lowest(xv.dtype))
+    if not ACTIVE:  # nothing records: skip finding each window's winning tap
+        return restore(wrap(_tap_max_value(xp, win)))
+    y, arg = _tap_max(xp, win)
     y = wrap(y)
-    if ACTIVE:
-        shape = xv.shape
-        record("max_pool", (x4,), y, lambda dy: (_route(dy, arg, win, shape),), True)
+    shape = xv.shape
+    record("max_pool", (x4,), y, lambda dy: (_route(dy, arg, win, shape),), True)
     return restore(y)
 
 

@@ -84,7 +84,22 @@ def test_pooling_matches_loops(kind, shape, pool, strides, padding):
         with nnlib.GradientTape() as tape:
             tape.watch(xt)
             y = nnlib.max_pool(xt, pool, strides, padding)
+        # Recorded, the max comes from the tap-tracking kernel: the same values.
+        np.testing.assert_allclose(y.numpy(), expected, atol=1e-12)
         np.testing.assert_array_equal(tape.gradient(y, xt).numpy(), routed)
+
+
+def test_max_pool_propagates_nan_with_and_without_a_tape():
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    x[0, 1, 0, 0] = np.nan
+    plain = nnlib.max_pool(x, 2).numpy()
+    with nnlib.GradientTape() as tape:
+        xt = nnlib.constant(x)
+        tape.watch(xt)
+        recorded = nnlib.max_pool(xt, 2).numpy()
+    expected = np.array([[np.nan, 7], [13, 15]], np.float32)
+    np.testing.assert_array_equal(plain[0, :, :, 0], expected)
+    np.testing.assert_array_equal(recorded[0, :, :, 0], expected)
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
