@@ -5,8 +5,8 @@ the last axis); ``serialize`` maps the function back to its name, so a layer's
 config round-trips. ``"linear"`` (and None) is the identity.
 """
 
-from .engine import convert_to_tensor
 from ._lookup import unknown_name as _unknown_name
+from .engine import convert_to_tensor
 from .ops import (
     elu,
     gelu,

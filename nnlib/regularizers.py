@@ -9,8 +9,8 @@ import math
 import numbers
 
 from . import ops as _ops
-from .engine import convert_to_tensor
 from ._lookup import unknown_name as _unknown_name
+from .engine import convert_to_tensor
 
 __all__ = ["L1", "L1L2", "L2", "Regularizer", "get", "l1_l2", "serialize"]
 

@@ -19,7 +19,10 @@ def custom_gradient(f):
     single gradient for a single argument). When ``f`` reads trainable variables,
     ``grad_fn`` must accept a ``variables`` keyword and return
     ``(input_gradients, variable_gradients)``, as in TensorFlow. ``grad_fn``
-    written with nnlib ops is itself differentiable.
+    written with nnlib ops is itself differentiable, with one limit: values that
+    ``f`` computed (``e`` below) are constants to a second derivative, because
+    ``f``'s body is not recorded. For a correct second derivative, recompute
+    them from the inputs inside ``grad_fn``.
 
     Args:
         f: The function to decorate.
