@@ -14,7 +14,11 @@ many small datasets, a model of 100 ``Dense(316)`` layers on 316 features
 - ``np.savez``: ``np.savez(path, **arrays)`` of the same arrays (no fsync, no
   verification), and ``np.savez + fsync`` the same plus an fsync of the file,
   the durable equivalent;
-- ``np.load``: ``np.load(path)`` with every array read into memory.
+- ``np.load``: ``np.load(path)`` with every array read into memory;
+- where installed, ``safetensors save``/``load`` (nnlib's safetensors writer,
+  with the same atomic protocol, and reader into the model) and
+  ``torch.save``/``torch.load`` of the same arrays as a dict of tensors (no
+  fsync).
 
 Each figure is the minimum (and the median) over ``--repeat`` runs taken in
 turns; the files are rewritten in place, so each run also frees the previous
@@ -88,6 +92,7 @@ def _measure(model, folder, repeat):
         "np.savez": savez,
         "np.savez + fsync": savez_fsync,
         "np.load": load_npz,
+        **_optional_runs(model, arrays, folder),
     }
     times = {name: [] for name in runs}
     for _ in range(repeat):
@@ -97,6 +102,30 @@ def _measure(model, folder, repeat):
     median = {name: float(np.median(t)) for name, t in times.items()}
     sizes = {"h5": os.path.getsize(h5), "npz": os.path.getsize(npz)}
     return best, median, sizes
+
+
+def _optional_runs(model, arrays, folder):
+    """safetensors through nnlib, and torch.save/torch.load, where installed."""
+    runs = {}
+    st = os.path.join(folder, "model.safetensors")
+    try:
+        import safetensors  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        from nnlib.checkpoint import load_safetensors_weights, save_safetensors
+
+        runs["safetensors save"] = lambda: save_safetensors(st, model)
+        runs["safetensors load"] = lambda: load_safetensors_weights(model, st)
+    try:
+        import torch
+    except ImportError:
+        return runs
+    pt = os.path.join(folder, "model.pt")
+    tensors = {k: torch.from_numpy(a) for k, a in arrays.items()}
+    runs["torch.save"] = lambda: torch.save(tensors, pt)
+    runs["torch.load"] = lambda: torch.load(pt)
+    return runs
 
 
 def main():
