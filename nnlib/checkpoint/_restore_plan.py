@@ -59,7 +59,8 @@ class Plan:
             elif kind == "optimizer":
                 optimizers.append((key, obj))
                 rate = self.states.get(f"{key}/learning_rate")
-                if rate is not None:
+                # A schedule in the code wins over a float saved earlier.
+                if rate is not None and not callable(obj._learning_rate):
                     self.state_calls.append((_rate_setter(obj), rate))
             elif kind == "checkpoint":
                 self._collect(obj, key + "/", optimizers)

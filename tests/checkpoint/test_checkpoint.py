@@ -227,6 +227,19 @@ def test_random_state_is_restored(tmp_path):
     assert not np.array_equal(a, expected)
 
 
+def test_a_changed_learning_rate_is_restored_but_not_a_schedule(tmp_path):
+    opt = nnlib.optimizers.Adam(0.01)
+    opt.learning_rate = 0.0025  # as ReduceLROnPlateau does
+    path = nnlib.Checkpoint(optimizer=opt).save(str(tmp_path / "lr"))
+    other = nnlib.optimizers.Adam(0.01)
+    nnlib.Checkpoint(optimizer=other).restore(path).expect_partial()
+    assert other.learning_rate == 0.0025
+    schedule = nnlib.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+    scheduled = nnlib.optimizers.Adam(schedule)
+    nnlib.Checkpoint(optimizer=scheduled).restore(path).expect_partial()
+    assert scheduled.learning_rate == pytest.approx(0.1)  # its own, at step 0
+
+
 def test_restore_none_does_nothing():
     status = nnlib.Checkpoint().restore(None)
     assert status.path is None and status.pending == []
