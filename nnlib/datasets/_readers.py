@@ -5,26 +5,27 @@
 - the original IDX files of MNIST and Fashion-MNIST, gzipped or not (told apart
   by their first bytes, not their names);
 - the CIFAR-10 "python version": pickled batches, in the published tarball or
-  in an extracted folder.
-
-The CIFAR batches are pickles, and unpickling can run arbitrary code. They are
-read with an unpickler that resolves only the few numpy names needed to rebuild
-an array (any other global, such as ``os.system``, is refused), from members
-whose names are checked first, and the result must then be a dict holding a
-uint8 ``data`` array and integer ``labels``. A full pickle-free parser would
-need most of the pickle machine for no gain in safety over that whitelist.
+  in an extracted folder (read by ``_cifar.py``, importable from here as well).
 
 A damaged or unexpected file raises :class:`DatasetCorruptError` naming the file.
 """
 
 import gzip
-import io
-import pickle
-import tarfile
 import zipfile
 import zlib
 
 import numpy as np
+
+from ._checks import DatasetCorruptError, check_split
+
+# Re-exported so that every reader, and the CIFAR names cifar10.py reads from
+# here, are still found in this module.
+from ._cifar import (  # noqa: F401
+    CIFAR_BATCHES,
+    CIFAR_FOLDER,
+    read_cifar_folder,
+    read_cifar_tarball,
+)
 
 __all__ = [
     "DatasetCorruptError",
@@ -37,8 +38,6 @@ __all__ = [
 ]
 
 SPLIT_KEYS = ("x_train", "y_train", "x_test", "y_test")
-CIFAR_FOLDER = "cifar-10-batches-py"
-CIFAR_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
 
 # IDX type codes (the third magic byte) and the big-endian dtypes they name.
 _IDX_TYPES = {
@@ -49,25 +48,6 @@ _IDX_TYPES = {
     0x0D: ">f4",
     0x0E: ">f8",
 }
-# A real batch is 30.7 MB; anything far larger is not one (or is a zip bomb).
-_MAX_BATCH_BYTES = 64 << 20
-
-# Taken from numpy's own reductions rather than imported from numpy.core, which
-# numpy 2 renamed (both spellings occur in pickles, depending on who wrote them).
-_RECONSTRUCT = np.empty(0).__reduce__()[0]
-_FROMBUFFER = np.empty(0).__reduce_ex__(5)[0]
-_PICKLE_GLOBALS = {
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy.core.numeric", "_frombuffer"): _FROMBUFFER,
-    ("numpy._core.numeric", "_frombuffer"): _FROMBUFFER,
-}
-
-
-class DatasetCorruptError(ValueError):
-    """A data file is damaged, truncated, or not in the expected format."""
 
 
 def read_npz(file, where=None, image_shape=None, num_classes=10):
@@ -221,186 +201,3 @@ def find_idx_files(folder, stems):
             return None
         files.append(found[0])
     return files
-
-
-def check_split(x, y, where, image_shape=None, num_classes=10):
-    """``(x, y)`` with uint8 labels, or DatasetCorruptError saying what is wrong."""
-    if x.dtype != np.uint8 or x.ndim < 3:
-        raise DatasetCorruptError(
-            f"{where}: expected uint8 images of shape (N, rows, cols[, channels]), "
-            f"got {x.dtype} array of shape {x.shape}"
-        )
-    if image_shape is not None and x.shape[1:] != tuple(image_shape):
-        raise DatasetCorruptError(
-            f"{where}: expected images of shape {tuple(image_shape)}, got "
-            f"{x.shape[1:]} (array shape {x.shape}); is it another dataset?"
-        )
-    if not np.issubdtype(y.dtype, np.integer) or y.shape[0:1] != x.shape[:1]:
-        raise DatasetCorruptError(
-            f"{where}: expected {len(x)} integer labels for {len(x)} images, got "
-            f"{y.dtype} array of shape {y.shape}"
-        )
-    if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise DatasetCorruptError(
-            f"{where}: labels outside [0, {num_classes}) (min {y.min()}, max {y.max()})"
-        )
-    return x, y.astype(np.uint8, copy=False)
-
-
-def read_cifar_tarball(path):
-    """Read CIFAR-10 from ``cifar-10-python.tar.gz`` without extracting it.
-
-    Only the six batch members (``cifar-10-batches-py/data_batch_1`` to ``_5``
-    and ``test_batch``) are read, and only if they are regular files of a
-    plausible size; nothing is written to disk.
-
-    Args:
-        path: The tarball's path.
-
-    Returns:
-        ``((x_train, y_train), (x_test, y_test))`` as :func:`read_cifar_folder`.
-
-    Raises:
-        DatasetCorruptError: Not a tar archive, a member missing or malformed.
-
-    Example:
-        >>> import io, pickle, tarfile, tempfile
-        >>> from pathlib import Path
-        >>> from nnlib.datasets._readers import read_cifar_tarball
-        >>> batch = pickle.dumps({b"data": np.zeros((2, 3072), np.uint8),
-        ...                       b"labels": [3, 8]})
-        >>> with tempfile.TemporaryDirectory() as folder:
-        ...     path = Path(folder, "cifar-10-python.tar.gz")
-        ...     with tarfile.open(path, "w:gz") as tar:
-        ...         for name in ["data_batch_1", "data_batch_2", "data_batch_3",
-        ...                      "data_batch_4", "data_batch_5", "test_batch"]:
-        ...             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-        ...             info.size = len(batch)
-        ...             tar.addfile(info, io.BytesIO(batch))
-        ...     (x_train, y_train), (x_test, y_test) = read_cifar_tarball(path)
-        >>> x_train.shape, y_train.shape, y_test.ravel()
-        ((10, 32, 32, 3), (10, 1), array([3, 8], dtype=uint8))
-    """
-    wanted = {f"{CIFAR_FOLDER}/{name}": name for name in CIFAR_BATCHES}
-    found = {}
-    try:
-        with tarfile.open(path, "r:*") as tar:
-            # One pass in archive order: a gzip stream cannot seek backwards cheaply.
-            for member in tar:
-                name = wanted.get(member.name.removeprefix("./"))
-                if name is None:
-                    continue
-                if not member.isreg() or member.size > _MAX_BATCH_BYTES:
-                    raise DatasetCorruptError(
-                        f"{path}: member {member.name!r} is not a regular file of "
-                        f"at most {_MAX_BATCH_BYTES} bytes"
-                    )
-                found[name] = tar.extractfile(member).read()
-    except (tarfile.TarError, EOFError, zlib.error) as err:
-        raise DatasetCorruptError(
-            f"{path}: not a readable tar archive ({err})"
-        ) from err
-    except OSError as err:
-        if isinstance(err, (FileNotFoundError, IsADirectoryError, PermissionError)):
-            raise
-        raise DatasetCorruptError(f"{path}: damaged archive ({err})") from err
-    missing = [f"{CIFAR_FOLDER}/{n}" for n in CIFAR_BATCHES if n not in found]
-    if missing:
-        raise DatasetCorruptError(f"{path}: the archive lacks {missing}")
-    return _assemble({name: (found[name], f"{path}:{name}") for name in found})
-
-
-def read_cifar_folder(folder):
-    """Read CIFAR-10 from an extracted ``cifar-10-batches-py`` folder.
-
-    Args:
-        folder: The folder holding ``data_batch_1`` ... ``data_batch_5`` and
-            ``test_batch``.
-
-    Returns:
-        ``((x_train, y_train), (x_test, y_test))``: uint8 images of shape
-        ``(N, 32, 32, 3)`` (channels last, as Keras returns them) and uint8
-        labels of shape ``(N, 1)``.
-
-    Raises:
-        FileNotFoundError: A batch file is missing.
-        DatasetCorruptError: A batch is malformed.
-
-    Example:
-        >>> import pickle, tempfile
-        >>> from pathlib import Path
-        >>> from nnlib.datasets._readers import read_cifar_folder
-        >>> batch = pickle.dumps({b"data": np.zeros((2, 3072), np.uint8),
-        ...                       b"labels": [3, 8]})
-        >>> with tempfile.TemporaryDirectory() as folder:
-        ...     for name in ["data_batch_1", "data_batch_2", "data_batch_3",
-        ...                  "data_batch_4", "data_batch_5", "test_batch"]:
-        ...         _ = Path(folder, name).write_bytes(batch)
-        ...     (x_train, y_train), (x_test, y_test) = read_cifar_folder(folder)
-        >>> x_train.shape, x_test.shape
-        ((10, 32, 32, 3), (2, 32, 32, 3))
-    """
-    batches = {}
-    for name in CIFAR_BATCHES:
-        file = f"{folder}/{name}"
-        with open(file, "rb") as stream:
-            batches[name] = (stream.read(), file)
-    return _assemble(batches)
-
-
-def _assemble(batches):
-    """Both splits from ``{name: (pickled bytes, where)}``, filled in place."""
-    parsed = {name: _parse_batch(raw, where) for name, (raw, where) in batches.items()}
-    train = [parsed[name] for name in CIFAR_BATCHES[:-1]]
-    x_train = np.empty((sum(len(x) for x, _ in train), 32, 32, 3), np.uint8)
-    start = 0
-    for x, _ in train:
-        # Channels last, as Keras returns CIFAR, but contiguous (Keras's is a view).
-        x_train[start : start + len(x)] = x.transpose(0, 2, 3, 1)
-        start += len(x)
-    y_train = np.concatenate([y for _, y in train])[:, None]
-    x_test, y_test = parsed[CIFAR_BATCHES[-1]]
-    x_test = np.ascontiguousarray(x_test.transpose(0, 2, 3, 1))
-    return (x_train, y_train), (x_test, y_test[:, None])
-
-
-class _ArrayUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        try:
-            return _PICKLE_GLOBALS[module, name]
-        except KeyError:
-            raise pickle.UnpicklingError(
-                f"refusing to load {module}.{name}: a CIFAR batch holds only "
-                "numpy arrays, lists and strings"
-            ) from None
-
-
-def _parse_batch(raw, where):
-    """``(x (N, 3, 32, 32) uint8, y (N,) uint8)`` from one pickled batch."""
-    try:
-        # encoding="bytes": the batches were pickled by Python 2 (str keys).
-        batch = _ArrayUnpickler(io.BytesIO(raw), encoding="bytes").load()
-    except Exception as err:  # a damaged pickle fails in many ways
-        raise DatasetCorruptError(
-            f"{where}: not a CIFAR-10 python batch ({type(err).__name__}: {err})"
-        ) from err
-    if not isinstance(batch, dict):
-        raise DatasetCorruptError(f"{where}: expected a dict, got {type(batch)}")
-    batch = {
-        key.decode("latin-1") if isinstance(key, bytes) else key: value
-        for key, value in batch.items()
-    }
-    data, labels = batch.get("data"), batch.get("labels")
-    if not isinstance(data, np.ndarray):
-        raise DatasetCorruptError(f"{where}: 'data' must be an array, got {type(data)}")
-    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-        raise DatasetCorruptError(
-            f"{where}: 'data' must be a uint8 array of shape (N, 3072), got "
-            f"{data.dtype} {data.shape}"
-        )
-    try:
-        labels = np.asarray(labels)
-    except Exception as err:
-        raise DatasetCorruptError(f"{where}: unreadable 'labels' ({err})") from err
-    x = data.reshape(len(data), 3, 32, 32)
-    return check_split(x, labels, where, num_classes=10)

@@ -34,7 +34,7 @@ def load_data(path=None):
        checked against its SHA-256 and cached in that folder.
 
     The batches are Python pickles; they are read with an unpickler that can
-    only rebuild numpy arrays (see ``nnlib/datasets/_readers.py``).
+    only rebuild numpy arrays (see ``nnlib/datasets/_cifar.py``).
 
     Args:
         path: An optional file or folder, as above.

@@ -11,8 +11,10 @@ from . import (
     clipping,
     convolution,
     creation,
+    cross_entropy,
     einstein,
     embedding,
+    extrema,
     indexing,
     joining,
     linalg,
@@ -31,8 +33,10 @@ from .arithmetic import *
 from .clipping import *
 from .convolution import *
 from .creation import *
+from .cross_entropy import *
 from .einstein import *
 from .embedding import *
+from .extrema import *
 from .indexing import *
 from .joining import *
 from .linalg import *
@@ -53,8 +57,10 @@ __all__ = [
     *clipping.__all__,
     *convolution.__all__,
     *creation.__all__,
+    *cross_entropy.__all__,
     *einstein.__all__,
     *embedding.__all__,
+    *extrema.__all__,
     *indexing.__all__,
     *joining.__all__,
     *linalg.__all__,

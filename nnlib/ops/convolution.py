@@ -1,111 +1,25 @@
 """Convolutions: conv1d, conv2d, conv2d_transpose and depthwise_conv2d.
 
-Kernels use Keras layouts (``(KH, KW, C_in, C_out)``). Every op reduces to three
-private bilinear primitives on channels-last images: the convolution, its adjoint in
-the input (the input gradient, which is also the transposed convolution) and its
-adjoint in the kernel (the kernel gradient). Each primitive's gradient is written
-with the other two, so gradients of any order come out of the same three
-numpy kernels (``_windows.py``: im2col and matrix products, no loop over pixels).
+Kernels use Keras layouts (``(KH, KW, C_in, C_out)``). Every op checks its
+arguments, brings the input to channels-last 4-D and reduces to the three private
+bilinear primitives of ``_conv_primitives.py``: the convolution, its adjoint in the
+input (the input gradient, which is also the transposed convolution) and its
+adjoint in the kernel (the kernel gradient), whose gradients of any order come out
+of the same three numpy kernels (``_windows.py``: im2col and matrix products, no
+loop over pixels).
 """
-
-import collections
 
 import numpy as np
 
-from ..engine.tape import needs_gradient
+from . import _conv_primitives as _prim
 from . import _windows as _win
-from . import poly as _poly
-from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
+from ._dispatch import as_tensor
 from .registry import Sample, register
 from .shape import cast, reshape, transpose
 
 __all__ = ["conv1d", "conv2d", "conv2d_transpose", "depthwise_conv2d"]
 
-# ``name`` is the kind of convolution, "conv2d" or "depthwise_conv2d"; the three
-# primitives record as it, its "_backprop_input" and its "_backprop_kernel" (TF's
-# names; conv2d_transpose is conv2d_backprop_input).
-_Spec = collections.namedtuple("_Spec", "win depthwise name")
-
 _FORMATS = ("channels_last", "channels_first")
-
-
-# A forward pass keeps its im2col matrix for the kernel gradient when it is at
-# most this big: recomputing it costs up to ~8% of a 3x3 convolution's backward pass.
-_KEEP_COLS_BYTES = 32 << 20
-
-
-def _conv(x, w, spec):
-    """The convolution of NHWC ``x`` with ``w``, recorded (arrays in, arrays out)."""
-    if not isinstance(x, Tensor) and not isinstance(w, Tensor):
-        return _win.conv(x, w, spec.win, spec.depthwise)
-    x, w = as_tensor(x), as_tensor(w)
-    if not ACTIVE:
-        return wrap(_win.conv(x._value, w._value, spec.win, spec.depthwise))
-    need_x, need_w = needs_gradient(x), needs_gradient(w)
-    y, cols = _win.conv(x._value, w._value, spec.win, spec.depthwise, keep_cols=True)
-    y = wrap(y)
-    x_shape, w_shape = x.shape, w.shape
-    keep_x, keep_w = (x if need_w else None), (w if need_x else None)
-    cols = (
-        cols
-        if need_w and cols is not None and cols.nbytes <= _KEEP_COLS_BYTES
-        else None
-    )
-
-    def backward(dy):
-        sx, sw = _poly.saved(dy, keep_x, keep_w)
-        return (
-            _conv_input(dy, sw, spec, x_shape) if need_x else None,
-            _conv_kernel(sx, dy, spec, w_shape, cols) if need_w else None,
-        )
-
-    record(spec.name, (x, w), y, backward, raw=True)
-    return y
-
-
-def _conv_input(dy, w, spec, x_shape):
-    """The input gradient of ``_conv`` (a transposed convolution), recorded."""
-    if not isinstance(dy, Tensor) and not isinstance(w, Tensor):
-        return _win.conv_input(dy, w, spec.win, x_shape, spec.depthwise)
-    dy, w = as_tensor(dy), as_tensor(w)
-    dx = wrap(_win.conv_input(dy._value, w._value, spec.win, x_shape, spec.depthwise))
-    if ACTIVE:
-        need_dy, need_w = needs_gradient(dy), needs_gradient(w)
-        w_shape = w.shape
-        keep_dy, keep_w = (dy if need_w else None), (w if need_dy else None)
-
-        def backward(g):
-            sdy, sw = _poly.saved(g, keep_dy, keep_w)
-            return (
-                _conv(g, sw, spec) if need_dy else None,
-                _conv_kernel(g, sdy, spec, w_shape) if need_w else None,
-            )
-
-        record(spec.name + "_backprop_input", (dy, w), dx, backward, raw=True)
-    return dx
-
-
-def _conv_kernel(x, dy, spec, w_shape, cols=None):
-    """The kernel gradient of ``_conv``, recorded; ``cols``: ``x``'s im2col."""
-    if not isinstance(x, Tensor) and not isinstance(dy, Tensor):
-        return _win.conv_kernel(x, dy, spec.win, w_shape, spec.depthwise, cols)
-    x, dy = as_tensor(x), as_tensor(dy)
-    dw = _win.conv_kernel(x._value, dy._value, spec.win, w_shape, spec.depthwise, cols)
-    dw = wrap(dw)
-    if ACTIVE:
-        need_x, need_dy = needs_gradient(x), needs_gradient(dy)
-        x_shape = x.shape
-        keep_x, keep_dy = (x if need_dy else None), (dy if need_x else None)
-
-        def backward(g):
-            sx, sdy = _poly.saved(g, keep_x, keep_dy)
-            return (
-                _conv_input(sdy, g, spec, x_shape) if need_x else None,
-                _conv(sx, g, spec) if need_dy else None,
-            )
-
-        record(spec.name + "_backprop_kernel", (x, dy), dw, backward, raw=True)
-    return dw
 
 
 def _operands(x, kernel):
@@ -148,7 +62,7 @@ def _shapes(x, kernel):
 
 
 def _convolve(op, x, kernel, strides, padding, dilation, data_format, spatial):
-    """conv1d, conv2d and depthwise_conv2d: checks, layout, then ``_conv``."""
+    """conv1d, conv2d and depthwise_conv2d: checks, layout, then ``_prim.conv``."""
     x, kernel = _operands(x, kernel)
     depthwise = op == "depthwise_conv2d"
     axes = ("(K, C_in, C_out)", "(KH, KW, C_in, C_out)")[spatial - 1]
@@ -166,7 +80,7 @@ def _convolve(op, x, kernel, strides, padding, dilation, data_format, spatial):
     args = _win.window_args(op, spatial, strides, padding, dilation, shapes)
     win = _win.window_of(op, x4.shape[1:3], k4.shape[:2], args, shapes)
     name = op if depthwise else "conv2d"
-    return restore(_conv(x4, k4, _Spec(win, depthwise, name)))
+    return restore(_prim.conv(x4, k4, _prim.Spec(win, depthwise, name)))
 
 
 @register(
@@ -399,5 +313,5 @@ def conv2d_transpose(
             f"{strides}, dilation {dilation} and padding {padding!r} maps to x's "
             f"{(h, w)} (it gives {win.out_hw}; {shapes})"
         )
-    spec = _Spec(win, False, "conv2d")
-    return restore(_conv_input(x4, kernel, spec, (n, *out_hw, c_out)))
+    spec = _prim.Spec(win, False, "conv2d")
+    return restore(_prim.conv_input(x4, kernel, spec, (n, *out_hw, c_out)))

@@ -1,5 +1,7 @@
 """The optimizer base class: validation, clipping, slots and the step counter.
 
+The checks of the gradients and their clipping are functions of ``_gradients.py``.
+
 An algorithm subclasses ``Optimizer`` and supplies only three things: the names
 of its slots (``_slot_names``), the per-step scalars it needs
 (``_coefficients``, computed once per step, not once per variable) and the
@@ -12,14 +14,13 @@ that tensors and ``numpy()`` results read earlier keep their value.
 """
 
 import math
-import warnings
 
 import numpy as np
 
 from ..engine import Tensor, Variable, implicit_value_and_gradients
-from ..engine.tensor import to_array
 from . import schedules as _schedules
-from ._arrays import check_number, check_variable, clipped_to, l2_norm
+from ._arrays import check_number, check_variable
+from ._gradients import checked_pairs, clip_arg, clipped
 
 __all__ = ["Optimizer"]
 
@@ -79,9 +80,9 @@ class Optimizer:
         self._owner = owner
         self.learning_rate = learning_rate
         self.name = owner if name is None else str(name)
-        self.clipnorm = self._clip_arg("clipnorm", clipnorm)
-        self.clipvalue = self._clip_arg("clipvalue", clipvalue)
-        self.global_clipnorm = self._clip_arg("global_clipnorm", global_clipnorm)
+        self.clipnorm = clip_arg(owner, "clipnorm", clipnorm)
+        self.clipvalue = clip_arg(owner, "clipvalue", clipvalue)
+        self.global_clipnorm = clip_arg(owner, "global_clipnorm", global_clipnorm)
         if clipnorm is not None and global_clipnorm is not None:
             raise ValueError(
                 f"{owner}: set clipnorm (per gradient) or global_clipnorm (all "
@@ -93,14 +94,6 @@ class Optimizer:
         self._slots = {}  # variable _id -> tuple of slot variables
         self._slot_prefixes = set()
         self._scratch_buffers = {}
-
-    def _clip_arg(self, name, value):
-        if value is None:
-            return None
-        value = check_number(self._owner, name, value)
-        if value <= 0:
-            raise ValueError(f"{self._owner}: {name} must be > 0, got {value}")
-        return value
 
     # -- learning rate and step -------------------------------------------------
 
@@ -259,75 +252,15 @@ class Optimizer:
             >>> w.numpy()
             array([0.5, 2.5], dtype=float32)
         """
-        grads, variables = self._checked_pairs(grads_and_vars)
+        grads, variables = checked_pairs(self._owner, grads_and_vars)
         lr = self._current_learning_rate()
-        grads = self._clipped(grads)
+        grads = clipped(grads, self.clipvalue, self.clipnorm, self.global_clipnorm)
         step = int(self._iterations._value) + 1
         coefficients = self._coefficients(step, lr)
         for grad, var in zip(grads, variables):
             self._update(var, grad, self._slots_of(var), coefficients)
         self._iterations._value = np.array(step, dtype=np.int64)
         return self._iterations
-
-    def _checked_pairs(self, grads_and_vars):
-        grads, variables, skipped, seen = [], [], [], set()
-        for pair in grads_and_vars:
-            try:
-                grad, var = pair
-            except (TypeError, ValueError):
-                raise TypeError(
-                    f"{self._owner}.apply_gradients expects (gradient, variable) "
-                    f"pairs, got {pair!r}"
-                ) from None
-            check_variable(self._owner, var)
-            if var._id in seen:
-                raise ValueError(
-                    f"{self._owner}.apply_gradients: variable '{var.name}' appears "
-                    "twice; sum its gradients first"
-                )
-            seen.add(var._id)
-            if grad is None:
-                skipped.append(var.name)
-                continue
-            grads.append(self._checked_gradient(grad, var))
-            variables.append(var)
-        if not variables:
-            names = ", ".join(repr(n) for n in skipped) or "none given"
-            raise ValueError(
-                f"{self._owner}.apply_gradients: no gradient for any variable "
-                f"(variables: {names}); does the loss depend on them?"
-            )
-        if skipped:
-            warnings.warn(
-                f"{self._owner}: no gradient for variables {skipped}; they are not "
-                "updated (does the loss depend on them?)",
-                UserWarning,
-                stacklevel=3,
-            )
-        return grads, variables
-
-    def _checked_gradient(self, grad, var):
-        array = grad._value if isinstance(grad, Tensor) else to_array(grad)
-        array = np.asarray(array)
-        if array.shape != var._value.shape:
-            raise ValueError(
-                f"{self._owner}.apply_gradients: gradient for variable '{var.name}' "
-                f"has shape {array.shape}, but the variable has shape "
-                f"{var._value.shape}"
-            )
-        if array.dtype != var._value.dtype:
-            array = array.astype(var._value.dtype)
-        return array
-
-    def _clipped(self, grads):
-        if self.clipvalue is not None:
-            grads = [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
-        if self.clipnorm is not None:
-            grads = [clipped_to(g, l2_norm(g), self.clipnorm) for g in grads]
-        elif self.global_clipnorm is not None:
-            norm = math.sqrt(sum(l2_norm(g) ** 2 for g in grads))
-            grads = [clipped_to(g, norm, self.global_clipnorm) for g in grads]
-        return grads
 
     def _coefficients(self, step, lr):
         """Per-step scalars for ``_update`` (default: the learning rate)."""

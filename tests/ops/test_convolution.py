@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import nnlib
-from nnlib.ops import convolution
+from nnlib.ops import _conv_primitives
 from nnlib.test_util import check_gradients, numerical_gradient
 
 
@@ -214,7 +214,7 @@ def test_kernel_gradient_without_the_kept_im2col(monkeypatch):
         tape.watch(k)
         y = nnlib.conv2d(x, k, padding="same")
     kept = tape.gradient(y, k)
-    monkeypatch.setattr(convolution, "_KEEP_COLS_BYTES", 0)
+    monkeypatch.setattr(_conv_primitives, "KEEP_COLS_BYTES", 0)
     with nnlib.GradientTape() as tape:
         tape.watch(k)
         y = nnlib.conv2d(x, k, padding="same")

@@ -1,0 +1,33 @@
+"""What every dataset reader shares: its error and the check of a decoded split."""
+
+import numpy as np
+
+__all__ = ["DatasetCorruptError", "check_split"]
+
+
+class DatasetCorruptError(ValueError):
+    """A data file is damaged, truncated, or not in the expected format."""
+
+
+def check_split(x, y, where, image_shape=None, num_classes=10):
+    """``(x, y)`` with uint8 labels, or DatasetCorruptError saying what is wrong."""
+    if x.dtype != np.uint8 or x.ndim < 3:
+        raise DatasetCorruptError(
+            f"{where}: expected uint8 images of shape (N, rows, cols[, channels]), "
+            f"got {x.dtype} array of shape {x.shape}"
+        )
+    if image_shape is not None and x.shape[1:] != tuple(image_shape):
+        raise DatasetCorruptError(
+            f"{where}: expected images of shape {tuple(image_shape)}, got "
+            f"{x.shape[1:]} (array shape {x.shape}); is it another dataset?"
+        )
+    if not np.issubdtype(y.dtype, np.integer) or y.shape[0:1] != x.shape[:1]:
+        raise DatasetCorruptError(
+            f"{where}: expected {len(x)} integer labels for {len(x)} images, got "
+            f"{y.dtype} array of shape {y.shape}"
+        )
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise DatasetCorruptError(
+            f"{where}: labels outside [0, {num_classes}) (min {y.min()}, max {y.max()})"
+        )
+    return x, y.astype(np.uint8, copy=False)

@@ -1,0 +1,105 @@
+"""What an optimizer step does to its gradients before the update: checks, clipping.
+
+``Optimizer`` validates its clipping arguments with ``clip_arg``; each step checks
+the ``(gradient, variable)`` pairs with ``checked_pairs`` (before any variable
+changes) and then applies ``clipped``.
+"""
+
+import math
+import warnings
+
+import numpy as np
+
+from ..engine import Tensor
+from ..engine.tensor import to_array
+from ._arrays import check_number, check_variable, clipped_to, l2_norm
+
+
+def clip_arg(owner, name, value):
+    """A clipping argument (``clipnorm`` and the like): None, or a number > 0.
+
+    Raises:
+        TypeError: If ``value`` is not a real number.
+        ValueError: If it is not finite and > 0 (naming ``owner``).
+    """
+    if value is None:
+        return None
+    value = check_number(owner, name, value)
+    if value <= 0:
+        raise ValueError(f"{owner}: {name} must be > 0, got {value}")
+    return value
+
+
+def checked_pairs(owner, grads_and_vars):
+    """The gradients (as arrays) and their variables, None gradients left out.
+
+    Everything is checked before any variable changes. Call it straight from the
+    public method: its warning points two frames up, at that method's caller.
+
+    Raises:
+        TypeError: For an item that is not a pair or a variable that is not one.
+        ValueError: For a variable given twice, a gradient of the wrong shape, or
+            no gradient at all.
+    """
+    grads, variables, skipped, seen = [], [], [], set()
+    for pair in grads_and_vars:
+        try:
+            grad, var = pair
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{owner}.apply_gradients expects (gradient, variable) "
+                f"pairs, got {pair!r}"
+            ) from None
+        check_variable(owner, var)
+        if var._id in seen:
+            raise ValueError(
+                f"{owner}.apply_gradients: variable '{var.name}' appears "
+                "twice; sum its gradients first"
+            )
+        seen.add(var._id)
+        if grad is None:
+            skipped.append(var.name)
+            continue
+        grads.append(checked_gradient(owner, grad, var))
+        variables.append(var)
+    if not variables:
+        names = ", ".join(repr(n) for n in skipped) or "none given"
+        raise ValueError(
+            f"{owner}.apply_gradients: no gradient for any variable "
+            f"(variables: {names}); does the loss depend on them?"
+        )
+    if skipped:
+        warnings.warn(
+            f"{owner}: no gradient for variables {skipped}; they are not "
+            "updated (does the loss depend on them?)",
+            UserWarning,
+            stacklevel=3,
+        )
+    return grads, variables
+
+
+def checked_gradient(owner, grad, var):
+    """``grad`` as an array of ``var``'s dtype, or ValueError if the shapes differ."""
+    array = grad._value if isinstance(grad, Tensor) else to_array(grad)
+    array = np.asarray(array)
+    if array.shape != var._value.shape:
+        raise ValueError(
+            f"{owner}.apply_gradients: gradient for variable '{var.name}' "
+            f"has shape {array.shape}, but the variable has shape "
+            f"{var._value.shape}"
+        )
+    if array.dtype != var._value.dtype:
+        array = array.astype(var._value.dtype)
+    return array
+
+
+def clipped(grads, clipvalue, clipnorm, global_clipnorm):
+    """``grads`` clipped by value, then by norm (each, or all together)."""
+    if clipvalue is not None:
+        grads = [np.clip(g, -clipvalue, clipvalue) for g in grads]
+    if clipnorm is not None:
+        grads = [clipped_to(g, l2_norm(g), clipnorm) for g in grads]
+    elif global_clipnorm is not None:
+        norm = math.sqrt(sum(l2_norm(g) ** 2 for g in grads))
+        grads = [clipped_to(g, norm, global_clipnorm) for g in grads]
+    return grads
