@@ -32,9 +32,11 @@ def test_reuse_true_returns_the_same_variable_and_propagates_to_subscopes():
 
 
 def test_reusing_a_missing_variable_raises():
-    with nnlib.variable_scope("vs_missing", reuse=True):
-        with pytest.raises(ValueError, match="'vs_missing/nope' does not exist"):
-            nnlib.get_variable("nope", shape=(1,))
+    with (
+        nnlib.variable_scope("vs_missing", reuse=True),
+        pytest.raises(ValueError, match="'vs_missing/nope' does not exist"),
+    ):
+        nnlib.get_variable("nope", shape=(1,))
 
 
 def test_reuse_with_another_shape_or_dtype_raises_with_both():
@@ -80,9 +82,11 @@ def test_array_initializer_gives_value_and_shape():
 
 
 def test_missing_shape_raises():
-    with nnlib.variable_scope("vs_noshape"):
-        with pytest.raises(ValueError, match="shape is needed"):
-            nnlib.get_variable("w")
+    with (
+        nnlib.variable_scope("vs_noshape"),
+        pytest.raises(ValueError, match="shape is needed"),
+    ):
+        nnlib.get_variable("w")
 
 
 def test_bad_names_raise():

@@ -23,7 +23,7 @@ def test_dense_gradients_match_finite_differences():
     layer(x)
     check_gradients(lambda x, k, b: nnlib.sigmoid(x @ k + b), x,
                     layer.kernel.numpy(), layer.bias.numpy())
-    loss, grads = nnlib.implicit_value_and_gradients(lambda: nnlib.reduce_sum(layer(x)))()
+    _loss, grads = nnlib.implicit_value_and_gradients(lambda: nnlib.reduce_sum(layer(x)))()
     assert [v.name for _, v in grads] == [layer.kernel.name, layer.bias.name]
 
 

@@ -99,10 +99,10 @@ def test_predict_runs_in_inference_mode():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(x=np.zeros((8, 2)), y=np.zeros(5)), "x has 8 samples, y has 5"),
-        (dict(x=np.zeros((0, 2)), y=np.zeros(0)), "0 samples"),
+        ({"x": np.zeros((8, 2)), "y": np.zeros(5)}, "x has 8 samples, y has 5"),
+        ({"x": np.zeros((0, 2)), "y": np.zeros(0)}, "0 samples"),
         (
-            dict(x=np.zeros((8, 2)), y=np.zeros(8), batch_size=0),
+            {"x": np.zeros((8, 2)), "y": np.zeros(8), "batch_size": 0},
             "batch_size must be a positive",
         ),
     ],
@@ -119,7 +119,7 @@ def test_bad_input_raises_before_the_first_step(kwargs, match):
 
 def test_labels_out_of_range_raise_before_any_update():
     model = _model()
-    x, y = _blobs(16)
+    x, _y = _blobs(16)
     model(x)
     before = model.get_weights()
     with pytest.raises(ValueError, match="label 7 outside"):
