@@ -91,11 +91,15 @@ def sum_to_shape(v, shape):
     if v.shape == shape:
         return v
     axes, reshape_after = _summed_axes(v.shape, shape)
-    if (v.size >= 16384 and v.dtype.kind == "f" and v.flags.c_contiguous
-            and axes == tuple(range(len(axes)))):
+    if (
+        v.size >= 16384
+        and v.dtype.kind == "f"
+        and v.flags.c_contiguous
+        and axes == tuple(range(len(axes)))
+    ):
         # Summing leading axes (a bias gradient) as ones @ rows runs in BLAS:
         # several times faster than np.add.reduce on large arrays with short rows.
-        kept = v.shape[len(axes):]
+        kept = v.shape[len(axes) :]
         rows = v.reshape(-1, math.prod(kept))
         v = np.dot(np.ones(rows.shape[0], v.dtype), rows).reshape(kept)
     elif axes:

@@ -20,7 +20,9 @@ def test_default_names_are_snake_case_and_unique_at_top_level():
         pass
 
     assert [MyCustomLayer().name, MyCustomLayer().name] == [
-        "my_custom_layer", "my_custom_layer_1"]
+        "my_custom_layer",
+        "my_custom_layer_1",
+    ]
     assert [Dense(1).name, Dense(1).name] == ["dense", "dense_1"]
 
 
@@ -43,7 +45,9 @@ def test_build_runs_once_and_second_call_creates_nothing():
 def test_input_with_another_last_dimension_raises_naming_the_layer():
     layer = Dense(4, name="dense_hidden")
     layer(np.ones((2, 784), np.float32))
-    with pytest.raises(ValueError, match=r"'dense_hidden'.*last dimension 784.*\(2, 100\)"):
+    with pytest.raises(
+        ValueError, match=r"'dense_hidden'.*last dimension 784.*\(2, 100\)"
+    ):
         layer(np.ones((2, 100), np.float32))
 
 
@@ -85,7 +89,9 @@ def test_get_set_weights_and_count_params():
 
 
 def test_regularization_losses_are_listed_and_differentiable():
-    layer = Dense(2, kernel_initializer="ones", kernel_regularizer=nnlib.regularizers.L2(0.1))
+    layer = Dense(
+        2, kernel_initializer="ones", kernel_regularizer=nnlib.regularizers.L2(0.1)
+    )
     layer(np.ones((1, 3)))
     (loss,) = layer.losses
     assert float(loss) == pytest.approx(0.1 * 6)
@@ -100,8 +106,14 @@ def test_non_trainable_layer_creates_frozen_variables():
 
 
 def test_config_round_trip_for_dense():
-    layer = Dense(5, activation="relu", use_bias=False, kernel_initializer="he_normal",
-                  kernel_regularizer="l2", name="cfg_dense")
+    layer = Dense(
+        5,
+        activation="relu",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        kernel_regularizer="l2",
+        name="cfg_dense",
+    )
     clone = Dense.from_config(layer.get_config())
     assert clone.get_config() == {**layer.get_config(), "name": clone.name}
     assert clone.units == 5 and not clone.use_bias

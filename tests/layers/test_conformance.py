@@ -35,9 +35,21 @@ CASES = {
     "Reshape": ({"target_shape": (3, 2)}, _x(2, 6), True),
     "Permute": ({"dims": (2, 1)}, _x(2, 3, 4), True),
     "Conv1D": ({"filters": 2, "kernel_size": 2}, _x(2, 5, 3), True),
-    "Conv2D": ({"filters": 2, "kernel_size": 2, "padding": "same"}, _x(2, 4, 4, 2), True),
-    "Conv2DTranspose": ({"filters": 2, "kernel_size": 2, "strides": 2}, _x(1, 3, 3, 2), True),
-    "DepthwiseConv2D": ({"kernel_size": 2, "depth_multiplier": 2}, _x(1, 4, 4, 2), True),
+    "Conv2D": (
+        {"filters": 2, "kernel_size": 2, "padding": "same"},
+        _x(2, 4, 4, 2),
+        True,
+    ),
+    "Conv2DTranspose": (
+        {"filters": 2, "kernel_size": 2, "strides": 2},
+        _x(1, 3, 3, 2),
+        True,
+    ),
+    "DepthwiseConv2D": (
+        {"kernel_size": 2, "depth_multiplier": 2},
+        _x(1, 4, 4, 2),
+        True,
+    ),
     "MaxPooling1D": ({"pool_size": 2}, _x(2, 6, 2), True),
     "MaxPooling2D": ({"pool_size": 2}, _x(2, 4, 4, 2), True),
     "AveragePooling1D": ({"pool_size": 2}, _x(2, 6, 2), True),
@@ -58,8 +70,11 @@ SPECIAL = {"Bidirectional", "MultiHeadAttention", "Lambda", "InputSpec", "Layer"
 
 
 def _layer_classes():
-    return {name for name, obj in vars(layers).items()
-            if inspect.isclass(obj) and issubclass(obj, layers.Layer)}
+    return {
+        name
+        for name, obj in vars(layers).items()
+        if inspect.isclass(obj) and issubclass(obj, layers.Layer)
+    }
 
 
 def test_every_exported_layer_is_covered():
@@ -123,8 +138,13 @@ def test_variable_gradients_match_finite_differences(name):
                 variable.assign(value)
                 numeric[index] += sign * weighted() / (2 * eps)
         variable.assign(base)
-        np.testing.assert_allclose(np.asarray(grad), numeric, rtol=1e-4, atol=1e-6,
-                                   err_msg=f"gradient of {variable.name}")
+        np.testing.assert_allclose(
+            np.asarray(grad),
+            numeric,
+            rtol=1e-4,
+            atol=1e-6,
+            err_msg=f"gradient of {variable.name}",
+        )
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -135,7 +155,8 @@ def test_config_round_trips(name):
     clone = type(layer).from_config(config)
     cloned = clone.get_config()
     assert {k: v for k, v in cloned.items() if k != "name"} == {
-        k: v for k, v in config.items() if k != "name"}
+        k: v for k, v in config.items() if k != "name"
+    }
     clone(x)
     assert [v.shape for v in clone.variables] == [v.shape for v in layer.variables]
 

@@ -21,18 +21,28 @@ def test_dense_gradients_match_finite_differences():
     layer = Dense(3, activation="sigmoid", dtype="float64")
     x = np.random.default_rng(1).normal(size=(2, 4))
     layer(x)
-    check_gradients(lambda x, k, b: nnlib.sigmoid(x @ k + b), x,
-                    layer.kernel.numpy(), layer.bias.numpy())
-    _loss, grads = nnlib.implicit_value_and_gradients(lambda: nnlib.reduce_sum(layer(x)))()
+    check_gradients(
+        lambda x, k, b: nnlib.sigmoid(x @ k + b),
+        x,
+        layer.kernel.numpy(),
+        layer.bias.numpy(),
+    )
+    _loss, grads = nnlib.implicit_value_and_gradients(
+        lambda: nnlib.reduce_sum(layer(x))
+    )()
     assert [v.name for _, v in grads] == [layer.kernel.name, layer.bias.name]
 
 
 @pytest.mark.parametrize("name", ["relu", "tanh", "softmax", "linear", None])
 def test_activation_layer_applies_the_named_function(name):
     x = np.array([[-1.0, 0.5, 2.0]], np.float32)
-    expected = {"relu": np.maximum(x, 0), "tanh": np.tanh(x),
-                "softmax": np.exp(x) / np.exp(x).sum(-1, keepdims=True),
-                "linear": x, None: x}[name]
+    expected = {
+        "relu": np.maximum(x, 0),
+        "tanh": np.tanh(x),
+        "softmax": np.exp(x) / np.exp(x).sum(-1, keepdims=True),
+        "linear": x,
+        None: x,
+    }[name]
     np.testing.assert_allclose(Activation(name)(x).numpy(), expected, rtol=1e-6)
 
 
@@ -55,11 +65,15 @@ def test_dropout_is_reproducible_with_set_seed_and_seeded_layers():
     b = Dropout(0.5)(x, training=True).numpy()
     np.testing.assert_array_equal(a, b)
     c, d = Dropout(0.5, seed=1), Dropout(0.5, seed=1)
-    np.testing.assert_array_equal(c(x, training=True).numpy(), d(x, training=True).numpy())
+    np.testing.assert_array_equal(
+        c(x, training=True).numpy(), d(x, training=True).numpy()
+    )
 
 
 def test_dropout_noise_shape_shares_the_mask():
-    out = Dropout(0.5, noise_shape=(None, 1, 4), seed=0)(np.ones((3, 5, 4)), training=True)
+    out = Dropout(0.5, noise_shape=(None, 1, 4), seed=0)(
+        np.ones((3, 5, 4)), training=True
+    )
     assert (out.numpy() == out.numpy()[:, :1, :]).all()
 
 
@@ -86,14 +100,23 @@ def test_lambda_layer_and_its_config_error():
         Lambda(3)
 
 
-@pytest.mark.parametrize("layer", [Activation("relu"), Dropout(0.3, seed=2), Flatten(),
-                                   Reshape((6,)), Permute((2, 1))],
-                         ids=lambda layer: type(layer).__name__)
+@pytest.mark.parametrize(
+    "layer",
+    [
+        Activation("relu"),
+        Dropout(0.3, seed=2),
+        Flatten(),
+        Reshape((6,)),
+        Permute((2, 1)),
+    ],
+    ids=lambda layer: type(layer).__name__,
+)
 def test_config_round_trips(layer):
     clone = type(layer).from_config(layer.get_config())
     config = clone.get_config()
     assert {k: v for k, v in config.items() if k != "name"} == {
-        k: v for k, v in layer.get_config().items() if k != "name"}
+        k: v for k, v in layer.get_config().items() if k != "name"
+    }
 
 
 def test_dense_agrees_with_torch_linear():
@@ -105,4 +128,6 @@ def test_dense_agrees_with_torch_linear():
     with torch.no_grad():
         linear.weight.copy_(torch.from_numpy(layer.kernel.numpy().T))
         linear.bias.copy_(torch.from_numpy(layer.bias.numpy()))
-    np.testing.assert_allclose(out, linear(torch.from_numpy(x)).detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        out, linear(torch.from_numpy(x)).detach().numpy(), atol=1e-5
+    )

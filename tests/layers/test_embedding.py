@@ -34,7 +34,8 @@ def test_default_initializer_is_keras_uniform():
     assert table.min() >= -0.05 and table.max() < 0.05 and table.std() > 0.02
     assert emb.get_config()["embeddings_initializer"] == {
         "class_name": "RandomUniform",
-        "config": {"minval": -0.05, "maxval": 0.05, "seed": None}}
+        "config": {"minval": -0.05, "maxval": 0.05, "seed": None},
+    }
 
 
 def test_gradients_of_repeated_ids_add_up():
@@ -43,14 +44,16 @@ def test_gradients_of_repeated_ids_add_up():
     ids = np.array([[0, 3, 3], [3, 1, 0]])
     w = rng.normal(size=(2, 3, 3))
     _, grads = nnlib.implicit_value_and_gradients(
-        lambda: nnlib.reduce_sum(emb(ids) * w))()
+        lambda: nnlib.reduce_sum(emb(ids) * w)
+    )()
     [(grad, variable)] = grads
     assert variable is emb.embeddings
     expected = np.zeros((5, 3))
     np.add.at(expected, ids, w)
     np.testing.assert_allclose(grad.numpy(), expected, rtol=1e-12)
-    assert not expected[[2, 4]].any() and np.allclose(expected[3], w[0, 1] + w[0, 2]
-                                                       + w[1, 0])
+    assert not expected[[2, 4]].any() and np.allclose(
+        expected[3], w[0, 1] + w[0, 2] + w[1, 0]
+    )
 
 
 def test_gradients_match_finite_differences():
@@ -117,13 +120,23 @@ def test_input_length_is_checked():
 
 
 def test_config_round_trip_and_regularizer():
-    emb = Embedding(8, 3, embeddings_initializer="he_normal",
-                    embeddings_regularizer="l2", mask_zero=True, input_length=4,
-                    name="cfg_emb")
+    emb = Embedding(
+        8,
+        3,
+        embeddings_initializer="he_normal",
+        embeddings_regularizer="l2",
+        mask_zero=True,
+        input_length=4,
+        name="cfg_emb",
+    )
     clone = Embedding.from_config(emb.get_config())
     assert clone.get_config() == {**emb.get_config(), "name": clone.name}
-    assert (clone.input_dim, clone.output_dim, clone.mask_zero,
-            clone.input_length) == (8, 3, True, 4)
+    assert (clone.input_dim, clone.output_dim, clone.mask_zero, clone.input_length) == (
+        8,
+        3,
+        True,
+        4,
+    )
     clone(np.zeros((1, 4), np.int64))
     assert len(clone.losses) == 1
 
@@ -133,7 +146,8 @@ def test_embedding_in_a_sequential_model_trains():
     ids = np.array([[1, 2, 3], [4, 5, 0]])
     model(ids)
     _, grads = nnlib.implicit_value_and_gradients(
-        lambda: nnlib.reduce_sum(model(ids)))()
+        lambda: nnlib.reduce_sum(model(ids))
+    )()
     assert [v.name.split("/")[-1] for _, v in grads] == ["embeddings", "kernel", "bias"]
 
 

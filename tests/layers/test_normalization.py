@@ -58,8 +58,9 @@ def test_bn_training_output_is_normalized_per_channel(shape):
     np.testing.assert_allclose(out.mean(axis=axes), 0, atol=1e-5)
     np.testing.assert_allclose(out.var(axis=axes), 1, atol=1e-4)
     mean, var = _batch_stats(x, -1)
-    expected = _bn_reference(x, mean, var, np.ones(shape[-1]), np.zeros(shape[-1]),
-                             1e-5, -1)
+    expected = _bn_reference(
+        x, mean, var, np.ones(shape[-1]), np.zeros(shape[-1]), 1e-5, -1
+    )
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
 
 
@@ -71,16 +72,20 @@ def test_bn_scale_and_center_apply_gamma_and_beta():
     _randomize(bn, rng)
     gamma, beta, _, _ = bn.get_weights()
     mean, var = _batch_stats(x, -1)
-    np.testing.assert_allclose(bn(x, training=True).numpy(),
-                               _bn_reference(x, mean, var, gamma, beta, 1e-3, -1),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        bn(x, training=True).numpy(),
+        _bn_reference(x, mean, var, gamma, beta, 1e-3, -1),
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 def test_bn_moving_statistics_after_k_steps_equal_the_closed_form():
     rng = np.random.default_rng(2)
     momentum, k = 0.8, 5
-    batches = [(rng.normal(size=(10, 3)) * (i + 1) + i).astype(np.float32)
-               for i in range(k)]
+    batches = [
+        (rng.normal(size=(10, 3)) * (i + 1) + i).astype(np.float32) for i in range(k)
+    ]
     bn = BatchNormalization(momentum=momentum)
     for x in batches:
         bn(x, training=True)
@@ -103,8 +108,9 @@ def test_bn_inference_uses_the_moving_statistics_and_leaves_them_alone():
     gamma, beta, mean, var = bn.get_weights()
     expected = _bn_reference(x, mean, var, gamma, beta, 1e-3, -1)
     for training in (None, False):
-        np.testing.assert_allclose(bn(x, training=training).numpy(), expected,
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            bn(x, training=training).numpy(), expected, rtol=1e-5, atol=1e-6
+        )
     np.testing.assert_array_equal(bn.get_weights()[2], mean)
     np.testing.assert_array_equal(bn.get_weights()[3], var)
 
@@ -113,14 +119,24 @@ def test_bn_weights_follow_keras_order_names_and_trainability():
     bn = BatchNormalization(name="bn_w")
     bn(np.zeros((2, 3), np.float32))
     assert [v.name for v in bn.weights] == [
-        "bn_w/gamma", "bn_w/beta", "bn_w/moving_mean", "bn_w/moving_variance"]
+        "bn_w/gamma",
+        "bn_w/beta",
+        "bn_w/moving_mean",
+        "bn_w/moving_variance",
+    ]
     assert [v.name for v in bn.trainable_weights] == ["bn_w/gamma", "bn_w/beta"]
-    assert [w.tolist() for w in bn.get_weights()] == [[1] * 3, [0] * 3, [0] * 3,
-                                                      [1] * 3]
+    assert [w.tolist() for w in bn.get_weights()] == [
+        [1] * 3,
+        [0] * 3,
+        [0] * 3,
+        [1] * 3,
+    ]
     bare = BatchNormalization(center=False, scale=False, name="bn_bare")
     bare(np.zeros((2, 3), np.float32))
-    assert [v.name for v in bare.weights] == ["bn_bare/moving_mean",
-                                              "bn_bare/moving_variance"]
+    assert [v.name for v in bare.weights] == [
+        "bn_bare/moving_mean",
+        "bn_bare/moving_variance",
+    ]
     assert bare.count_params() == 6
 
 
@@ -129,7 +145,8 @@ def test_bn_moving_statistics_get_no_gradient_and_are_not_recorded():
     x = np.random.default_rng(4).normal(size=(6, 3))
     w = np.random.default_rng(5).normal(size=(6, 3))
     _, grads = nnlib.implicit_value_and_gradients(
-        lambda: nnlib.reduce_sum(bn(x, training=True) * w))()
+        lambda: nnlib.reduce_sum(bn(x, training=True) * w)
+    )()
     assert [v.name for _, v in grads] == [bn.gamma.name, bn.beta.name]
 
 
@@ -163,8 +180,9 @@ def test_bn_gradients_in_inference_mode_match_finite_differences():
     dy = rng.normal(size=x.shape)
     with nnlib.GradientTape() as tape:
         y = bn(x)
-    for variable, grad in zip([bn.gamma, bn.beta],
-                              tape.gradient(y, [bn.gamma, bn.beta], dy)):
+    for variable, grad in zip(
+        [bn.gamma, bn.beta], tape.gradient(y, [bn.gamma, bn.beta], dy)
+    ):
         numeric = _variable_gradient(lambda: bn(x), variable, dy)
         np.testing.assert_allclose(grad.numpy(), numeric, rtol=1e-6, atol=1e-8)
 
@@ -177,9 +195,12 @@ def test_bn_channels_first_normalizes_axis_1():
     _randomize(bn, rng)
     gamma, beta, mean0, var0 = bn.get_weights()
     mean, var = _batch_stats(x, 1)
-    np.testing.assert_allclose(bn(x, training=True).numpy(),
-                               _bn_reference(x, mean, var, gamma, beta, 1e-3, 1),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        bn(x, training=True).numpy(),
+        _bn_reference(x, mean, var, gamma, beta, 1e-3, 1),
+        rtol=1e-4,
+        atol=1e-5,
+    )
     assert bn.gamma.shape == (3,)
     moving_mean, moving_var = 0.5 * mean0 + 0.5 * mean, 0.5 * var0 + 0.5 * var
     np.testing.assert_allclose(bn.moving_mean.numpy(), moving_mean, rtol=1e-5)
@@ -187,7 +208,9 @@ def test_bn_channels_first_normalizes_axis_1():
     np.testing.assert_allclose(
         bn(x).numpy(),
         _bn_reference(x, moving_mean, moving_var, gamma, beta, 1e-3, 1),
-        rtol=1e-4, atol=1e-5)
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 @pytest.mark.parametrize("freeze", ["constructor", "attribute", "network"])
@@ -204,8 +227,9 @@ def test_bn_that_is_not_trainable_runs_in_inference_mode(freeze):
         model.trainable = False
     gamma, beta, mean, var = bn.get_weights()
     out = model(x, training=True).numpy()
-    np.testing.assert_allclose(out, _bn_reference(x, mean, var, gamma, beta, 1e-3, -1),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        out, _bn_reference(x, mean, var, gamma, beta, 1e-3, -1), rtol=1e-4, atol=1e-5
+    )
     np.testing.assert_array_equal(bn.moving_mean.numpy(), mean)
     np.testing.assert_array_equal(bn.moving_variance.numpy(), var)
     assert bn.trainable_variables == []
@@ -220,16 +244,29 @@ def test_training_flag_of_a_network_reaches_bn():
 
 
 def test_bn_config_round_trip():
-    bn = BatchNormalization(axis=1, momentum=0.9, epsilon=1e-5, center=False,
-                            gamma_initializer="he_normal", gamma_regularizer="l2",
-                            name="cfg_bn")
+    bn = BatchNormalization(
+        axis=1,
+        momentum=0.9,
+        epsilon=1e-5,
+        center=False,
+        gamma_initializer="he_normal",
+        gamma_regularizer="l2",
+        name="cfg_bn",
+    )
     clone = BatchNormalization.from_config(bn.get_config())
     assert clone.get_config() == {**bn.get_config(), "name": clone.name}
     assert (clone.axis, clone.momentum, clone.epsilon, clone.center) == (
-        1, 0.9, 1e-5, False)
+        1,
+        0.9,
+        1e-5,
+        False,
+    )
     clone(np.ones((2, 4, 3), np.float32))
     assert [v.name.split("/")[-1] for v in clone.weights] == [
-        "gamma", "moving_mean", "moving_variance"]
+        "gamma",
+        "moving_mean",
+        "moving_variance",
+    ]
     assert len(clone.losses) == 1
 
 
@@ -261,8 +298,10 @@ def test_bn_matches_torch_batchnorm2d_in_train_and_eval_mode():
     gamma, beta, mean0, var0 = bn.get_weights()
     ref = torch.nn.BatchNorm2d(3, eps=eps, momentum=1 - momentum)
     with torch.no_grad():
-        for p, v in zip((ref.weight, ref.bias, ref.running_mean, ref.running_var),
-                        (gamma, beta, mean0, var0)):
+        for p, v in zip(
+            (ref.weight, ref.bias, ref.running_mean, ref.running_var),
+            (gamma, beta, mean0, var0),
+        ):
             p.copy_(torch.from_numpy(v))
     ref.train()
     tx = torch.from_numpy(x).requires_grad_(True)
@@ -276,23 +315,30 @@ def test_bn_matches_torch_batchnorm2d_in_train_and_eval_mode():
     dx, dgamma, dbeta = tape.gradient(y, [xt, bn.gamma, bn.beta], dy)
     np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(dx.numpy(), tx.grad.numpy(), rtol=1e-3, atol=1e-4)
-    np.testing.assert_allclose(dgamma.numpy(), ref.weight.grad.numpy(), rtol=1e-3,
-                               atol=1e-4)
-    np.testing.assert_allclose(dbeta.numpy(), ref.bias.grad.numpy(), rtol=1e-4,
-                               atol=1e-4)
-    np.testing.assert_allclose(bn.moving_mean.numpy(), ref.running_mean.numpy(),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        dgamma.numpy(), ref.weight.grad.numpy(), rtol=1e-3, atol=1e-4
+    )
+    np.testing.assert_allclose(
+        dbeta.numpy(), ref.bias.grad.numpy(), rtol=1e-4, atol=1e-4
+    )
+    np.testing.assert_allclose(
+        bn.moving_mean.numpy(), ref.running_mean.numpy(), rtol=1e-5, atol=1e-6
+    )
     # torch's running_var averages the unbiased variance; ours (Keras 3) the biased.
     n = x.size // 3
     _, batch_var = _batch_stats(x, 1)
     torch_var = momentum * var0 + (1 - momentum) * batch_var * n / (n - 1)
     np.testing.assert_allclose(ref.running_var.numpy(), torch_var, rtol=1e-5)
-    np.testing.assert_allclose(bn.moving_variance.numpy(),
-                               momentum * var0 + (1 - momentum) * batch_var, rtol=1e-5)
+    np.testing.assert_allclose(
+        bn.moving_variance.numpy(),
+        momentum * var0 + (1 - momentum) * batch_var,
+        rtol=1e-5,
+    )
     bn.moving_variance.assign(ref.running_var.detach().numpy())
     ref.eval()
-    np.testing.assert_allclose(bn(x).numpy(), ref(tx).detach().numpy(), rtol=1e-4,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        bn(x).numpy(), ref(tx).detach().numpy(), rtol=1e-4, atol=1e-5
+    )
 
 
 # -- LayerNormalization -----------------------------------------------------------
@@ -302,8 +348,9 @@ def _ln_reference(x, gamma, beta, axes, eps):
     mean = x.mean(axis=axes, keepdims=True)
     var = x.var(axis=axes, keepdims=True)
     shape = [x.shape[a] if a in axes else 1 for a in range(x.ndim)]
-    return ((x - mean) / np.sqrt(var + eps) * np.reshape(gamma, shape)
-            + np.reshape(beta, shape))
+    return (x - mean) / np.sqrt(var + eps) * np.reshape(gamma, shape) + np.reshape(
+        beta, shape
+    )
 
 
 @pytest.mark.parametrize("axis, axes", [(-1, (2,)), ([1, 2], (1, 2)), (1, (1,))])
@@ -316,9 +363,12 @@ def test_ln_matches_numpy(axis, axes):
     _randomize(ln, rng)
     gamma, beta = ln.get_weights()
     for training in (True, False):
-        np.testing.assert_allclose(ln(x, training=training).numpy(),
-                                   _ln_reference(x, gamma, beta, axes, 1e-3),
-                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            ln(x, training=training).numpy(),
+            _ln_reference(x, gamma, beta, axes, 1e-3),
+            rtol=1e-4,
+            atol=1e-5,
+        )
 
 
 def test_ln_on_the_last_axis_accepts_inputs_of_another_rank():
@@ -326,9 +376,12 @@ def test_ln_on_the_last_axis_accepts_inputs_of_another_rank():
     ln = LayerNormalization()
     ln(rng.normal(size=(2, 4)).astype(np.float32))
     x = rng.normal(size=(2, 3, 4)).astype(np.float32)
-    np.testing.assert_allclose(ln(x).numpy(),
-                               _ln_reference(x, np.ones(4), np.zeros(4), (2,), 1e-3),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        ln(x).numpy(),
+        _ln_reference(x, np.ones(4), np.zeros(4), (2,), 1e-3),
+        rtol=1e-4,
+        atol=1e-5,
+    )
     with pytest.raises(ValueError, match="last dimension 4"):
         ln(np.ones((2, 5), np.float32))
     fixed = LayerNormalization(axis=1, name="ln_fixed")

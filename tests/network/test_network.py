@@ -208,9 +208,11 @@ def test_subclassed_network_without_call_says_so():
 
 
 def test_sequential_with_unknown_spatial_sizes_builds_on_the_first_call():
-    model = nnlib.Sequential([
-        nnlib.layers.Conv2D(2, 3, input_shape=(None, None, 1)),
-        nnlib.layers.GlobalAveragePooling2D(),
-    ])
+    model = nnlib.Sequential(
+        [
+            nnlib.layers.Conv2D(2, 3, input_shape=(None, None, 1)),
+            nnlib.layers.GlobalAveragePooling2D(),
+        ]
+    )
     assert not model.built
     assert model(np.zeros((1, 5, 7, 1), np.float32)).shape == (1, 2)
