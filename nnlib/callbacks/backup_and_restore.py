@@ -24,6 +24,11 @@ class BackupAndRestore(Callback):
     interrupted run (a crash, a killed job) ends as the uninterrupted run would
     have. When ``fit`` finishes, the backup is deleted.
 
+    Exactness needs the data order to be reproducible too: arrays given to
+    ``fit`` and unseeded ``Dataset.shuffle`` draw their orders from
+    ``nnlib.random`` (restored); a ``shuffle(seed=...)`` restarts its sequence
+    of orders in a new pipeline, so the resumed epochs see other orders.
+
     Args:
         backup_dir: Folder of the backup file (created when needed). Use one
             folder per training run.

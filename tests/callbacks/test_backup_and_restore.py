@@ -113,6 +113,29 @@ def test_a_resumed_fit_ends_bit_identical_to_an_uninterrupted_one(
     assert own[1].get_state() == reducer.get_state()
 
 
+def test_an_unseeded_dataset_shuffle_resumes_exactly(tmp_path):
+    # Unseeded shuffles draw each pass's order from nnlib.random, which the
+    # backup restores (a seeded one would restart its sequence of orders).
+    x, y = _data()
+
+    def fit(model, backup_dir, extra=()):
+        data = nnlib.data.Dataset.from_tensor_slices((x, y)).shuffle(48).batch(16)
+        return model.fit(
+            data,
+            epochs=4,
+            verbose=0,
+            callbacks=[callbacks.BackupAndRestore(backup_dir), *extra],
+        )
+
+    whole = _model(1)
+    fit(whole, str(tmp_path / "a"))
+    with pytest.raises(Interrupted):
+        fit(_model(1), str(tmp_path / "b"), extra=[Crash(at=2)])
+    resumed = _model(7)
+    fit(resumed, str(tmp_path / "b"))
+    assert _same(resumed.get_weights(), whole.get_weights())
+
+
 def test_early_stopping_state_carries_over(tmp_path):
     backup_dir = str(tmp_path / "run")
     model = _model(3)
