@@ -61,14 +61,6 @@ def _timed(fn):
     return time.perf_counter() - start
 
 
-def _fsync(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _measure(model, folder, repeat):
     arrays = {v.name.replace("/", "."): v.numpy() for v in model.variables}
     h5 = os.path.join(folder, "model.h5")
@@ -79,7 +71,8 @@ def _measure(model, folder, repeat):
 
     def savez_fsync():
         np.savez(npz, **arrays)
-        _fsync(npz)
+        with open(npz, "rb") as f:
+            os.fsync(f.fileno())
 
     def load_npz():
         with np.load(npz) as f:

@@ -45,7 +45,8 @@ import os
 import sys
 import time
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+from _harness import MNIST_PATH, set_threads, use_checkout
+
 BATCH = 128
 TARGET = 0.8
 
@@ -71,8 +72,8 @@ def parse_args(argv=None):
 
 
 def load(np, path):
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    path = path or os.path.join(root, "..", "shared", "data", "mnist.npz")
+    """``((x_train flattened, y_train) or None where missing, the path)``."""
+    path = path or MNIST_PATH
     if not os.path.exists(path):
         return None, path
     with np.load(path) as f:
@@ -214,12 +215,10 @@ def _per_call(fn, args, repeat, calls=20):
 
 def main(argv=None):
     args = parse_args(argv)
-    for var in THREAD_VARS:
-        os.environ[var] = str(args.threads)
+    set_threads(args.threads)  # before numpy's import, or it has no effect
     import numpy as np
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path.insert(0, root)
+    use_checkout()
     from nnlib.data import Dataset
 
     data, path = load(np, args.data)

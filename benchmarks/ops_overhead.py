@@ -52,26 +52,29 @@ Run, from the repository root::
     python3 benchmarks/ops_overhead.py --json out.json
 """
 
-import argparse
-import json
-import math
-import os
-import platform
 import sys
 import time
-import timeit
 
-try:
-    import resource
-except ImportError:  # not on Windows: page faults are then not counted
-    resource = None
+from _harness import import_libraries, measure, parse_timing_args, set_threads
+from _ops_cases import chain_candidates, op_candidates, op_functions
+from _report import (
+    Targets,
+    environment,
+    environment_variables,
+    finish,
+    fmt_ratio,
+    print_header,
+    print_targets,
+    ratio,
+    torch_capability,
+)
 
 OPS = ("add", "multiply", "matmul", "tanh", "reduce_sum")
-BINARY = ("add", "multiply", "matmul")
 SIZES = (8, 256)
 COLUMNS = ("numpy", "nnlib", "nnlib+tape", "torch", "torch+grad")
 CHAIN = ("numpy", "nnlib", "torch")
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# (repeat, min_time) under --quick and otherwise.
+QUICK, FULL = (8, 0.006), (10, 0.05)
 
 # The issue's goals, as limits on time ratios.
 SMALL_NO_TAPE_VS_TORCH = 1.0
@@ -81,340 +84,46 @@ LARGE_VS_NUMPY = 1.10
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="threads for numpy's BLAS and for torch (default 1)",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="shorter, rougher figures (8 repeats of about 6 ms)",
-    )
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=None,
-        help="repeats per figure, the minimum is reported (default 10)",
-    )
-    parser.add_argument(
-        "--min-time", type=float, default=None, help="seconds per repeat (default 0.05)"
-    )
-    parser.add_argument(
-        "--tape-batch",
-        type=int,
-        default=50,
-        help="recorded calls per fresh GradientTape (default 50)",
-    )
-    parser.add_argument(
-        "--gc", action="store_true", help="keep the garbage collector on while timing"
-    )
-    parser.add_argument("--json", metavar="PATH", help="also write the figures here")
-    args = parser.parse_args(argv)
-    if args.repeat is None:
-        args.repeat = 8 if args.quick else 10
-    if args.min_time is None:
-        args.min_time = 0.006 if args.quick else 0.05
-    return args
+    """The command-line options, with ``--repeat`` and ``--min-time`` filled in."""
 
-
-def set_threads(threads):
-    """Sets the thread variables; they only take effect before numpy is imported."""
-    late = "numpy" in sys.modules
-    for var in THREAD_VARS:
-        os.environ[var] = str(threads)
-    if late:
-        print(
-            "warning: numpy was imported before --threads could apply; "
-            "its BLAS may use more threads",
-            file=sys.stderr,
+    def tape_batch(parser):
+        parser.add_argument(
+            "--tape-batch",
+            type=int,
+            default=50,
+            help="recorded calls per fresh GradientTape (default 50)",
         )
 
-
-def import_libraries(threads):
-    """Imports numpy, nnlib (from this checkout) and torch when installed."""
-    import numpy as np
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if root not in sys.path:
-        sys.path.insert(0, root)  # measure this checkout's nnlib
-    import nnlib
-
-    try:
-        import torch
-    except ImportError:
-        torch = None
-    if torch is not None:
-        torch.set_num_threads(threads)
-        try:
-            torch.set_num_interop_threads(threads)
-        except RuntimeError:  # only allowed before torch's first parallel work
-            pass
-    return np, nnlib, torch
-
-
-# -- timing -----------------------------------------------------------------------
-
-
-class Candidate:
-    """One thing to time: a ``timeit.Timer`` and how many op calls one loop makes."""
-
-    def __init__(self, timer, calls=1):
-        self.timer = timer
-        self.calls = calls
-        self.number = 1
-        self.best = math.inf
-        self.faults = None  # minor page faults per call in the best repeat
-
-    def calibrate(self, min_time):
-        """Picks ``number`` so that one repeat takes about ``min_time`` seconds."""
-        number = 1
-        while True:
-            elapsed = self.timer.timeit(number)
-            if elapsed >= min_time / 10:
-                break
-            number *= 10 if elapsed < min_time / 100 else 2
-        self.number = max(1, math.ceil(number * min_time / elapsed))
-
-    def run(self):
-        faults = _minor_faults()
-        elapsed = self.timer.timeit(self.number) / (self.number * self.calls)
-        if elapsed < self.best:
-            self.best = elapsed
-            if faults is not None:
-                self.faults = (_minor_faults() - faults) / (self.number * self.calls)
-
-    @property
-    def microseconds(self):
-        return self.best * 1e6
-
-
-def _minor_faults():
-    if resource is None:
-        return None
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
-def measure(candidates, args, faults=None):
-    """Times a dict of candidates in turns; returns ``{name: microseconds}``.
-
-    Many short repeats taken in turns give steadier ratios than a few long ones
-    on a small, shared machine: a slow spell then hits every candidate alike.
-    ``faults``, a dict, receives the minor page faults per call of each candidate.
-    """
-    for c in candidates.values():
-        c.calibrate(args.min_time)
-    for _ in range(args.repeat):
-        for c in candidates.values():
-            c.run()
-    if faults is not None:
-        faults.update({name: c.faults for name, c in candidates.items()})
-    return {name: c.microseconds for name, c in candidates.items()}
-
-
-def make_timer(stmt, namespace, args):
-    setup = "import gc; gc.enable()" if args.gc else "pass"
-    if callable(stmt):
-        namespace = dict(namespace, _stmt=stmt)
-        stmt = "_stmt()"
-    return timeit.Timer(stmt, setup=setup, globals=namespace)
-
-
-# -- what is timed ----------------------------------------------------------------
-
-
-def op_functions(np, nnlib, torch):
-    """``{op: (numpy function, nnlib function, torch function or None)}``."""
-    return {
-        "add": (np.add, nnlib.add, torch and torch.add),
-        "multiply": (np.multiply, nnlib.multiply, torch and torch.mul),
-        "matmul": (np.matmul, nnlib.matmul, torch and torch.matmul),
-        "tanh": (np.tanh, nnlib.tanh, torch and torch.tanh),
-        "reduce_sum": (np.sum, nnlib.reduce_sum, torch and torch.sum),
-    }
-
-
-def taped(nnlib, fn, inputs, batch):
-    """A function making ``batch`` recorded calls inside a fresh tape.
-
-    Raises:
-        RuntimeError: If the tape did not record the op (no gradient reaches x).
-    """
-    tape_class, x, calls = nnlib.GradientTape, inputs[0], range(batch)
-    with tape_class() as tape:
-        tape.watch(x)
-        out = nnlib.reduce_sum(fn(*inputs))
-    if tape.gradient(out, x) is None:
-        raise RuntimeError(f"{fn.__name__} was not recorded by the tape")
-
-    if len(inputs) == 2:
-        y = inputs[1]
-
-        def run():
-            with tape_class() as tape:
-                tape.watch(x)
-                for _ in calls:
-                    fn(x, y)
-    else:
-
-        def run():
-            with tape_class() as tape:
-                tape.watch(x)
-                for _ in calls:
-                    fn(x)
-
-    return run
-
-
-def op_candidates(libs, op, fns, size, args):
-    np, nnlib, torch = libs
-    np_fn, nn_fn, torch_fn = fns
-    rng = np.random.default_rng(0)
-    arrays = [
-        rng.standard_normal((size, size), dtype=np.float32)
-        for _ in range(2 if op in BINARY else 1)
-    ]
-    stmt = "f(a, b)" if len(arrays) == 2 else "f(a)"
-    names = dict(zip("ab", arrays))
-    tensors = [nnlib.constant(a) for a in arrays]
-    candidates = {
-        "numpy": Candidate(make_timer(stmt, dict(names, f=np_fn), args)),
-        "nnlib": Candidate(make_timer(stmt, dict(zip("ab", tensors), f=nn_fn), args)),
-        "nnlib+tape": Candidate(
-            make_timer(taped(nnlib, nn_fn, tensors, args.tape_batch), {}, args),
-            calls=args.tape_batch,
-        ),
-    }
-    if torch is not None:
-        plain = [torch.from_numpy(a).clone() for a in arrays]  # torch-allocated
-        grad = [t.clone().requires_grad_(i == 0) for i, t in enumerate(plain)]
-        candidates["torch"] = Candidate(
-            make_timer(stmt, dict(zip("ab", plain), f=torch_fn), args)
-        )
-        candidates["torch+grad"] = Candidate(
-            make_timer(stmt, dict(zip("ab", grad), f=torch_fn), args)
-        )
-    return candidates
-
-
-def chain_candidates(libs, args):
-    """Forward + backward of ``reduce_sum(tanh(x @ W + b))`` three ways."""
-    np, nnlib, torch = libs
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((32, 64), dtype=np.float32)
-    w = (rng.standard_normal((64, 64), dtype=np.float32) / 8).astype(np.float32)
-    b = rng.standard_normal(64, dtype=np.float32)
-
-    def numpy_step():
-        h = np.tanh(x @ w + b)
-        dz = 1.0 - h * h
-        return h.sum(), x.T @ dz, dz.sum(axis=0)
-
-    xt = nnlib.constant(x)
-    wv, bv = nnlib.Variable(w, name="W"), nnlib.Variable(b, name="b")
-    nnlib_step = nnlib.implicit_value_and_gradients(
-        lambda: nnlib.reduce_sum(nnlib.tanh(xt @ wv + bv))
-    )
-
-    expected = numpy_step()
-    loss, grads_and_vars = nnlib_step()
-    got = [loss.numpy()] + [g.numpy() for g, _ in grads_and_vars]
-    _check("nnlib", expected, got, np)
-    candidates = {
-        "numpy": Candidate(make_timer(numpy_step, {}, args)),
-        "nnlib": Candidate(make_timer(nnlib_step, {}, args)),
-    }
-    if torch is not None:
-        tx = torch.from_numpy(x).clone()
-        tw = torch.from_numpy(w).clone().requires_grad_()
-        tb = torch.from_numpy(b).clone().requires_grad_()
-
-        def torch_step():
-            loss = torch.tanh(tx @ tw + tb).sum()
-            loss.backward()
-            grads = tw.grad, tb.grad
-            tw.grad = tb.grad = None
-            return loss, grads
-
-        loss, (gw, gb) = torch_step()
-        _check("torch", expected, [loss.detach().numpy(), gw.numpy(), gb.numpy()], np)
-        candidates["torch"] = Candidate(make_timer(torch_step, {}, args))
-    return candidates
-
-
-def _check(label, expected, got, np):
-    for e, g in zip(expected, got):
-        if not np.allclose(e, g, rtol=1e-4, atol=1e-3):
-            raise RuntimeError(f"{label} chain disagrees with the numpy reference")
+    return parse_timing_args(__doc__, argv, QUICK, FULL, tape_batch)
 
 
 # -- report -----------------------------------------------------------------------
 
 
-def ratio(a, b):
-    return a / b if a is not None and b else None
-
-
 def fmt_us(v):
+    """Microseconds with three significant digits or so, ``-`` when missing."""
     if v is None:
         return "-"
     return f"{v:.3f}" if v < 10 else f"{v:.2f}" if v < 100 else f"{v:.1f}"
 
 
-def fmt_ratio(v):
-    return "-" if v is None else f"{v:.2f}x"
-
-
-def environment(np, torch, args):
-    env = {
-        "python": platform.python_version(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-        "numpy": np.__version__,
-        "blas": _blas_name(np),
-        "torch": torch.__version__ if torch is not None else None,
-        "numpy_threads": args.threads,
-        "torch_threads": None,
-        "torch_interop_threads": None,
-        "torch_cpu_capability": _torch_capability(torch),
-        "env": {
-            k: v
-            for k, v in sorted(os.environ.items())
-            if k.startswith("OPENBLAS_") or k in THREAD_VARS
-        },
-        "statistic": "min",
-        "repeat": args.repeat,
-        "min_time_s": args.min_time,
-        "tape_batch": args.tape_batch,
-        "gc_enabled": args.gc,
-    }
-    if torch is not None:
-        env["torch_threads"] = torch.get_num_threads()
-        env["torch_interop_threads"] = torch.get_num_interop_threads()
-    return env
-
-
-def _torch_capability(torch):
-    try:
-        return torch.backends.cpu.get_cpu_capability()
-    except AttributeError:  # torch not installed, or too old to say
-        return None
-
-
-def _blas_name(np):
-    try:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return f"{blas.get('name')} {blas.get('version')}"
-    except (AttributeError, KeyError, TypeError):  # older numpy: no dict mode
-        return "unknown"
-
-
-def print_header(env):
-    print("nnlib per-op overhead: microseconds per call, float32, CPU")
-    print(
-        f"python {env['python']} ({env['machine']}); numpy {env['numpy']} "
-        f"(BLAS {env['blas']}); torch {env['torch'] or 'not installed'}"
+def header(np, torch, args):
+    """The environment (for the JSON too), printed as the header."""
+    env = environment(
+        np,
+        torch,
+        args.threads,
+        torch_threads=None if torch is None else torch.get_num_threads(),
+        torch_interop_threads=(
+            None if torch is None else torch.get_num_interop_threads()
+        ),
+        torch_cpu_capability=torch_capability(torch),
+        env=environment_variables(),
+        statistic="min",
+        repeat=args.repeat,
+        min_time_s=args.min_time,
+        tape_batch=args.tape_batch,
+        gc_enabled=args.gc,
     )
     torch_threads = (
         f"torch {env['torch_threads']} intra-op / "
@@ -423,19 +132,16 @@ def print_header(env):
         if env["torch"]
         else "torch -"
     )
-    print(
-        f"threads: numpy BLAS {env['numpy_threads']} (OPENBLAS_NUM_THREADS, "
-        f"OMP_NUM_THREADS; numpy's elementwise ops use one), {torch_threads}"
-    )
-    variables = ", ".join(f"{k}={v}" for k, v in env["env"].items())
-    if "OPENBLAS_CORETYPE" not in env["env"]:
-        variables += ", OPENBLAS_CORETYPE unset"
-    print(f"environment: {variables}")
-    print(
-        f"statistic: min of {env['repeat']} repeats of ~{env['min_time_s']} s each; "
+    print_header(
+        "nnlib per-op overhead: microseconds per call, float32, CPU",
+        env,
+        f"min of {env['repeat']} repeats of ~{env['min_time_s']} s each; "
         f"nnlib+tape: {env['tape_batch']} calls per fresh tape, tape cost included; "
-        f"gc {'on' if env['gc_enabled'] else 'off'} while timing"
+        f"gc {'on' if env['gc_enabled'] else 'off'} while timing",
+        threads=f"threads: numpy BLAS {env['numpy_threads']} (OPENBLAS_NUM_THREADS, "
+        f"OMP_NUM_THREADS; numpy's elementwise ops use one), {torch_threads}",
     )
+    return env
 
 
 def print_ops(results, faults):
@@ -494,30 +200,16 @@ def print_chain(chain):
 
 
 def targets(results, chain):
-    """Returns the target checks as dicts (``passed`` is None when torch is absent)."""
-    checks = []
-
-    def check(name, value, limit):
-        passed = None if value is None else value <= limit
-        checks.append(
-            {"target": name, "value": value, "limit": limit, "passed": passed}
-        )
-
-    for op in OPS:
-        r = results[op]["8x8"]
-        check(
-            f"8x8 {op}, no tape: nnlib/torch",
-            ratio(r["nnlib"], r.get("torch")),
-            SMALL_NO_TAPE_VS_TORCH,
-        )
-    for op in OPS:
-        r = results[op]["8x8"]
-        check(
-            f"8x8 {op}, with tape: nnlib+tape/torch",
-            ratio(r["nnlib+tape"], r.get("torch")),
-            SMALL_TAPE_VS_TORCH,
-        )
-    check(
+    """The target checks (``passed`` is None when torch is absent)."""
+    checks = Targets()
+    for column, label, limit in (
+        ("nnlib", "no tape: nnlib/torch", SMALL_NO_TAPE_VS_TORCH),
+        ("nnlib+tape", "with tape: nnlib+tape/torch", SMALL_TAPE_VS_TORCH),
+    ):
+        for op in OPS:
+            r = results[op]["8x8"]
+            checks.add(f"8x8 {op}, {label}", ratio(r[column], r.get("torch")), limit)
+    checks.add(
         "chain fwd+bwd: nnlib/torch",
         ratio(chain["nnlib"], chain.get("torch")),
         CHAIN_VS_TORCH,
@@ -525,45 +217,22 @@ def targets(results, chain):
     for op in OPS:
         r = results[op]["256x256"]
         # Strictly less than +10%; equality counts as a miss.
-        value = ratio(r["nnlib"], r["numpy"])
-        checks.append(
-            {
-                "target": f"256x256 {op}, no tape: nnlib/numpy",
-                "value": value,
-                "limit": LARGE_VS_NUMPY,
-                "passed": value < LARGE_VS_NUMPY,
-            }
+        checks.add(
+            f"256x256 {op}, no tape: nnlib/numpy",
+            ratio(r["nnlib"], r["numpy"]),
+            LARGE_VS_NUMPY,
+            strict=True,
         )
     return checks
 
 
-def print_targets(checks):
-    print()
-    print("targets")
-    for c in checks:
-        status = {True: "PASS", False: "FAIL", None: "SKIP"}[c["passed"]]
-        value = "no torch" if c["value"] is None else f"{c['value']:.3f}x"
-        op = "<" if c["target"].startswith("256x256") else "<="
-        print(f"  [{status}] {c['target']:<44} {value:>9} {op} {c['limit']:.2f}x")
-    done = [c for c in checks if c["passed"] is not None]
-    print(
-        f"  {sum(c['passed'] for c in done)} of {len(done)} targets met"
-        + (
-            f", {len(checks) - len(done)} skipped (torch not installed)"
-            if len(done) < len(checks)
-            else ""
-        )
-    )
-
-
 def main(argv=None):
+    """Runs the benchmark; always returns 0."""
     args = parse_args(argv)
     set_threads(args.threads)
     start = time.perf_counter()
     np, nnlib, torch = libs = import_libraries(args.threads)
-    env = environment(np, torch, args)
-    print_header(env)
-    sys.stdout.flush()
+    env = header(np, torch, args)
 
     functions = op_functions(np, nnlib, torch)
     results = {op: {} for op in OPS}
@@ -579,25 +248,25 @@ def main(argv=None):
     print_ops(results, faults)
     print_chain(chain)
     checks = targets(results, chain)
-    print_targets(checks)
-    elapsed = time.perf_counter() - start
-    print(f"\ntotal time {elapsed:.1f} s")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {
-                    "environment": env,
-                    "unit": "microseconds per call",
-                    "ops": results,
-                    "chain": chain,
-                    "targets": checks,
-                    "minor_page_faults_per_call": faults,
-                    "total_seconds": elapsed,
-                },
-                f,
-                indent=2,
-            )
-        print(f"figures written to {args.json}")
+    print_targets(
+        checks,
+        44,
+        missing="no torch",
+        skip_note=" (torch not installed)",
+        op=lambda c: "<" if c["target"].startswith("256x256") else "<=",
+    )
+    finish(
+        start,
+        args.json,
+        {
+            "environment": env,
+            "unit": "microseconds per call",
+            "ops": results,
+            "chain": chain,
+            "targets": checks,
+            "minor_page_faults_per_call": faults,
+        },
+    )
     return 0
 
 
