@@ -263,7 +263,9 @@ def conv_input(dy, w, win, shape, depthwise):
     c = shape[3]
     if depthwise:
         return _depthwise_input(dy, w, win, shape)
-    d2 = dy.reshape(-1, dy.shape[-1])
+    # Contiguous: an upstream broadcast (the gradient of a sum) has zero strides,
+    # which BLAS cannot take; numpy would fall back to a loop 3x slower.
+    d2 = np.ascontiguousarray(dy).reshape(-1, dy.shape[-1])
     if channel_major(c):
         cols = np.dot(w.reshape(-1, w.shape[-1]), d2.T)
         parts = cols.reshape(-1, c, *dy.shape[:3]).transpose(0, 2, 3, 4, 1)
@@ -282,7 +284,7 @@ def conv_kernel(x, dy, win, shape, depthwise, cols=None):
         return _depthwise_kernel(x, dy, win, shape)
     if cols is None:
         cols = im2col(pad(x, win), win)
-    d2 = dy.reshape(-1, shape[-1])
+    d2 = np.ascontiguousarray(dy).reshape(-1, shape[-1])  # as in conv_input
     dw = np.dot(cols, d2) if channel_major(shape[2]) else np.dot(cols.T, d2)
     return dw.reshape(shape)
 
