@@ -1,11 +1,15 @@
-"""Checkpoints: HDF5 files of weights and of whole training states.
+"""Checkpoints: HDF5 files of weights, whole models and training states.
 
 ``Layer.save_weights``/``load_weights`` store a model's variables by name
 relative to the model; ``Checkpoint`` stores a model, an optimizer (slots and
 step count), step counters, callback and random states together;
-``CheckpointManager`` numbers them in a folder and keeps the newest few.
-Writing is atomic (temporary file, verified, renamed into place) and every
-failure is a typed ``CheckpointError`` naming the file and the cause.
+``CheckpointManager`` numbers them in a folder and keeps the newest few;
+``save_model``/``load_model`` (``model.save``, ``nnlib.load_model``) add the
+architecture and compile settings. ``load_weights`` also reads Keras weight
+files (``keras_h5``); safetensors files and PyTorch ``state_dict`` layouts go
+through ``safetensors_io`` and ``torch_mapping``. Writing is atomic (temporary
+file, verified, renamed into place) and every failure is a typed
+``CheckpointError`` naming the file and the cause.
 
 Example:
     >>> import os, tempfile
