@@ -2,8 +2,10 @@
 
 A safetensors file is an 8-byte header length, a JSON header (each tensor's
 dtype, shape and byte range, plus ``__metadata__``: a str to str mapping) and the
-raw little-endian data. The optional ``safetensors`` package does the encoding
-(``pip install "nnlib[safetensors]"``); nnlib adds what its own HDF5 files have:
+raw little-endian data. nnlib writes it straight from the arrays (no encoded
+copy in memory); the optional ``safetensors`` package parses it, for loading
+and for checking each file written (``pip install "nnlib[safetensors]"``).
+nnlib adds what its own HDF5 files have:
 atomic writing by the protocol of ``h5io`` (a temporary file beside the target,
 verified, fsynced, renamed over it, the folder fsynced; removed on any failure),
 errors that name the file, and, in the metadata key ``"nnlib"``, the names in
@@ -99,15 +101,15 @@ def save_safetensors(path, arrays_or_layer, metadata=None, make_dirs=False):
         >>> list(arrays), meta
         (['kernel', 'bias'], {'note': 'hi'})
     """
-    st_numpy = _package()
+    _package()  # the written file is read back through it
     path = os.fspath(path)
     entries = _prepared(arrays_or_layer)
-    header = _checked_metadata(metadata)
+    metadata = _checked_metadata(metadata)
     with h5io.Checksums() as crcs:  # large arrays on threads (zlib frees the GIL)
         pending = [crcs.submit(_crc, a, nbytes=a.nbytes) for a in entries.values()]
         crc32 = [result() for result in pending]
-    header[_NNLIB_KEY] = json.dumps({"names": list(entries), "crc32": crc32})
-    data = st_numpy.save(entries, metadata=header)
+    metadata[_NNLIB_KEY] = json.dumps({"names": list(entries), "crc32": crc32})
+    head = _header(entries, metadata)
     folder = os.path.dirname(os.path.abspath(path))
     existed = os.path.isfile(path)
     if os.path.isdir(path):
@@ -119,9 +121,9 @@ def save_safetensors(path, arrays_or_layer, metadata=None, make_dirs=False):
         if make_dirs:
             os.makedirs(folder, exist_ok=True)
         temp = h5io._create_temp(path, existed)
-        _write_file(temp, data)
+        _write_file(temp, head, entries.values())
         h5io._fsync(temp)
-        _verify(temp, data)
+        _verify(temp, entries)
         os.replace(temp, path)
         temp = None
         h5io._fsync_folder(folder)
@@ -147,7 +149,9 @@ def _prepared(arrays_or_layer):
         if not isinstance(name, str) or not name:
             raise ValueError(f"cannot save an array under the name {name!r}")
         array = np.asarray(to_numpy(value), order="C")  # keeps 0-d arrays 0-d
-        if array.dtype.kind not in "biuf":
+        if array.dtype.byteorder == ">":  # the format is little-endian
+            array = array.astype(array.dtype.newbyteorder("<"))
+        if array.dtype.str[1:] not in _DTYPES:
             raise TypeError(
                 f"cannot save '{name}' as safetensors: arrays of dtype "
                 f"{array.dtype} are not supported (numbers and booleans only)"
@@ -190,21 +194,49 @@ def to_numpy(value):
 
 
 def _crc(array):
-    return zlib.crc32(memoryview(np.ascontiguousarray(array)).cast("B"))
+    return zlib.crc32(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
 
 
-def _write_file(temp, data):
-    """Writes the encoded file (the seam tests use to inject failures)."""
+# numpy dtype -> the format's name; data is little-endian.
+_DTYPES = {
+    "f8": "F64", "f4": "F32", "f2": "F16",
+    "i8": "I64", "i4": "I32", "i2": "I16", "i1": "I8",
+    "u8": "U64", "u4": "U32", "u2": "U16", "u1": "U8", "b1": "BOOL",
+}  # fmt: skip
+
+
+def _header(entries, metadata):
+    """The length prefix and JSON header: each array's dtype, shape and byte
+    range (in saving order, back to back), padded with spaces to 8 bytes."""
+    header, offset = {"__metadata__": metadata}, 0
+    for name, array in entries.items():
+        header[name] = {
+            "dtype": _DTYPES[array.dtype.str[1:]],
+            "shape": list(array.shape),
+            "data_offsets": [offset, offset + array.nbytes],
+        }
+        offset += array.nbytes
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text
+
+
+def _write_file(temp, head, arrays):
+    """Writes the file straight from the arrays, with no encoded copy in memory
+    (the seam tests use to inject failures)."""
     with open(temp, "wb") as f:
-        f.write(data)
+        f.write(head)
+        f.writelines(array.reshape(-1).view(np.uint8) for array in arrays)
 
 
-def _verify(temp, data):
-    # A byte comparison (memcmp) is exact and costs less than two CRCs.
-    with open(temp, "rb") as f:
-        written = f.read()
-    if written != data:
-        raise OSError(f"verification of the written file '{temp}' failed")
+def _verify(temp, entries):
+    # The package parses the file back and every array's CRC-32 is checked.
+    try:
+        arrays, _, _ = read_safetensors(temp)
+    except CheckpointError as err:
+        raise OSError(f"verification of the written file '{temp}' failed: {err}")
+    if list(arrays) != list(entries):
+        raise OSError(f"verification of the written file '{temp}' failed: names")
 
 
 # -- reading ----------------------------------------------------------------------

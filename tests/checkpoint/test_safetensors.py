@@ -132,9 +132,9 @@ def test_a_failure_mid_write_keeps_the_old_file(path, monkeypatch):
     save_safetensors(path, {"w": np.ones(3)})
     before = _read(path)
 
-    def failing(temp, data):
+    def failing(temp, head, arrays):
         with open(temp, "wb") as f:
-            f.write(data[: len(data) // 2])
+            f.write(head[: len(head) // 2])
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(safetensors_io, "_write_file", failing)
@@ -147,11 +147,17 @@ def test_a_failure_mid_write_keeps_the_old_file(path, monkeypatch):
 
 def test_a_write_that_reads_back_wrong_is_not_renamed_into_place(path, monkeypatch):
     save_safetensors(path, {"w": np.ones(3)})
-    monkeypatch.setattr(
-        safetensors_io,
-        "_write_file",
-        lambda temp, data: _write(temp, data[:-1] + b"\x00"),
-    )
+    real = safetensors_io._write_file
+
+    def flipped(temp, head, arrays):  # the last byte reaches the disk wrong
+        real(temp, head, arrays)
+        with open(temp, "r+b") as f:
+            f.seek(-1, os.SEEK_END)
+            last = f.read(1)
+            f.seek(-1, os.SEEK_END)
+            f.write(bytes([last[0] ^ 0xFF]))
+
+    monkeypatch.setattr(safetensors_io, "_write_file", flipped)
     with pytest.raises(CheckpointWriteError, match="verification"):
         save_safetensors(path, {"w": np.full(3, 2.0)})
     np.testing.assert_array_equal(load_safetensors(path)["w"], np.ones(3))
@@ -220,3 +226,21 @@ def test_torch_tensors_save_in_their_order(path):
     assert list(loaded) == ["1.weight", "0.weight", "bf"]
     assert loaded["0.weight"].dtype == np.float64
     assert loaded["bf"].dtype == np.float32 and loaded["bf"][0] == 1.5
+
+
+def test_edge_arrays_are_written_as_the_package_reads_them(path):
+    arrays = {
+        "big_endian": np.arange(6, dtype=">f4").reshape(2, 3),
+        "scalar_bool": np.array(True),
+        "empty": np.zeros((0, 3), np.int16),
+        "half": np.arange(3, dtype=np.float16),
+        "bytes": np.arange(4, dtype=np.uint8),
+    }
+    save_safetensors(path, arrays)
+    plain = st_numpy.load_file(path)  # the package's own parser
+    for name, array in arrays.items():
+        assert plain[name].shape == array.shape
+        np.testing.assert_array_equal(plain[name], array)
+    assert list(load_safetensors(path)) == list(arrays)  # saving order kept
+    with pytest.raises(TypeError, match="dtype float128 are not supported"):
+        save_safetensors(path, {"x": np.zeros(2, np.longdouble)})
