@@ -7,10 +7,9 @@ everything: a failed load leaves the model as it was. Values for variables not
 created yet (a model not called yet) are kept and applied as each is created.
 """
 
-import warnings
-
 import numpy as np
 
+from .._warn import warn
 from . import _deferred, h5io
 from .errors import CheckpointCorruptError, CheckpointMismatchError
 from .report import RestoreReport
@@ -296,11 +295,9 @@ def _fits(name, array, variable, report, skip_mismatch):
         report.add_shape_mismatch(name, array.shape, variable.shape)
         if skip_mismatch:
             report.skipped.append(name)
-            warnings.warn(
+            warn(
                 f"load_weights: skipping '{name}': saved shape {array.shape}, "
-                f"model shape {variable.shape}",
-                UserWarning,
-                stacklevel=5,  # the caller of Layer.load_weights
+                f"model shape {variable.shape}"
             )
         return False
     if array.dtype != variable.dtype:
@@ -314,11 +311,9 @@ def _fits(name, array, variable, report, skip_mismatch):
 def _check(report, strict):
     report.raise_if_mismatched(strict)
     if not strict and report.unexpected:
-        warnings.warn(
+        warn(
             f"load_weights: {len(report.unexpected)} saved values match no "
-            f"variable and were not loaded: {report.unexpected[:10]}",
-            UserWarning,
-            stacklevel=4,  # the caller of Layer.load_weights
+            f"variable and were not loaded: {report.unexpected[:10]}"
         )
 
 

@@ -481,8 +481,9 @@ def test_skip_mismatch_loads_the_rest(tmp_path):
     model, kls, _, _ = mlp(np.random.default_rng(10))
     kls[2] = _dense(np.random.default_rng(11), 8, 4)
     path = write_legacy(tmp_path / "w.h5", kls)
-    with pytest.warns(UserWarning, match="skipping 'dense_1/(kernel|bias)'"):
+    with pytest.warns(UserWarning, match="skipping 'dense_1/(kernel|bias)'") as record:
         report = model.load_weights(path, by_name=False, skip_mismatch=True)
+    assert {w.filename for w in record} == {__file__}  # the user's line
     assert report.skipped == ["dense_1/kernel", "dense_1/bias"]
     np.testing.assert_array_equal(model.layers[0].kernel.numpy(), kls[0].arrays()[0])
 

@@ -142,6 +142,7 @@ def test_skip_mismatch_loads_what_fits_and_warns_per_variable(path, helpers):
     assert sum("skipping 'wide/kernel'" in m for m in messages) == 1
     assert sum("skipping 'wide/bias'" in m for m in messages) == 1
     assert any("match no variable" in m for m in messages)  # the unexpected ones
+    assert {w.filename for w in record} == {__file__}  # the user's line
     assert report.skipped == ["wide/kernel", "wide/bias"]
     assert report.matched == ["same/kernel", "same/bias"]
     after = helpers.values(target)
