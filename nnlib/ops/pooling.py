@@ -57,10 +57,14 @@ def _tap_max(xp, win):
     # Masked stores (arg[better] = t) are slow on random masks; as taps come in
     # increasing order, arg = max(arg, t * better) does the same arithmetically.
     dtype = np.dtype(np.uint8 if len(taps) <= 256 else np.int32)
-    arg = np.greater(second, first).astype(dtype, copy=False)  # strict: ties stay
+
+    def as_index(mask):  # a bool mask is 0/1 bytes: viewed, not copied, as uint8
+        return mask.view(np.uint8) if dtype == np.uint8 else mask.astype(dtype)
+
+    arg = as_index(np.greater(second, first))  # strict: ties stay
     y = np.maximum(first, second)
     for t, key in enumerate(taps[2:], 2):
-        better = np.greater(xp[key], y).astype(dtype, copy=False)
+        better = as_index(np.greater(xp[key], y))
         np.maximum(y, xp[key], out=y)
         np.maximum(arg, np.multiply(better, dtype.type(t), out=better), out=arg)
     return y, arg
