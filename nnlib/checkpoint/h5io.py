@@ -18,18 +18,16 @@ the cause. Reading never creates a file (mode ``"r"``) and turns every h5py
 failure into a typed error.
 """
 
-import errno as _errno
 import json
 import mmap
 import os
-import re
-import secrets
-import stat
 import zlib
 
 import h5py
 import numpy as np
 
+from .._atomic import TEMP_SUFFIX
+from .._atomic import fsync as _fsync  # a seam the tests patch (disk full)
 from .._version import __version__
 from ._h5read import (
     FORMAT_VERSION,
@@ -42,16 +40,14 @@ from ._h5read import (
     open_dataset,
     read,
 )
+from ._save import save_atomically
 from .errors import (
     CheckpointCorruptError,
-    CheckpointError,
     CheckpointLockedError,
-    CheckpointWriteError,
 )
 
 __all__ = ["FORMAT_VERSION", "TEMP_SUFFIX", "Stored", "checksum", "read", "write"]
 
-TEMP_SUFFIX = ".tmp"  # temporary files are ".<target>.<random>.tmp"
 _RESERVED = ("format_version", "nnlib_version", "names")
 
 
@@ -92,61 +88,22 @@ def write(path, arrays, attrs=None, make_dirs=False):
     path = os.fspath(path)
     entries = _prepared(arrays)
     attrs = _checked_attrs(attrs or {})
-    folder = os.path.dirname(os.path.abspath(path))
-    existed = os.path.isfile(path)
-    if os.path.isdir(path):
-        raise CheckpointWriteError(
-            f"cannot save checkpoint '{path}': it is a directory", path=path
-        )
-    temp = None
-    try:
-        _check_not_locked(path)  # fail fast; checked again before the rename
-        if make_dirs:
-            os.makedirs(folder, exist_ok=True)
-        temp = _create_temp(path, existed)
+
+    def fill(temp):
         with Checksums() as crcs:  # computed while the file is written
-            entries = [
+            checked = [
                 (name, array, crcs.submit(checksum, array, nbytes=array.nbytes))
                 for name, array in entries
             ]
-            _write_file(temp, entries, attrs)
+            _write_file(temp, checked, attrs)
             # The fsync (on a thread: it releases the GIL) runs during the check.
             synced = crcs.submit(
-                _fsync, temp, nbytes=sum(a.nbytes for _, a, _ in entries)
+                _fsync, temp, nbytes=sum(a.nbytes for _, a, _ in checked)
             )
-            _verify(temp, entries)
+            _verify(temp, checked)
             synced()
-        _check_not_locked(path)
-        os.replace(temp, path)
-        temp = None
-        _fsync_folder(folder)
-    except BaseException as err:
-        if temp is not None:
-            _remove_quietly(temp)
-        if isinstance(err, CheckpointError) or not isinstance(err, Exception):
-            raise
-        raise _write_error(path, folder, existed, err) from err
-    return path
 
-
-def _create_temp(path, existed):
-    """Creates ``.<name>.<random>.tmp`` beside ``path``; returns its path.
-
-    With the permissions a new file gets (``mkstemp`` would make it private),
-    or those of the file it replaces.
-    """
-    folder, name = os.path.split(os.path.abspath(path))
-    mode = stat.S_IMODE(os.stat(path).st_mode) if existed else 0o666
-    while True:
-        temp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
-        try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        except FileExistsError:
-            continue
-        os.close(fd)
-        if existed:
-            os.chmod(temp, mode)  # exactly the old file's, whatever the umask
-        return temp
+    return save_atomically(path, fill, make_dirs, check=lambda: _check_not_locked(path))
 
 
 def _prepared(arrays):
@@ -219,28 +176,6 @@ def _text(value):
     return np.bytes_(value.encode("utf-8"))
 
 
-def _fsync(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_folder(folder):
-    # Makes the rename durable; not every platform can open a folder (Windows).
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _verify(temp, entries):
     """Reopens the file read-only; checks names, dtypes, shapes and checksums.
 
@@ -303,52 +238,3 @@ def _check_not_locked(path):
     except Exception:  # noqa: BLE001 - an unreadable old file is simply replaced
         return
     probe.close()
-
-
-def _remove_quietly(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
-
-
-def _errno_in_chain(err):
-    """The first errno found in ``err``, its causes or its message."""
-    seen = set()
-    while err is not None and id(err) not in seen:
-        seen.add(id(err))
-        number = getattr(err, "errno", None)
-        if number:
-            return number
-        match = re.search(r"errno = (\d+)", str(err))
-        if match:
-            return int(match.group(1))
-        err = err.__cause__ or err.__context__
-    return None
-
-
-def _write_error(path, folder, existed, err):
-    number = _errno_in_chain(err)
-    kept = "the previous checkpoint is intact" if existed else "no file was written"
-    if number in (_errno.ENOSPC, getattr(_errno, "EDQUOT", -1)):
-        what = "disk full" if number == _errno.ENOSPC else "disk quota exceeded"
-        message = f"{what} while saving '{path}'; {kept} (free some space and retry)"
-    elif number in (_errno.EACCES, _errno.EPERM, _errno.EROFS):
-        message = (
-            f"permission denied while saving '{path}' (folder '{folder}': "
-            f"{_cause(err)}); {kept}"
-        )
-    elif number == _errno.ENOENT and not os.path.isdir(folder):
-        message = (
-            f"cannot save '{path}': the folder '{folder}' does not exist "
-            "(create it first)"
-        )
-    elif isinstance(err, BlockingIOError) or number == _errno.EAGAIN:
-        return CheckpointLockedError(
-            f"cannot save '{path}': the file is locked ({_cause(err)}); {kept}",
-            path=path,
-            errno=number,
-        )
-    else:
-        message = f"could not save '{path}': {_cause(err)}; {kept}"
-    return CheckpointWriteError(message, path=path, errno=number)

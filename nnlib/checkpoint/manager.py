@@ -11,6 +11,7 @@ import json
 import os
 import time
 
+from .. import _atomic
 from . import h5io
 from .errors import CheckpointWriteError
 
@@ -201,16 +202,15 @@ class CheckpointManager:
             "last_preserved": self._last_preserved,
         }
         target = os.path.join(self.directory, INDEX_NAME)
-        temp = None
         try:
-            temp = h5io._create_temp(target, os.path.isfile(target))
-            with open(temp, "w", encoding="utf-8") as f:
+            # The file closes first, then replaces the index (exits run inner first).
+            with (
+                _atomic.replacing(target) as temp,
+                open(temp, "w", encoding="utf-8") as f,
+            ):
                 json.dump(index, f, indent=1)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(temp, target)
-            temp = None
-            h5io._fsync_folder(self.directory)
         except OSError as err:
             raise CheckpointWriteError(
                 f"could not update the checkpoint index '{target}': {err}; the "
@@ -218,9 +218,6 @@ class CheckpointManager:
                 path=target,
                 errno=err.errno,
             ) from err
-        finally:
-            if temp is not None:
-                h5io._remove_quietly(temp)
 
     def __repr__(self):
         return (

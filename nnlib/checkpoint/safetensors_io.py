@@ -27,6 +27,7 @@ import os
 
 import numpy as np
 
+from .. import _atomic
 from . import h5io
 from ._safetensors_format import (
     DTYPES,
@@ -37,7 +38,8 @@ from ._safetensors_format import (
     read_safetensors,
     to_numpy,
 )
-from .errors import CheckpointError, CheckpointWriteError
+from ._save import save_atomically
+from .errors import CheckpointError
 from .weights import assign_arrays, named_variables
 
 __all__ = ["load_safetensors", "load_safetensors_weights", "save_safetensors"]
@@ -95,30 +97,13 @@ def save_safetensors(path, arrays_or_layer, metadata=None, make_dirs=False):
         crc32 = [result() for result in pending]
     metadata[NNLIB_KEY] = json.dumps({"names": list(entries), "crc32": crc32})
     head = header(entries, metadata)
-    folder = os.path.dirname(os.path.abspath(path))
-    existed = os.path.isfile(path)
-    if os.path.isdir(path):
-        raise CheckpointWriteError(
-            f"cannot save safetensors file '{path}': it is a directory", path=path
-        )
-    temp = None
-    try:
-        if make_dirs:
-            os.makedirs(folder, exist_ok=True)
-        temp = h5io._create_temp(path, existed)
+
+    def fill(temp):
         _write_file(temp, head, entries.values())
-        h5io._fsync(temp)
+        _atomic.fsync(temp)
         _verify(temp, entries)
-        os.replace(temp, path)
-        temp = None
-        h5io._fsync_folder(folder)
-    except BaseException as err:
-        if temp is not None:
-            h5io._remove_quietly(temp)
-        if isinstance(err, CheckpointError) or not isinstance(err, Exception):
-            raise
-        raise h5io._write_error(path, folder, existed, err) from err
-    return path
+
+    return save_atomically(path, fill, make_dirs, what="safetensors file")
 
 
 def _prepared(arrays_or_layer):

@@ -16,7 +16,7 @@ records, as ``numpy.lib.format.write_array`` writes them, never pickled:
    (dict keys sorted).
 
 It is written to a temporary file in the same folder during the first pass and
-moved into place with ``os.replace`` only when that pass completes, so an
+moved into place (``nnlib._atomic.replacing``) only when that pass completes, so an
 abandoned or failed pass leaves no cache behind and a reader never sees half a
 file. Delete the file to rebuild the cache.
 """
@@ -24,11 +24,11 @@ file. Delete the file to rebuild the cache.
 import collections
 import json
 import os
-import tempfile
 import threading
 
 import numpy as np
 
+from .. import _atomic
 from . import _nest
 from ._core import Plan, as_iterator, close, gather
 from .dataset import Dataset
@@ -128,13 +128,10 @@ def _decode(node):
 
 
 def _write(iterator, path):
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temp = tempfile.mkstemp(
-        dir=folder, prefix=os.path.basename(path) + ".", suffix=".tmp"
-    )
-    done = False
+    # An abandoned pass raises GeneratorExit at the yield: replacing() then
+    # removes the temporary file, and only a completed pass replaces `path`.
     try:
-        with os.fdopen(handle, "wb") as f:
+        with _atomic.replacing(path) as temp, open(temp, "wb") as f:
             count = None
             for element in iterator:
                 leaves = _nest.flatten(element)
@@ -153,12 +150,8 @@ def _write(iterator, path):
                 _header(f, None, 0)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(temp, path)
-        done = True
     finally:
         close(iterator)
-        if not done:
-            os.unlink(temp)
 
 
 def _header(f, structure, count):

@@ -10,11 +10,12 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from .. import _atomic
 
 __all__ = [
     "ChecksumError",
@@ -182,11 +183,10 @@ def download(url, target, sha256, stream=None):
 
 
 def _transfer_atomically(response, url, target, sha256, stream):
-    fd, temp = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".part", dir=target.parent
-    )
-    try:
-        with os.fdopen(fd, "wb") as out:
+    # replacing() removes the temporary file on any exception, Ctrl-C during a
+    # long download included.
+    with _atomic.replacing(target) as temp:
+        with open(temp, "wb") as out:
             digest = _copy(response, out, url, target, stream)
             out.flush()
             os.fsync(out.fileno())
@@ -196,12 +196,6 @@ def _transfer_atomically(response, url, target, sha256, stream):
                 f"{sha256}: it is damaged or not the published file, so it was "
                 "not saved. Try again later. " + manual_hint(target, url)
             )
-        os.replace(temp, target)
-    except BaseException:
-        # BaseException: Ctrl-C during a long download must not leave a .part file.
-        Path(temp).unlink(missing_ok=True)
-        raise
-    _fsync_folder(target.parent)
     stream.write(f"Saved {target}\n")
 
 
@@ -237,20 +231,6 @@ def _copy(response, out, url, target, stream):
             "nothing was saved. " + manual_hint(target, url)
         )
     return digest.hexdigest()
-
-
-def _fsync_folder(folder):
-    # Makes the rename itself durable; not possible on every platform (Windows).
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class _Progress:

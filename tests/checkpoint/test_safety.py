@@ -13,6 +13,7 @@ import h5py
 import pytest
 
 import nnlib
+from nnlib import _atomic
 from nnlib.checkpoint import (
     CheckpointLockedError,
     CheckpointWriteError,
@@ -136,7 +137,7 @@ def test_read_only_folder(good, monkeypatch, make_mlp, helpers):
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", os.path.dirname(path))
 
-    monkeypatch.setattr(h5io, "_create_temp", refuse)
+    monkeypatch.setattr(_atomic, "create_temp", refuse)
     with pytest.raises(CheckpointWriteError, match="permission denied") as caught:
         model.save_weights(path)
     assert isinstance(caught.value.__cause__, PermissionError)

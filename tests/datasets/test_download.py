@@ -3,7 +3,6 @@
 import errno
 import http.client
 import io
-import os
 import re
 import types
 import urllib.request
@@ -126,10 +125,12 @@ class _FullDisk:
 
 def test_disk_full_is_reported_and_leaves_no_file(server, make, monkeypatch, isolated):
     serve_mnist(server, make, monkeypatch)
-    real_fdopen = os.fdopen
-    monkeypatch.setattr(
-        _download.os, "fdopen", lambda fd, mode: _FullDisk(real_fdopen(fd, mode))
-    )
+
+    def full_disk_open(path, mode):
+        return _FullDisk(open(path, mode))
+
+    # The module's own name `open` shadows the builtin for its file writes.
+    monkeypatch.setattr(_download, "open", full_disk_open, raising=False)
     with pytest.raises(DownloadError, match="No space left on device") as info:
         mnist.load_data()
     assert isinstance(info.value.__cause__, OSError)
