@@ -2,8 +2,8 @@
 
 import json
 import os
-import warnings
 
+from .._warn import warn
 from .callback import Callback
 
 __all__ = ["BackupAndRestore"]
@@ -123,12 +123,10 @@ class BackupAndRestore(Callback):
         try:
             self.model.build(_tuples(shape))
         except Exception as error:  # noqa: BLE001 (a model build() cannot do)
-            warnings.warn(
+            warn(
                 f"BackupAndRestore: could not build '{self.model.name}' before "
                 f"restoring ({error}); the run resumes, but its random numbers "
-                "(dropout, shuffling) differ from an uninterrupted run",
-                UserWarning,
-                stacklevel=2,
+                "(dropout, shuffling) differ from an uninterrupted run"
             )
 
     def on_epoch_end(self, epoch, logs=None):

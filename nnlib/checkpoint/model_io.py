@@ -16,13 +16,14 @@ process) and a ``get_config``/``from_config`` pair when ``__init__`` takes
 arguments.
 """
 
+import inspect
 import json
 import os
-import warnings
 
 from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
+from .._warn import warn
 from ..layers._registry import LAYER_CLASSES
 from ..layers.base import Layer
 from . import h5io
@@ -184,7 +185,7 @@ def _rebuild(spec, custom_objects, stored):
             + (code_needed if spec.get("subclassed") else hint)
         )
     try:
-        if "custom_objects" in _parameters(cls.from_config):
+        if "custom_objects" in inspect.signature(cls.from_config).parameters:
             return cls.from_config(spec["config"], custom_objects=custom_objects)
         return cls.from_config(spec["config"])
     except TypeError as error:
@@ -193,12 +194,6 @@ def _rebuild(spec, custom_objects, stored):
             f"give {name} get_config()/from_config() that describe its __init__ "
             "arguments"
         ) from error
-
-
-def _parameters(function):
-    import inspect
-
-    return inspect.signature(function).parameters
 
 
 def _compile_config(model):
@@ -212,11 +207,9 @@ def _compile_config(model):
             "loss_weights": args["loss_weights"],
         }
     except (TypeError, ValueError) as error:
-        warnings.warn(
+        warn(
             f"model.save: the compile settings of '{model.name}' cannot be saved "
-            f"({error}); load_model will return it uncompiled: compile it again",
-            UserWarning,
-            stacklevel=3,
+            f"({error}); load_model will return it uncompiled: compile it again"
         )
         return None
 

@@ -92,8 +92,9 @@ def test_an_unsaveable_loss_warns_and_loads_uncompiled(tmp_path, helpers):
     model = _classifier()
     model.compile("sgd", loss=lambda y, p: nnlib.reduce_mean(p))
     model(np.zeros((1, 4), np.float32))
-    with pytest.warns(UserWarning, match="compile settings .* cannot be saved"):
+    with pytest.warns(UserWarning, match="compile settings .* cannot be saved") as w:
         path = model.save(str(tmp_path / "m.h5"))
+    assert w[0].filename == __file__  # the user's line
     clone = nnlib.load_model(path)
     assert clone.compiled_loss is None
     assert type(clone.optimizer).__name__ == "GradientDescent"
