@@ -1,8 +1,8 @@
 """What ``EarlyStopping`` and ``ReduceLROnPlateau`` share: watching one metric."""
 
 import math
-import warnings
 
+from .._warn import warn
 from .callback import to_python
 
 # Metric names (tokens between underscores) that grow as the model improves.
@@ -48,11 +48,10 @@ def monitor_value(owner, monitor, logs):
     value = logs.get(monitor)
     if value is None:
         available = ", ".join(sorted(logs)) or "none"
-        warnings.warn(
+        warn(
             f"{owner} is conditioned on metric {monitor!r}, which is not in the "
             f"logs. Available metrics are: {available}. Pass one of them as "
-            "monitor= (validation metrics need validation data in fit).",
-            stacklevel=3,
+            "monitor= (validation metrics need validation data in fit)."
         )
         return None
     return to_python(value)

@@ -2,8 +2,8 @@
 
 import csv
 import os
-import warnings
 
+from .._warn import warn
 from .callback import Callback, to_python
 
 __all__ = ["CSVLogger"]
@@ -96,10 +96,9 @@ class CSVLogger(Callback):
         new = sorted(set(logs) - set(self.keys) - self._ignored - {"epoch"})
         if new:
             self._ignored.update(new)
-            warnings.warn(
+            warn(
                 f"CSVLogger: {new} first appeared at epoch {epoch}, after the "
-                f"header of {self.filename!r} was written; they are not logged",
-                stacklevel=3,
+                f"header of {self.filename!r} was written; they are not logged"
             )
 
     def on_train_end(self, logs=None):

@@ -1,7 +1,6 @@
 """``EarlyStopping``: end ``fit`` when a monitored metric stops improving."""
 
-import warnings
-
+from .._warn import warn
 from . import _monitor
 from .callback import Callback
 
@@ -173,10 +172,9 @@ class EarlyStopping(Callback):
             (1, 0.5)
         """
         if state.get("monitor", self.monitor) != self.monitor:
-            warnings.warn(
+            warn(
                 f"EarlyStopping: restoring a state saved for monitor="
-                f"{state['monitor']!r} into one that monitors {self.monitor!r}",
-                stacklevel=2,
+                f"{state['monitor']!r} into one that monitors {self.monitor!r}"
             )
         self.wait = int(state["wait"])
         self.best = _monitor.best_from_state(state["best"], self.mode)

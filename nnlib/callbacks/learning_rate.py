@@ -3,8 +3,8 @@
 import inspect
 import math
 import numbers
-import warnings
 
+from .._warn import warn
 from . import _monitor
 from .callback import Callback, to_python
 
@@ -255,10 +255,9 @@ class ReduceLROnPlateau(Callback):
             (2, 0.3, True)
         """
         if state.get("monitor", self.monitor) != self.monitor:
-            warnings.warn(
+            warn(
                 f"ReduceLROnPlateau: restoring a state saved for monitor="
-                f"{state['monitor']!r} into one that monitors {self.monitor!r}",
-                stacklevel=2,
+                f"{state['monitor']!r} into one that monitors {self.monitor!r}"
             )
         self.wait = int(state["wait"])
         self.best = _monitor.best_from_state(state["best"], self.mode)

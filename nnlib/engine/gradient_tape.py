@@ -1,10 +1,10 @@
 """GradientTape: record ops while active, then compute gradients from the record."""
 
 import contextlib
-import warnings
 
 import numpy as np
 
+from .._warn import warn
 from . import nest
 from .backward import backward_pass
 from .tape import ACTIVE, Recorder, get_ident
@@ -205,7 +205,7 @@ class GradientTape(Recorder):
                 for g, s in zip(results, flat_sources)
             ]
         elif results and all(g is None for g in results):
-            warnings.warn(self._explain_none(seeds, flat_sources), stacklevel=2)
+            warn(self._explain_none(seeds, flat_sources))
         return nest.pack_as(sources, results)
 
     def jacobian(self, target, source):

@@ -4,10 +4,9 @@ Off by default, and then it costs nothing: the checker is an observer in the
 same list as tapes, so ops only see it when it is on.
 """
 
-import warnings
-
 import numpy as np
 
+from .._warn import warn
 from .tape import ACTIVE
 from .tensor import Tensor
 
@@ -27,7 +26,7 @@ class _NumericChecker:
         message = f"op '{name}' produced NaN or infinity from finite inputs of shapes {shapes}"
         if self.mode == "raise":
             raise FloatingPointError(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
+        warn(message, RuntimeWarning)
 
 
 def _raw(x):

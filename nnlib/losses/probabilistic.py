@@ -9,10 +9,10 @@ sees 0 (and the loss of a confident mistake saturates near 16.1).
 """
 
 import numbers
-import warnings
 
 import numpy as np
 
+from .._warn import warn
 from ..ops import (
     clip_by_value,
     log,
@@ -178,10 +178,9 @@ def categorical_crossentropy(
     y_true = _inputs.targets(y_true, y_pred)
     classes = y_pred.shape[axis]
     if classes == 1:
-        warnings.warn(
+        warn(
             f"{owner}: y_pred of shape {y_pred.shape} has a single class, so the "
-            "loss is always 0; for two classes use binary_crossentropy",
-            stacklevel=2,
+            "loss is always 0; for two classes use binary_crossentropy"
         )
     if smoothing:
         y_true = y_true * (1.0 - smoothing) + smoothing / classes

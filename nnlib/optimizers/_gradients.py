@@ -6,10 +6,10 @@ changes) and then applies ``clipped``.
 """
 
 import math
-import warnings
 
 import numpy as np
 
+from .._warn import warn
 from ..engine import Tensor
 from ..engine.tensor import to_array
 from ._arrays import check_number, check_variable, clipped_to, l2_norm
@@ -69,11 +69,10 @@ def checked_pairs(owner, grads_and_vars):
             f"(variables: {names}); does the loss depend on them?"
         )
     if skipped:
-        warnings.warn(
+        warn(
             f"{owner}: no gradient for variables {skipped}; they are not "
             "updated (does the loss depend on them?)",
             UserWarning,
-            stacklevel=3,
         )
     return grads, variables
 

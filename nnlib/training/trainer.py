@@ -8,13 +8,13 @@ fit's callbacks, metrics and progress display.
 """
 
 import math
-import warnings
 
 import numpy as np
 
 from .. import callbacks as _callbacks
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
+from .._warn import warn
 from ..engine import nest
 from ..engine.gradient_tape import GradientTape
 from ..engine.tensor import Tensor
@@ -289,10 +289,9 @@ def _nonfinite(value):
 def warn_nonfinite(logs, epoch, step):
     """Warns once when the loss stops being finite, saying where."""
     if _nonfinite(logs.get("loss")):
-        warnings.warn(
+        warn(
             f"loss became {logs['loss']} at epoch {epoch + 1}, step {step + 1}",
             RuntimeWarning,
-            stacklevel=3,
         )
         return True
     return False
