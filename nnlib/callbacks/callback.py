@@ -287,30 +287,25 @@ class CallbackList(Callback):
         if getattr(callback, "_restores_state", False):
             callback._peers = self.callbacks
 
-    def _state_keepers(self):
-        """The callbacks that back up the others' state (``BackupAndRestore``)."""
-        return [cb for cb in self.callbacks if getattr(cb, "_restores_state", False)]
+    def _in_order(self, keepers_first):
+        """The callbacks, with those that back up the others' state
+        (``BackupAndRestore``) moved first or last."""
+        keepers = [cb for cb in self.callbacks if getattr(cb, "_restores_state", False)]
+        others = [cb for cb in self.callbacks if cb not in keepers]
+        return keepers + others if keepers_first else others + keepers
 
     def on_train_begin(self, logs=None):
-        """Calls ``on_train_begin`` of each callback, those restoring state first.
-
-        A callback that restores the others' state (``BackupAndRestore``) runs
-        before them, so each starts from its restored state.
-        """
+        """Calls ``on_train_begin`` of each callback, those restoring state first,
+        so that each of the others starts from its restored state."""
         logs = {} if logs is None else logs
-        keepers = self._state_keepers()
-        for callback in keepers + [cb for cb in self.callbacks if cb not in keepers]:
+        for callback in self._in_order(keepers_first=True):
             callback.on_train_begin(logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        """Calls ``on_epoch_end`` of each callback, those saving state last.
-
-        A callback that backs up the others' state (``BackupAndRestore``) runs
-        after them, so the backup holds the state at the end of the epoch.
-        """
+        """Calls ``on_epoch_end`` of each callback, those saving state last, so
+        that the backup holds every state as the epoch ends."""
         logs = {} if logs is None else logs
-        keepers = self._state_keepers()
-        for callback in [cb for cb in self.callbacks if cb not in keepers] + keepers:
+        for callback in self._in_order(keepers_first=False):
             callback.on_epoch_end(epoch, logs)
 
     def __iter__(self):
