@@ -84,7 +84,33 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _RateDecay(LearningRateSchedule):
+    """What ``ExponentialDecay`` and ``InverseTimeDecay`` share: their arguments
+    and the progress ``step / decay_steps`` (rounded down with ``staircase``)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+        owner = type(self).__name__
+        self.initial_learning_rate = _number(
+            owner, "initial_learning_rate", initial_learning_rate
+        )
+        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
+        self.decay_rate = _number(owner, "decay_rate", decay_rate)
+        self.staircase = bool(staircase)
+
+    def _progress(self, step):
+        p = _step(step) / self.decay_steps
+        return math.floor(p) if self.staircase else p
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+        }
+
+
+class ExponentialDecay(_RateDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``.
 
     Args:
@@ -101,28 +127,8 @@ class ExponentialDecay(LearningRateSchedule):
         (0.1, 0.05, 0.0707...)
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
-        owner = "ExponentialDecay"
-        self.initial_learning_rate = _number(
-            owner, "initial_learning_rate", initial_learning_rate
-        )
-        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
-        self.decay_rate = _number(owner, "decay_rate", decay_rate)
-        self.staircase = bool(staircase)
-
     def __call__(self, step):
-        p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate**p
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-        }
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -227,7 +233,7 @@ class PolynomialDecay(LearningRateSchedule):
         }
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``.
 
     Args:
@@ -243,28 +249,10 @@ class InverseTimeDecay(LearningRateSchedule):
         (1.0, 0.5)
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
-        owner = "InverseTimeDecay"
-        self.initial_learning_rate = _number(
-            owner, "initial_learning_rate", initial_learning_rate
-        )
-        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
-        self.decay_rate = _number(owner, "decay_rate", decay_rate)
-        self.staircase = bool(staircase)
-
     def __call__(self, step):
-        p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1.0 + self.decay_rate * p)
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-        }
+        return self.initial_learning_rate / (
+            1.0 + self.decay_rate * self._progress(step)
+        )
 
 
 class CosineDecay(LearningRateSchedule):
