@@ -38,7 +38,61 @@ def _resolve_axes(layer, axes, ndim):
     return tuple(resolved)
 
 
-class BatchNormalization(Layer):
+class _AffineNormalization(Layer):
+    """What both normalizations share: ``epsilon`` and the optional learned
+    scale (``gamma``) and offset (``beta``) applied after normalizing."""
+
+    def __init__(
+        self,
+        epsilon,
+        center,
+        scale,
+        beta_initializer,
+        gamma_initializer,
+        beta_regularizer,
+        gamma_regularizer,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.epsilon = _number(epsilon, "epsilon", type(self).__name__)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+
+    def _add_gamma_and_beta(self, shape):
+        self.gamma = self.beta = None
+        if self.scale:
+            self.gamma = self.add_weight(
+                "gamma",
+                shape,
+                initializer=self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+            )
+        if self.center:
+            self.beta = self.add_weight(
+                "beta",
+                shape,
+                initializer=self.beta_initializer,
+                regularizer=self.beta_regularizer,
+            )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+        }
+
+
+class BatchNormalization(_AffineNormalization):
     """Normalizes each channel with batch statistics while training (Keras's layer).
 
     Training (``training=True``): every channel on ``axis`` is normalized with the
@@ -108,18 +162,20 @@ class BatchNormalization(Layer):
         gamma_regularizer=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(
+            epsilon,
+            center,
+            scale,
+            beta_initializer,
+            gamma_initializer,
+            beta_regularizer,
+            gamma_regularizer,
+            **kwargs,
+        )
         self.axis = _axis_int(axis, "BatchNormalization")
         self.momentum = _number(momentum, "momentum", "BatchNormalization", 0, 1)
-        self.epsilon = _number(epsilon, "epsilon", "BatchNormalization")
-        self.center = bool(center)
-        self.scale = bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
 
     def build(self, input_shape):
         ndim = len(input_shape)
@@ -136,21 +192,7 @@ class BatchNormalization(Layer):
                 f"{self.axis}), got input shape {input_shape}"
             )
         shape = (channels,)
-        self.gamma = self.beta = None
-        if self.scale:
-            self.gamma = self.add_weight(
-                "gamma",
-                shape,
-                initializer=self.gamma_initializer,
-                regularizer=self.gamma_regularizer,
-            )
-        if self.center:
-            self.beta = self.add_weight(
-                "beta",
-                shape,
-                initializer=self.beta_initializer,
-                regularizer=self.beta_regularizer,
-            )
+        self._add_gamma_and_beta(shape)
         self.moving_mean = self.add_weight(
             "moving_mean",
             shape,
@@ -197,23 +239,16 @@ class BatchNormalization(Layer):
             **super().get_config(),
             "axis": self.axis,
             "momentum": self.momentum,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "moving_mean_initializer": initializers.serialize(
                 self.moving_mean_initializer
             ),
             "moving_variance_initializer": initializers.serialize(
                 self.moving_variance_initializer
             ),
-            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
         }
 
 
-class LayerNormalization(Layer):
+class LayerNormalization(_AffineNormalization):
     """Normalizes each example over ``axis``, then scales and shifts (Keras's layer).
 
     ``(x - mean) / sqrt(var + epsilon) * gamma + beta``, with ``mean`` and ``var``
@@ -261,20 +296,22 @@ class LayerNormalization(Layer):
         gamma_regularizer=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(
+            epsilon,
+            center,
+            scale,
+            beta_initializer,
+            gamma_initializer,
+            beta_regularizer,
+            gamma_regularizer,
+            **kwargs,
+        )
         if isinstance(axis, (list, tuple)):
             if not axis:
                 raise ValueError("LayerNormalization: axis must not be empty")
             self.axis = [_axis_int(a, "LayerNormalization") for a in axis]
         else:
             self.axis = _axis_int(axis, "LayerNormalization")
-        self.epsilon = _number(epsilon, "epsilon", "LayerNormalization")
-        self.center = bool(center)
-        self.scale = bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
 
     def build(self, input_shape):
         given = self.axis if isinstance(self.axis, list) else [self.axis]
@@ -286,21 +323,7 @@ class LayerNormalization(Layer):
                 f"layer '{self.name}' needs known dimensions on axis {self.axis}, "
                 f"got input shape {input_shape}"
             )
-        self.gamma = self.beta = None
-        if self.scale:
-            self.gamma = self.add_weight(
-                "gamma",
-                shape,
-                initializer=self.gamma_initializer,
-                regularizer=self.gamma_regularizer,
-            )
-        if self.center:
-            self.beta = self.add_weight(
-                "beta",
-                shape,
-                initializer=self.beta_initializer,
-                regularizer=self.beta_regularizer,
-            )
+        self._add_gamma_and_beta(shape)
         # Axes counted from the end (the usual -1) fit inputs of any rank, as in
         # Keras; axes counted from the front fix the rank.
         fixed = any(a >= 0 for a in given)
@@ -325,11 +348,4 @@ class LayerNormalization(Layer):
         return {
             **super().get_config(),
             "axis": self.axis,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
         }
