@@ -28,7 +28,7 @@ from ..layers._registry import LAYER_CLASSES
 from ..layers.base import Layer
 from . import h5io
 from .checkpoint import Checkpoint
-from .errors import CheckpointMismatchError
+from .errors import CheckpointCorruptError, CheckpointMismatchError
 
 __all__ = ["load_model", "save_model"]
 
@@ -123,7 +123,19 @@ def load_model(path, custom_objects=None, compile=True):
         True
     """
     custom_objects = dict(custom_objects or {})
-    stored = h5io.read(path)
+    try:
+        stored = h5io.read(path)
+    except CheckpointCorruptError:
+        from .keras_h5 import keras_format  # only for files that are not nnlib's
+
+        if keras_format(path) is None:
+            raise
+        raise CheckpointMismatchError(
+            f"'{os.fspath(path)}' is a Keras file: nnlib does not rebuild Keras "
+            "architectures; build the equivalent nnlib model, call it once, then "
+            "model.load_weights(path)",
+            path=os.fspath(path),
+        ) from None
     kind = stored.attrs.get("kind")
     if kind != _KIND:
         how = (

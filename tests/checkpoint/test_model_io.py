@@ -214,3 +214,19 @@ def test_load_weights_reads_the_weights_of_a_model_file(tmp_path, helpers):
     other = _classifier()
     other.load_weights(path)
     assert helpers.same(helpers.values(other), helpers.values(model))
+
+
+def test_a_keras_file_says_to_build_the_model_and_load_its_weights(tmp_path):
+    import h5py
+
+    path = str(tmp_path / "keras.h5")
+    with h5py.File(path, "w") as f:  # tf.keras save_weights' layout
+        f.attrs["layer_names"] = [b"dense"]
+        f.attrs["keras_version"] = b"2.15.0"
+        f.attrs["backend"] = b"tensorflow"
+        group = f.create_group("dense")
+        group.attrs["weight_names"] = [b"dense/kernel:0", b"dense/bias:0"]
+        group["dense/kernel:0"] = np.ones((3, 2), np.float32)
+        group["dense/bias:0"] = np.zeros(2, np.float32)
+    with pytest.raises(CheckpointMismatchError, match="is a Keras file.*load_weights"):
+        nnlib.load_model(path)
