@@ -53,7 +53,7 @@ Example:
 """
 
 from ..layers.base import Layer
-from ..layers.recurrent import Bidirectional
+from ..layers.bidirectional import Bidirectional
 from ..layers.recurrent_cells import RNNBase
 from ..naming import to_snake_case
 from . import _keras_read

@@ -45,7 +45,7 @@ or use global pooling (or a 1x1 map) before the flatten.
 
 import numpy as np
 
-from ..layers import recurrent
+from ..layers.bidirectional import Bidirectional
 from ..layers.recurrent_cells import RNNBase
 from ..network import Network
 from ._torch_layouts import SUPPORTED, entries, nchw_to_nhwc_columns, torch_units
@@ -345,7 +345,7 @@ def to_torch_state_dict(layer, modules=None):
     for leaf in _leaves(layer):
         module, suffix = leaf, ""
         parent = parents.get(id(leaf))
-        if isinstance(parent, recurrent.Bidirectional):
+        if isinstance(parent, Bidirectional):
             module = parent
             suffix = "_l0_reverse" if leaf is parent.backward_layer else "_l0"
         elif isinstance(leaf, RNNBase):

@@ -2,6 +2,7 @@
 
 from .attention import MultiHeadAttention
 from .base import InputSpec, Layer, get_layer_class
+from .bidirectional import Bidirectional
 from .convolutional import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D
 from .core import Activation, Dense, Dropout, Flatten, Lambda, Permute, Reshape
 from .embedding import Embedding
@@ -16,7 +17,7 @@ from .pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
-from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
+from .recurrent import GRU, LSTM, SimpleRNN
 
 __all__ = [
     "GRU",

@@ -24,6 +24,7 @@ from . import (
     operators,
     pooling,
     recurrent,
+    recurrent_gru,
     reduction,
     scan,
     shape,
@@ -45,6 +46,7 @@ from .nn import *
 from .normalization import *
 from .pooling import *
 from .recurrent import *
+from .recurrent_gru import *
 from .reduction import *
 from .scan import *
 from .shape import *
@@ -69,6 +71,7 @@ __all__ = [
     *normalization.__all__,
     *pooling.__all__,
     *recurrent.__all__,
+    *recurrent_gru.__all__,
     *reduction.__all__,
     *scan.__all__,
     *shape.__all__,

@@ -1,0 +1,154 @@
+"""``Bidirectional``: a recurrent layer read forwards and a copy read backwards."""
+
+from ..ops import joining
+from .base import Layer, get_layer_class
+
+__all__ = ["Bidirectional"]
+
+
+_MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+class Bidirectional(Layer):
+    """Runs a recurrent layer forwards and a copy of it backwards, merging both.
+
+    Both directions are rebuilt from ``layer.get_config()`` (fresh variables):
+    ``forward_<name>`` as configured and ``backward_<name>`` with
+    ``go_backwards`` flipped, so their variables are
+    ``<bidirectional>/forward_lstm/kernel`` and so on, as in Keras. With
+    ``return_sequences`` the backward outputs are reversed back in time before
+    merging, so step ``t`` of both halves describes input step ``t``.
+
+    Args:
+        layer: A ``SimpleRNN``, ``LSTM`` or ``GRU`` (or any layer with the
+            same ``go_backwards``/``return_sequences``/``return_state`` config).
+        merge_mode: ``"concat"`` (last axis), ``"sum"``, ``"mul"``, ``"ave"``,
+            or None for the list ``[forward, backward]``.
+        backward_layer: Optional layer for the backward direction; it must read
+            in the other direction and return sequences and states alike.
+        **kwargs: ``name``, ``trainable``, ``dtype``, ``input_shape``.
+
+    Call arguments:
+        inputs: (batch, time, features).
+        initial_state: Optional list: the forward layer's states, then the
+            backward layer's.
+
+    Returns:
+        The merged output; with ``return_state`` followed by the forward
+        layer's final states, then the backward layer's.
+
+    Raises:
+        ValueError: For an unknown ``merge_mode`` or a mismatched
+            ``backward_layer``.
+
+    Example:
+        >>> lstm = nnlib.layers.LSTM(3, return_sequences=True, name="encoder_doc")
+        >>> bi = nnlib.layers.Bidirectional(lstm, name="bi_doc")
+        >>> bi(np.ones((2, 5, 4), np.float32)).shape
+        (2, 5, 6)
+        >>> [v.name for v in bi.variables][::3]
+        ['bi_doc/forward_encoder_doc/kernel', 'bi_doc/backward_encoder_doc/kernel']
+    """
+
+    def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                f"Bidirectional: layer must be a Layer, got {type(layer).__name__}"
+            )
+        if merge_mode not in _MERGE_MODES:
+            raise ValueError(
+                f"Bidirectional: merge_mode must be one of {_MERGE_MODES}, "
+                f"got {merge_mode!r}"
+            )
+        kwargs.setdefault("dtype", layer.dtype)
+        super().__init__(**kwargs)
+        config = layer.get_config()
+        name = config["name"].removeprefix("forward_")
+        self._layer_spec = {"class_name": type(layer).__name__, "config": config}
+        self._backward_spec = None
+        self.merge_mode = merge_mode
+        self.forward_layer = type(layer).from_config(
+            {**config, "name": "forward_" + name}
+        )
+        if backward_layer is None:
+            backward_layer = type(layer).from_config(
+                {
+                    **config,
+                    "name": "backward_" + name,
+                    "go_backwards": not config["go_backwards"],
+                }
+            )
+        else:
+            self._backward_spec = {
+                "class_name": type(backward_layer).__name__,
+                "config": backward_layer.get_config(),
+            }
+            _check_backward_layer(config, self._backward_spec["config"])
+        self.backward_layer = backward_layer
+        self.return_sequences = config["return_sequences"]
+        self.return_state = config["return_state"]
+
+    def call(self, inputs, initial_state=None):
+        forward_state = backward_state = None
+        if initial_state is not None:
+            initial_state = list(initial_state)
+            half = len(initial_state) // 2
+            forward_state, backward_state = initial_state[:half], initial_state[half:]
+        y = self.forward_layer(inputs, initial_state=forward_state)
+        y_rev = self.backward_layer(inputs, initial_state=backward_state)
+        states = []
+        if self.return_state:
+            states = y[1:] + y_rev[1:]
+            y, y_rev = y[0], y_rev[0]
+        if self.return_sequences:
+            y_rev = y_rev[:, ::-1]
+        output = _merge(self.merge_mode, y, y_rev)
+        if not self.return_state:
+            return output
+        return (output if self.merge_mode is None else [output]) + states
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "layer": self._layer_spec,
+            "merge_mode": self.merge_mode,
+            "backward_layer": self._backward_spec,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        specs = {}
+        for key in ("layer", "backward_layer"):
+            spec = config.pop(key)
+            if spec is not None:
+                layer_cls = get_layer_class(spec["class_name"])
+                specs[key] = layer_cls.from_config(dict(spec["config"]))
+        return cls(specs["layer"], backward_layer=specs.get("backward_layer"), **config)
+
+
+def _check_backward_layer(forward, backward):
+    for key in ("return_sequences", "return_state"):
+        if forward[key] != backward[key]:
+            raise ValueError(
+                f"Bidirectional: backward_layer must have the forward layer's "
+                f"{key}={forward[key]}, got {backward[key]}"
+            )
+    if forward["go_backwards"] == backward["go_backwards"]:
+        raise ValueError(
+            "Bidirectional: backward_layer must have go_backwards="
+            f"{not forward['go_backwards']} (the other direction), got "
+            f"{backward['go_backwards']}"
+        )
+
+
+def _merge(mode, y, y_rev):
+    if mode == "concat":
+        return joining.concat([y, y_rev], axis=-1)
+    if mode == "sum":
+        return y + y_rev
+    if mode == "mul":
+        return y * y_rev
+    if mode == "ave":
+        return (y + y_rev) * 0.5
+    return [y, y_rev]
