@@ -20,6 +20,7 @@ RANKS = {
     "_warn": 0,
     "_atomic": 0,
     "_lookup": 0,
+    "_args": 0,
     "random": 0,
     "engine": 1,
     "data": 1,
