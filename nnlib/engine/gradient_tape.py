@@ -7,7 +7,7 @@ import numpy as np
 from .._warn import warn
 from . import nest
 from .backward import backward_pass
-from .tape import ACTIVE, Recorder, get_ident
+from .tape import Recorder, global_observers, observers, pop, push
 from .tensor import Tensor, to_array, wrap
 from .variable import Variable
 
@@ -22,6 +22,8 @@ class GradientTape(Recorder):
     ``watch_accessed_variables=False``), other tensors with ``tape.watch``.
     ``tape.gradient`` then walks the record backwards. A non-persistent tape frees
     each record as the backward pass consumes it and allows one ``gradient`` call.
+    A tape records only the ops of the thread that entered it, so threads can
+    each run their own tapes at once.
 
     Args:
         persistent: Allow several ``gradient``/``jacobian`` calls (the record is kept
@@ -42,6 +44,7 @@ class GradientTape(Recorder):
         self._persistent = persistent
         self._used = False
         self._entered = False
+        self._stack = None  # the thread's observer stack, while recording
 
     def __enter__(self):
         if self._entered:
@@ -49,13 +52,13 @@ class GradientTape(Recorder):
                 "this GradientTape is already recording; nest a new tape instead"
             )
         self._entered = True
-        self._thread = get_ident()
-        ACTIVE.append(self)
+        self._stack = push(self)
         return self
 
     def __exit__(self, *exc_info):
         self._entered = False
-        ACTIVE.remove(self)
+        pop(self._stack, self)
+        self._stack = None
         return False
 
     def watch(self, tensor):
@@ -248,14 +251,13 @@ class GradientTape(Recorder):
 
     def _outer_tape_records(self):
         """True when another observer would record the ops of our backward pass."""
-        me = get_ident()
-        for observer in ACTIVE:
+        if global_observers():
+            return True  # the numeric checker wants to see every op
+        for observer in observers():
             if observer is self:
                 continue
-            if not isinstance(observer, Recorder):
-                return True  # the numeric checker wants to see every op
-            if observer._thread == me and not observer._paused:
-                return True
+            if not isinstance(observer, Recorder) or not observer._paused:
+                return True  # a tape, or custom_gradient's variable collector
         return False
 
     def _explain_none(self, seeds, sources):

@@ -1,13 +1,13 @@
 """``seterr``: catch the first op that turns finite inputs into NaN or infinity.
 
-Off by default, and then it costs nothing: the checker is an observer in the
-same list as tapes, so ops only see it when it is on.
+Off by default, and then it costs nothing: the checker is a global observer
+(``tape.add_global_observer``), so ops only see it when it is on.
 """
 
 import numpy as np
 
 from .._warn import warn
-from .tape import ACTIVE
+from .tape import add_global_observer, remove_global_observer
 from .tensor import Tensor
 
 _MODES = ("ignore", "warn", "raise")
@@ -97,10 +97,9 @@ def seterr(inf_or_nan=None):
         raise ValueError(f"inf_or_nan must be one of {_MODES}, got {inf_or_nan!r}")
     _CHECKER.mode = inf_or_nan
     if inf_or_nan == "ignore":
-        if _CHECKER in ACTIVE:
-            ACTIVE.remove(_CHECKER)
-    elif _CHECKER not in ACTIVE:
-        ACTIVE.append(_CHECKER)
+        remove_global_observer(_CHECKER)
+    else:
+        add_global_observer(_CHECKER)
     return ErrorState(previous)
 
 

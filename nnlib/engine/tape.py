@@ -1,23 +1,117 @@
-"""Recording ops: the list of active observers and the ``record`` call ops make.
+"""Recording ops: who observes them, and the ``record`` call ops make.
 
 An op checks ``if ACTIVE:`` (one global lookup, so eager ops with no tape stay
-cheap) and only then calls ``record``. Observers are the active
-``GradientTape`` objects and the numeric checker of ``nnlib.seterr``.
+cheap) and only then calls ``record``. ``ACTIVE`` is non-empty while any
+observer is registered in any thread; ``record`` then offers the op to the
+global observers (the numeric checker of ``nnlib.seterr``) and to this thread's
+own observers (its tapes). Each thread keeps its observers in a tuple that is
+replaced, never edited, so ``record`` never iterates a sequence that another
+thread's tape changes under it by entering or leaving.
 """
 
-from threading import get_ident
+import threading
 
 from .tensor import Tensor
 from .variable import Variable
 
-# Observers with an ``observe(name, inputs, outputs, backward, raw)`` method.
+# Every registered observer, of all threads: only ever tested for truth by ops.
+# Ops import it by name, so it stays this one list, edited in place (list.append
+# and list.remove are atomic: observers compare by identity, in C).
 ACTIVE = []
+
+_GLOBAL = ()  # observers that see every thread's ops (replaced, never edited)
+_GLOBAL_LOCK = threading.Lock()
 
 _FLOAT_KINDS = "fc"
 
 
+class _Stack:
+    """One thread's observers, innermost last."""
+
+    __slots__ = ("observers",)
+
+    def __init__(self):
+        self.observers = ()
+
+
+class _PerThread(threading.local):
+    """Each thread's ``stack``, made on its first use in that thread."""
+
+    def __init__(self):
+        self.stack = _Stack()
+
+
+_THIS_THREAD = _PerThread()
+
+
+# Only its own thread edits a stack (but for a tape left from another thread, as
+# a generator resumed elsewhere can), so tapes enter and leave without a lock: a
+# lock there convoys threads that switch often (the tests force that).
+def push(observer):
+    """Offers this thread's ops to ``observer`` until ``pop``.
+
+    Args:
+        observer: An object with an ``observe(name, inputs, outputs, backward,
+            raw)`` method (see ``record``).
+
+    Returns:
+        The handle ``pop`` takes, so that an observer entered in one thread can
+        leave from another (a generator resumed elsewhere).
+
+    Example:
+        >>> class Names:
+        ...     seen = []
+        ...     def observe(self, name, *args):
+        ...         self.seen.append(name)
+        >>> names = Names()
+        >>> stack = push(names)
+        >>> _ = nnlib.tanh(nnlib.constant(1.0) * 2.0)
+        >>> pop(stack, names)
+        >>> names.seen
+        ['multiply', 'tanh']
+    """
+    stack = _THIS_THREAD.stack
+    stack.observers = (*stack.observers, observer)
+    ACTIVE.append(observer)
+    return stack
+
+
+def pop(stack, observer):
+    """Stops offering ops to ``observer``, which ``push`` returned ``stack`` for."""
+    stack.observers = tuple(o for o in stack.observers if o is not observer)
+    ACTIVE.remove(observer)
+
+
+def add_global_observer(observer):
+    """Offers every thread's ops to ``observer`` (once, however often it is added)."""
+    global _GLOBAL
+    with _GLOBAL_LOCK:
+        if all(o is not observer for o in _GLOBAL):
+            _GLOBAL = (*_GLOBAL, observer)
+            ACTIVE.append(observer)
+
+
+def remove_global_observer(observer):
+    """Undoes ``add_global_observer``; does nothing for an observer not added."""
+    global _GLOBAL
+    with _GLOBAL_LOCK:
+        if any(o is observer for o in _GLOBAL):
+            _GLOBAL = tuple(o for o in _GLOBAL if o is not observer)
+            ACTIVE.remove(observer)
+
+
+def observers():
+    """This thread's observers, innermost last (a tuple: a snapshot)."""
+    return _THIS_THREAD.stack.observers
+
+
+def global_observers():
+    """The observers of every thread's ops (a tuple: a snapshot)."""
+    return _GLOBAL
+
+
 def record(name, inputs, outputs, backward, raw=False):
-    """Offers one op to every active observer.
+    """Offers one op to the global observers and to this thread's.
 
     Args:
         name: The op's name, used in error messages.
@@ -31,7 +125,10 @@ def record(name, inputs, outputs, backward, raw=False):
             the tape then skips Tensor wrapping in this op's gradient: the
             first-order fast path. Otherwise ``dy`` is always a Tensor.
     """
-    for observer in ACTIVE:
+    if _GLOBAL:  # a test is cheaper than iterating an empty tuple
+        for observer in _GLOBAL:
+            observer.observe(name, inputs, outputs, backward, raw)
+    for observer in _THIS_THREAD.stack.observers:
         observer.observe(name, inputs, outputs, backward, raw)
 
 
@@ -43,7 +140,7 @@ def needs_gradient(tensor):
     """
     if not isinstance(tensor, Tensor) or tensor.dtype.kind not in _FLOAT_KINDS:
         return False
-    for observer in ACTIVE:
+    for observer in _THIS_THREAD.stack.observers:
         if getattr(observer, "_would_watch", None) and observer._would_watch(tensor):
             return True
     return False
@@ -64,11 +161,10 @@ class Recorder:
         self._leaves = set()  # ids watched explicitly or as variables, not as outputs
         self._blocked = {}  # id -> name of the non-differentiable op that read it
         self._read = set()  # ids read by recorded (differentiable) ops
-        self._thread = None
         self._paused = 0
 
     def _would_watch(self, tensor):
-        if self._thread != get_ident() or self._paused:
+        if self._paused:
             return False
         return tensor._id in self._watched or self._watches_on_read(tensor)
 
@@ -103,7 +199,7 @@ class Recorder:
         An entry is the tuple ``(out_ids, in_ids, backward, out_specs, raw, name)``:
         tuples are cheaper to build than objects, and this runs once per op.
         """
-        if self._paused or self._thread != get_ident():
+        if self._paused:
             return
         watched = self._watched
         in_ids = [

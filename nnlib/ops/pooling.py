@@ -103,7 +103,9 @@ def _tap_pick(x, arg, win):
 def _inverse_counts(win, dtype):
     """1 / (the number of unpadded elements in each window), (1, OH, OW, 1)."""
     ones = _win.pad(np.ones((1, *win.in_hw, 1), dtype), win)
-    return 1 / _win.tap_sum(ones, win)
+    inverse = 1 / _win.tap_sum(ones, win)
+    inverse.flags.writeable = False  # shared by every call through the cache
+    return inverse
 
 
 def _tap_mean(x, win):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import nnlib
+from nnlib.test_util import check_gradients
 
 
 @nnlib.custom_gradient
@@ -210,3 +211,104 @@ def test_stop_gradient_blocks_second_order_too():
 def test_stop_gradient_accepts_numbers_and_arrays():
     assert float(nnlib.stop_gradient(2.5)) == 2.5
     assert nnlib.stop_gradient(np.zeros(3)).dtype == np.float64
+
+
+# --- outputs that are inputs, variables or tensors already on the tape ----------------
+
+
+def test_an_identity_with_a_custom_rule_gets_only_the_custom_gradient():
+    @nnlib.custom_gradient
+    def identity_doubling_gradient(x):
+        return x, lambda dy: 2.0 * dy
+
+    assert float(nnlib.gradients_function(identity_doubling_gradient)(3.0)[0]) == 2.0
+    x = nnlib.constant(3.0)
+    with nnlib.GradientTape() as tape:
+        tape.watch(x)
+        y = identity_doubling_gradient(x)
+        z = y * y + x  # dz/dx = 2y * 2 + 1
+    assert y is not x and float(y) == 3.0
+    assert float(tape.gradient(z, x)) == 13.0
+
+
+def test_a_returned_variable_gets_only_the_custom_gradient():
+    v = nnlib.Variable(3.0, name="v")
+
+    @nnlib.custom_gradient
+    def read_and_return():
+        def grad(dy, variables=None):
+            assert variables == [v]
+            return [], [2.0 * dy]
+
+        _ = v * 1.0
+        return v, grad
+
+    @nnlib.custom_gradient
+    def return_unread():  # returning a variable counts as reading it
+        return v, lambda dy, variables=None: ([], [2.0 * dy])
+
+    for f in (read_and_return, return_unread):
+        grads = nnlib.implicit_gradients(f)()
+        assert [(float(g), var) for g, var in grads] == [(2.0, v)]
+        with nnlib.GradientTape() as tape:
+            y = f() * 5.0
+        assert float(tape.gradient(y, v)) == 10.0
+        assert float(f()) == 3.0
+
+
+def test_an_output_already_on_the_tape_gets_its_own_identity():
+    x = nnlib.constant(1.0)
+    with nnlib.GradientTape() as tape:
+        tape.watch(x)
+        y = x * 2.0
+
+        @nnlib.custom_gradient
+        def returns_y(a):
+            return y, lambda dy: 5.0 * dy
+
+        z = returns_y(x) + y  # 5 through the custom rule, 2 through y
+    assert float(tape.gradient(z, x)) == 7.0
+
+
+def test_an_output_returned_twice_gets_one_upstream_gradient_per_position():
+    @nnlib.custom_gradient
+    def twice(x):
+        t = x * 2.0
+        return (t, t), lambda d1, d2: d1 * 2.0 + d2 * 3.0
+
+    x = nnlib.constant(1.0)
+    with nnlib.GradientTape() as tape:
+        tape.watch(x)
+        a, b = twice(x)
+        z = a + 10.0 * b
+    assert float(tape.gradient(z, x)) == 32.0
+    assert a is not b
+
+
+def test_nested_outputs_that_include_the_input_keep_their_structure():
+    @nnlib.custom_gradient
+    def nested(x):
+        return {"b": [x * 2.0], "a": x}, lambda da, db: 7.0 * da + 11.0 * db
+
+    x = nnlib.constant(1.0)
+    with nnlib.GradientTape() as tape:
+        tape.watch(x)
+        out = nested(x)
+        z = out["a"] + 100.0 * out["b"][0]
+    assert float(tape.gradient(z, x)) == 1107.0
+    assert list(out) == ["b", "a"] and out["a"] is not x
+    assert (float(out["a"]), float(out["b"][0])) == (1.0, 2.0)
+
+
+def test_a_custom_identity_with_the_true_rule_matches_finite_differences():
+    @nnlib.custom_gradient
+    def identity(x):
+        return x, lambda dy: dy
+
+    @nnlib.custom_gradient
+    def pair(x):
+        return (x, x * 2.0), lambda d1, d2: d1 + 2.0 * d2
+
+    x = np.array([0.5, -1.25, 2.0])
+    check_gradients(lambda t: identity(t) * t, x)
+    check_gradients(lambda t: pair(t)[0] * pair(t)[1], x)

@@ -1,5 +1,8 @@
 """Linear algebra: matmul, tensordot, einsum and norm against numpy, and gradients."""
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
@@ -202,3 +205,33 @@ def test_euclidean_norm_gradient_at_zero_is_zero_not_nan():
 def test_norm_errors(ord, axis, message):
     with pytest.raises(ValueError, match=message):
         nnlib.norm(np.ones((2, 3, 4)), ord=ord, axis=axis)
+
+
+@pytest.mark.parametrize("ord, axis", [(1, None), (np.inf, 0), (1, (0, 1))])
+def test_norm_sees_a_variables_new_value_after_assign(ord, axis):
+    v = nnlib.Variable([[1.0, -2.0], [3.0, 4.0]])
+    before = nnlib.norm(v, ord=ord, axis=axis).numpy()
+    v.assign(10.0 * v.numpy())
+    after = nnlib.norm(v, ord=ord, axis=axis).numpy()
+    np.testing.assert_allclose(after, 10.0 * before)
+    flat = v.numpy().ravel() if axis is None else v.numpy()
+    np.testing.assert_allclose(after, np.linalg.norm(flat, ord, axis))
+
+
+def test_norm_gives_a_gradient_on_every_tape_not_only_the_first():
+    v = nnlib.Variable([[1.0, -2.0], [3.0, 4.0]])
+    nnlib.norm(v, ord=1)  # an untaped call first, as a metric or a log line makes
+    for _ in range(2):
+        with nnlib.GradientTape() as tape:
+            y = nnlib.norm(v, ord=1, axis=(0, 1))  # max column sum: column 1
+        np.testing.assert_array_equal(tape.gradient(y, v).numpy(), [[0, -1], [0, 1]])
+
+
+def test_norm_keeps_no_input_alive():
+    x = nnlib.constant(np.ones((256, 256)))
+    dead = weakref.ref(x)
+    for ord, axis in [(1, None), (np.inf, 1), (1, (0, 1)), (np.inf, (0, 1))]:
+        nnlib.norm(x, ord=ord, axis=axis)
+    del x
+    gc.collect()
+    assert dead() is None
