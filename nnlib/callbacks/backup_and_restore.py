@@ -3,6 +3,7 @@
 import json
 import os
 
+from .._args import boolean
 from .._warn import warn
 from .callback import Callback
 
@@ -38,6 +39,7 @@ class BackupAndRestore(Callback):
 
     Raises:
         ValueError: For another ``save_freq``, or an empty ``backup_dir``.
+        TypeError: If ``delete_checkpoint`` is not True or False.
 
     Example:
         >>> import tempfile
@@ -66,7 +68,9 @@ class BackupAndRestore(Callback):
             )
         self.backup_dir = os.fspath(backup_dir)
         self.save_freq = save_freq
-        self.delete_checkpoint = delete_checkpoint
+        self.delete_checkpoint = boolean(
+            delete_checkpoint, "delete_checkpoint", "BackupAndRestore"
+        )
         self.restored_epoch = None  # the epoch a run resumed after, if any
 
     @property

@@ -3,6 +3,7 @@
 import csv
 import os
 
+from .._args import boolean
 from .._warn import warn
 from .callback import Callback, to_python
 
@@ -31,7 +32,10 @@ class CSVLogger(Callback):
         filename: Path of the CSV file (``str`` or ``os.PathLike``).
         separator: The field separator.
         append: Whether to add to an existing file (resuming a run) instead of
-            overwriting it.
+            overwriting it (True or False).
+
+    Raises:
+        TypeError: If ``append`` is not True or False.
 
     Example:
         >>> import os, tempfile
@@ -52,7 +56,7 @@ class CSVLogger(Callback):
         super().__init__()
         self.filename = os.fspath(filename)
         self.separator = separator
-        self.append = append
+        self.append = boolean(append, "append", "CSVLogger")
         self.keys = None
         self._file = None
         self._writer = None

@@ -1,5 +1,6 @@
 """``EarlyStopping``: end ``fit`` when a monitored metric stops improving."""
 
+from .._args import boolean
 from .._warn import warn
 from . import _monitor
 from .callback import Callback
@@ -36,6 +37,7 @@ class EarlyStopping(Callback):
     Raises:
         ValueError: ``mode`` is not one of the three, or ``patience`` or
             ``start_from_epoch`` is negative.
+        TypeError: ``restore_best_weights`` is not True or False.
 
     Example:
         >>> import types
@@ -75,7 +77,9 @@ class EarlyStopping(Callback):
         self.verbose = verbose
         self.mode = _monitor.resolve_mode("EarlyStopping", mode, monitor)
         self.baseline = baseline
-        self.restore_best_weights = restore_best_weights
+        self.restore_best_weights = boolean(
+            restore_best_weights, "restore_best_weights", "EarlyStopping"
+        )
         self.start_from_epoch = start_from_epoch
         self._restored = False
         self._reset()

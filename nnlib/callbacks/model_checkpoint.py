@@ -2,10 +2,38 @@
 
 import os
 
+from .._args import boolean
 from . import _monitor
 from .callback import Callback, to_python
 
 __all__ = ["ModelCheckpoint"]
+
+
+def check_writable(filepath):
+    """Raises ``CheckpointWriteError`` if no file can ever be saved at ``filepath``.
+
+    Cheap and without side effects (nothing is created): the path must not be an
+    existing folder, and the nearest existing folder above it (up to the first
+    ``{field}`` of the template) must be a folder, not a file.
+    """
+    from ..checkpoint.errors import CheckpointWriteError  # a higher layer
+
+    static = filepath.split("{", 1)[0]
+    if static == filepath and os.path.isdir(filepath):
+        raise CheckpointWriteError(
+            f"ModelCheckpoint: cannot save to '{filepath}': it is a folder; give "
+            "a file name, such as 'ckpt/epoch-{epoch}.h5'",
+            path=filepath,
+        )
+    folder = os.path.dirname(static if static != filepath else filepath)
+    while folder and not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if folder and not os.path.isdir(folder):
+        raise CheckpointWriteError(
+            f"ModelCheckpoint: cannot save to '{filepath}': '{folder}' is a file, "
+            "not a folder, so the folders of the path cannot be created",
+            path=filepath,
+        )
 
 
 class ModelCheckpoint(Callback):
@@ -32,6 +60,11 @@ class ModelCheckpoint(Callback):
 
     Raises:
         ValueError: For a bad ``mode`` or ``save_freq``.
+        TypeError: If ``save_best_only`` or ``save_weights_only`` is not True or
+            False.
+        CheckpointWriteError: (at the start of ``fit``, before the first step)
+            if ``filepath`` names a folder, or lies under a file, so that no
+            checkpoint could ever be written there.
 
     Example:
         >>> import os, tempfile
@@ -72,8 +105,9 @@ class ModelCheckpoint(Callback):
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
         self.verbose = verbose
-        self.save_best_only = save_best_only
-        self.save_weights_only = save_weights_only
+        owner = "ModelCheckpoint"
+        self.save_best_only = boolean(save_best_only, "save_best_only", owner)
+        self.save_weights_only = boolean(save_weights_only, "save_weights_only", owner)
         self.mode = _monitor.resolve_mode("ModelCheckpoint", mode, monitor)
         self.save_freq = save_freq
         self.initial_value_threshold = initial_value_threshold
@@ -85,6 +119,9 @@ class ModelCheckpoint(Callback):
         self._epoch = 0
         self._batches_seen = 0
         self.last_saved = None  # the path of the latest file written
+
+    def on_train_begin(self, logs=None):
+        check_writable(self.filepath)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch

@@ -7,6 +7,7 @@ its arguments are the function's keyword arguments, then ``reduction`` and
 
 import numpy as np
 
+from .._args import boolean
 from . import _inputs, probabilistic, regression
 from .base import LossFunctionWrapper
 
@@ -59,7 +60,7 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             probabilistic.sparse_categorical_crossentropy,
             reduction=reduction,
             name=name,
-            from_logits=from_logits,
+            from_logits=boolean(from_logits, "from_logits", type(self).__name__),
             ignore_class=ignore_class,
         )
 
@@ -99,7 +100,7 @@ class CategoricalCrossentropy(LossFunctionWrapper):
             probabilistic.categorical_crossentropy,
             reduction=reduction,
             name=name,
-            from_logits=from_logits,
+            from_logits=boolean(from_logits, "from_logits", type(self).__name__),
             label_smoothing=label_smoothing,
             axis=axis,
         )
@@ -134,7 +135,7 @@ class BinaryCrossentropy(LossFunctionWrapper):
             probabilistic.binary_crossentropy,
             reduction=reduction,
             name=name,
-            from_logits=from_logits,
+            from_logits=boolean(from_logits, "from_logits", type(self).__name__),
             label_smoothing=label_smoothing,
             axis=axis,
         )

@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from .._args import boolean
 from .._warn import warn
 from ..ops import (
     clip_by_value,
@@ -87,7 +88,8 @@ def sparse_categorical_crossentropy(
         ValueError: Before computing anything, when a label lies outside
             ``[0, num_classes)`` ("label 10 outside [0, 10)") or ``y_true``'s shape
             does not fit (both shapes are named).
-        TypeError: If class ids are neither integers nor floats.
+        TypeError: If class ids are neither integers nor floats, or
+            ``from_logits`` is not True or False.
 
     Example:
         >>> import nnlib.losses as losses
@@ -98,6 +100,7 @@ def sparse_categorical_crossentropy(
         nnlib.Tensor([0.6931], shape=(1,), dtype=float32)
     """
     owner = "sparse_categorical_crossentropy"
+    from_logits = boolean(from_logits, "from_logits", owner)
     y_pred = _inputs.predictions(y_pred)
     axis = _class_axis(axis, y_pred.ndim, owner)
     labels, valid = _inputs.class_ids(y_true, y_pred.shape, axis, owner, ignore_class)
@@ -159,6 +162,7 @@ def categorical_crossentropy(
         ValueError: If ``y_true``'s shape differs from ``y_pred``'s, or it holds
             integer class ids (the message names both shapes and says "use
             sparse_categorical_crossentropy"); for a bad ``label_smoothing``.
+        TypeError: If ``from_logits`` is not True or False.
 
     Example:
         >>> import nnlib.losses as losses
@@ -170,6 +174,7 @@ def categorical_crossentropy(
         nnlib.Tensor([0.6931], shape=(1,), dtype=float32)
     """
     owner = "categorical_crossentropy"
+    from_logits = boolean(from_logits, "from_logits", owner)
     smoothing = _smoothing(label_smoothing, owner)
     y_pred = _inputs.predictions(y_pred)
     axis = _class_axis(axis, y_pred.ndim, owner)
@@ -214,6 +219,7 @@ def binary_crossentropy(
     Raises:
         ValueError: If the shapes differ otherwise (both are named), or for a
             bad ``label_smoothing``.
+        TypeError: If ``from_logits`` is not True or False.
 
     Example:
         >>> import nnlib.losses as losses
@@ -223,6 +229,7 @@ def binary_crossentropy(
         nnlib.Tensor([    0. 10000.], shape=(2,), dtype=float32)
     """
     owner = "binary_crossentropy"
+    from_logits = boolean(from_logits, "from_logits", owner)
     smoothing = _smoothing(label_smoothing, owner)
     y_true, y_pred = _inputs.pair(y_true, y_pred, owner)
     if smoothing:

@@ -212,11 +212,18 @@ def _loss_key(loss):
     return getattr(loss, "__name__", None), False
 
 
+def _ignore_class(loss):
+    """The ``ignore_class`` of a sparse loss object (padding labels), or None."""
+    kwargs = getattr(loss, "_fn_kwargs", None)
+    return kwargs.get("ignore_class") if isinstance(kwargs, dict) else None
+
+
 def resolve_accuracy(loss=None, name="accuracy"):
     """The accuracy metric that ``compile(metrics=["accuracy"])`` means for ``loss``.
 
     As Keras does: ``BinaryAccuracy`` for binary cross-entropy (and hinge),
-    ``SparseCategoricalAccuracy`` for sparse categorical cross-entropy,
+    ``SparseCategoricalAccuracy`` for sparse categorical cross-entropy (with
+    the loss's ``ignore_class``, so padding labels are left out of both),
     ``CategoricalAccuracy`` for categorical cross-entropy (and KL divergence).
     For a binary loss with ``from_logits=True`` the threshold is 0 (a logit of 0
     is a probability of 0.5; Keras keeps 0.5 there, which is wrong for logits).
@@ -244,7 +251,7 @@ def resolve_accuracy(loss=None, name="accuracy"):
     if key in _BINARY_LOSSES:
         return BinaryAccuracy(name=name, threshold=0.0 if from_logits else 0.5)
     if key in _SPARSE_LOSSES:
-        return SparseCategoricalAccuracy(name=name)
+        return SparseCategoricalAccuracy(name=name, ignore_class=_ignore_class(loss))
     if key in _CATEGORICAL_LOSSES:
         return CategoricalAccuracy(name=name)
     return MeanMetricWrapper(_accuracy_for_shapes, name=name)

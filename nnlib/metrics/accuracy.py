@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 
+from .._args import integer
 from ..losses._inputs import same_shape
 from .base import MeanMetricWrapper, values_of
 
@@ -77,32 +78,68 @@ def categorical_accuracy(y_true, y_pred):
     return hits.astype(np.float32)
 
 
-def _class_ids(y_true, y_pred, owner):
-    """Sparse labels, a trailing axis of 1 dropped, checked against y_pred."""
+def _labels(y_true, y_pred):
+    """Sparse labels as float64, a trailing axis of 1 dropped (Keras's rule)."""
     labels = values_of(y_true)
     if labels.ndim == y_pred.ndim and labels.shape[-1:] == (1,):
         labels = labels.reshape(labels.shape[:-1])
+    return labels
+
+
+def _class_ids(y_true, y_pred, owner, ignore_class=None):
+    """Sparse labels checked against y_pred: their shape, then their range.
+
+    Labels equal to ``ignore_class`` read as class 0 (their weight is 0 in the
+    metric classes); any other label outside ``[0, num_classes)`` raises, since
+    it can never match and would lower the accuracy without a word.
+    """
+    labels = _labels(y_true, y_pred)
     if y_pred.ndim == 0 or labels.shape != y_pred.shape[:-1]:
         raise ValueError(
             f"{owner}: y_true of shape {np.shape(labels)} does not fit y_pred of "
             f"shape {y_pred.shape}: expected class ids of shape {y_pred.shape[:-1]}; "
             f"for one-hot targets use {owner.removeprefix('sparse_')}"
         )
+    if ignore_class is not None:
+        labels = np.where(labels == ignore_class, 0.0, labels)
+    classes = y_pred.shape[-1]
+    if labels.size and not (labels.min() >= 0 and labels.max() < classes):
+        bad = labels[~((labels >= 0) & (labels < classes))].flat[0]
+        bad = int(bad) if float(bad).is_integer() else float(bad)
+        raise ValueError(
+            f"{owner}: label {bad} outside [0, {classes}) (y_pred of shape "
+            f"{y_pred.shape} has {classes} classes); a model's output needs one "
+            "column per class, and padding labels need ignore_class=<label>"
+        )
     return labels
 
 
-def sparse_categorical_accuracy(y_true, y_pred):
+def sparse_categorical_accuracy(y_true, y_pred, ignore_class=None):
     """1 where the largest score of ``y_pred`` is at class ``y_true``.
 
-    Labels outside ``[0, num_classes)`` (such as a padding -1) never match.
+    Args:
+        y_true: Class ids in ``[0, num_classes)``, of ``y_pred``'s shape without
+            its last axis (a trailing axis of size 1 is accepted).
+        y_pred: Scores, classes on the last axis.
+        ignore_class: Optional label (such as -1 for padding) allowed outside
+            the range; ``SparseCategoricalAccuracy`` leaves those out.
+
+    Raises:
+        ValueError: If a label lies outside ``[0, num_classes)`` or the shapes
+            do not fit.
 
     Example:
         >>> import nnlib.metrics as metrics
         >>> metrics.sparse_categorical_accuracy([[1], [1]], [[0.3, 0.7], [0.4, 0.6]])
         array([1., 1.], dtype=float32)
+        >>> metrics.sparse_categorical_accuracy([2], [[0.3, 0.7]])
+        Traceback (most recent call last):
+        ...
+        ValueError: sparse_categorical_accuracy: label 2 outside [0, 2) ...
     """
     y_pred = values_of(y_pred)
-    labels = _class_ids(y_true, y_pred, "sparse_categorical_accuracy")
+    owner = "sparse_categorical_accuracy"
+    labels = _class_ids(y_true, y_pred, owner, ignore_class)
     return (labels == np.argmax(y_pred, axis=-1)).astype(np.float32)
 
 
@@ -137,8 +174,11 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
     return _in_top_k(np.argmax(y_true, axis=-1), y_pred, k)
 
 
-def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, ignore_class=None):
     """1 where class ``y_true`` is among the ``k`` largest scores.
+
+    Labels outside ``[0, num_classes)`` raise, as for
+    ``sparse_categorical_accuracy`` (``ignore_class`` as there).
 
     Example:
         >>> import nnlib.metrics as metrics
@@ -148,7 +188,8 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     """
     k = _k(k, "sparse_top_k_categorical_accuracy")
     y_pred = values_of(y_pred)
-    labels = _class_ids(y_true, y_pred, "sparse_top_k_categorical_accuracy")
+    owner = "sparse_top_k_categorical_accuracy"
+    labels = _class_ids(y_true, y_pred, owner, ignore_class)
     return _in_top_k(labels, y_pred, k)
 
 
@@ -214,8 +255,56 @@ class CategoricalAccuracy(MeanMetricWrapper):
         super().__init__(categorical_accuracy, name=name)
 
 
-class SparseCategoricalAccuracy(MeanMetricWrapper):
+class _SparseAccuracy(MeanMetricWrapper):
+    """A sparse accuracy whose ``ignore_class`` labels get a weight of 0."""
+
+    def __init__(self, fn, name, ignore_class, **kwargs):
+        if ignore_class is not None:
+            ignore_class = integer(ignore_class, "ignore_class", type(self).__name__)
+        super().__init__(fn, name=name, ignore_class=ignore_class, **kwargs)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        ignore_class = self._fn_kwargs["ignore_class"]
+        if ignore_class is not None:
+            kept = _labels(y_true, values_of(y_pred)) != ignore_class
+            sample_weight = _masked_weights(kept, sample_weight, self.name)
+        super().update_state(y_true, y_pred, sample_weight=sample_weight)
+
+    def get_config(self):
+        config = super().get_config()
+        if config["ignore_class"] is None:
+            del config["ignore_class"]
+        return config
+
+
+def _masked_weights(kept, sample_weight, owner):
+    """``sample_weight`` spread over the labels' shape, 0 where not ``kept``."""
+    if sample_weight is None:
+        return kept.astype(np.float64)
+    weights = values_of(sample_weight)
+    if weights.ndim == kept.ndim + 1 and weights.shape[-1:] == (1,):
+        weights = weights.reshape(weights.shape[:-1])
+    weights = weights.reshape(weights.shape + (1,) * (kept.ndim - weights.ndim))
+    try:
+        return np.broadcast_to(weights, kept.shape) * kept
+    except ValueError:
+        raise ValueError(
+            f"{owner}: sample_weight of shape {np.shape(sample_weight)} does not "
+            f"fit labels of shape {kept.shape}: expected one weight per sample"
+        ) from None
+
+
+class SparseCategoricalAccuracy(_SparseAccuracy):
     """How often the largest score is at the integer label's class.
+
+    Args:
+        name: The metric's name.
+        ignore_class: Optional label (such as -1 for padding) left out of the
+            accuracy; any other label outside ``[0, num_classes)`` raises.
+
+    Raises:
+        ValueError: (in ``update_state``) a label outside ``[0, num_classes)``.
+        TypeError: If ``ignore_class`` is not an integer.
 
     Example:
         >>> import nnlib.metrics as metrics
@@ -226,8 +315,8 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
         0.75
     """
 
-    def __init__(self, name="sparse_categorical_accuracy"):
-        super().__init__(sparse_categorical_accuracy, name=name)
+    def __init__(self, name="sparse_categorical_accuracy", ignore_class=None):
+        super().__init__(sparse_categorical_accuracy, name, ignore_class)
 
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):
@@ -251,12 +340,13 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
         )
 
 
-class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+class SparseTopKCategoricalAccuracy(_SparseAccuracy):
     """How often the integer label's class is among the ``k`` largest scores.
 
     Args:
         k: How many of the largest scores count, an int >= 1.
         name: The metric's name.
+        ignore_class: As in ``SparseCategoricalAccuracy``.
 
     Example:
         >>> import nnlib.metrics as metrics
@@ -266,7 +356,8 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         0.5
     """
 
-    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy"):
-        super().__init__(
-            sparse_top_k_categorical_accuracy, name=name, k=_k(k, type(self).__name__)
-        )
+    def __init__(
+        self, k=5, name="sparse_top_k_categorical_accuracy", ignore_class=None
+    ):
+        k = _k(k, type(self).__name__)
+        super().__init__(sparse_top_k_categorical_accuracy, name, ignore_class, k=k)

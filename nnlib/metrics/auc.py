@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 
+from .._args import boolean
 from .._lookup import unknown_name
 from ..losses._inputs import EPSILON
 from .base import Metric
@@ -131,14 +132,14 @@ class AUC(Metric):
             self.init_thresholds = None
         self.thresholds = np.concatenate([[-EPSILON], inner, [1.0 + EPSILON]])
         self.num_thresholds = len(self.thresholds)
-        self.multi_label = bool(multi_label)
+        self.multi_label = boolean(multi_label, "multi_label", "AUC")
         self.num_labels = num_labels
         self.label_weights = (
             None if label_weights is None else np.asarray(label_weights, np.float64)
         )
         if self.label_weights is not None and (self.label_weights < 0).any():
             raise ValueError(f"AUC: label_weights must be >= 0, got {label_weights!r}")
-        self.from_logits = bool(from_logits)
+        self.from_logits = boolean(from_logits, "from_logits", "AUC")
         super().__init__(name=name)
 
     def reset_state(self):

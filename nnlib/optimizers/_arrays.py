@@ -49,6 +49,11 @@ def check_number(owner, name, value, low=0.0, high=math.inf, high_open=False):
         ValueError: Naming ``owner`` and ``name``, if it is out of range or not
             finite.
     """
+    if isinstance(value, Variable):
+        raise TypeError(
+            f"{owner}: {name} must be a number, got a Variable ('{value.name}'): "
+            f"{name} is read once, not at every step; pass float(variable)"
+        )
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {name} must be a number, got {value!r}")
     value = float(value)

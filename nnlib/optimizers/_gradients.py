@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .._warn import warn
-from ..engine import Tensor
+from ..engine import Tensor, Variable
 from ..engine.tensor import to_array
 from ._arrays import check_number, check_variable, clipped_to, l2_norm
 
@@ -37,19 +37,35 @@ def checked_pairs(owner, grads_and_vars):
     public method: its warning points two frames up, at that method's caller.
 
     Raises:
-        TypeError: For an item that is not a pair or a variable that is not one.
+        TypeError: For an item that is not a pair (a lone Variable, say), a pair
+            in the wrong order, or a variable that is not one.
         ValueError: For a variable given twice, a gradient of the wrong shape, or
             no gradient at all.
     """
+    if isinstance(grads_and_vars, (Tensor, np.ndarray)):
+        raise TypeError(
+            f"{owner}.apply_gradients expects a list of (gradient, variable) "
+            f"pairs, got {_described(grads_and_vars)}; pass "
+            "zip(gradients, variables)"
+        )
     grads, variables, skipped, seen = [], [], [], set()
     for pair in grads_and_vars:
         try:
+            if isinstance(pair, (Tensor, np.ndarray)):  # unpacks, but is no pair
+                raise TypeError
             grad, var = pair
         except (TypeError, ValueError):
             raise TypeError(
-                f"{owner}.apply_gradients expects (gradient, variable) "
-                f"pairs, got {pair!r}"
+                f"{owner}.apply_gradients expects (gradient, variable) pairs, got "
+                f"{_described(pair)}; pass [(gradient, variable), ...], such as "
+                "zip(gradients, variables)"
             ) from None
+        if isinstance(grad, Variable) and not isinstance(var, Variable):
+            raise TypeError(
+                f"{owner}.apply_gradients got the pair ({_described(grad, True)}, "
+                f"{type(var).__name__}): put the gradient first, "
+                "(gradient, variable)"
+            )
         check_variable(owner, var)
         if var._id in seen:
             raise ValueError(
@@ -75,6 +91,39 @@ def checked_pairs(owner, grads_and_vars):
             UserWarning,
         )
     return grads, variables
+
+
+def _described(value, short=False):
+    """``value`` for an error message: a Variable by name, anything else by type."""
+    if isinstance(value, Variable):
+        return f"Variable '{value.name}'" if short else f"a Variable ('{value.name}')"
+    if isinstance(value, (Tensor, np.ndarray)):
+        return f"a {type(value).__name__} of shape {tuple(value.shape)}"
+    return f"{value!r} ({type(value).__name__})"
+
+
+def check_minimize_loss(owner, loss, tape):
+    """Raises TypeError unless ``loss`` suits ``minimize``: a callable, or a
+    Tensor together with the ``tape`` it was computed under."""
+    if tape is not None:
+        if not isinstance(loss, Tensor):
+            raise TypeError(
+                f"{owner}.minimize: with tape=, loss must be the Tensor computed "
+                f"under the tape; got {_described(loss)}"
+            )
+        return
+    if isinstance(loss, Tensor):
+        raise TypeError(
+            f"{owner}.minimize: loss is a Tensor: pass the GradientTape it was "
+            "computed under as tape=, or a function computing it: "
+            "minimize(lambda: loss_fn(...))"
+        )
+    if not callable(loss):
+        raise TypeError(
+            f"{owner}.minimize: loss must be a callable of no arguments returning "
+            "the loss, or a Tensor computed under a GradientTape passed as tape=; "
+            f"got {_described(loss)}"
+        )
 
 
 def checked_gradient(owner, grad, var):

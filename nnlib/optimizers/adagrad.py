@@ -22,7 +22,8 @@ class Adagrad(Optimizer):
     Args:
         learning_rate: A float >= 0 or a schedule (default 0.001).
         initial_accumulator_value: The accumulator's starting value, >= 0.
-        epsilon: A small constant >= 0 for numerical stability.
+        epsilon: A small constant >= 0 for numerical stability, or a scalar
+            float Variable read at every step.
         **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``.
 
     Raises:
@@ -51,7 +52,7 @@ class Adagrad(Optimizer):
         self.initial_accumulator_value = check_number(
             "Adagrad", "initial_accumulator_value", initial_accumulator_value
         )
-        self.epsilon = check_number("Adagrad", "epsilon", epsilon)
+        self._hyperparameter("epsilon", epsilon)
 
     def _slot_initial(self, slot, var):
         return np.full_like(var._value, self.initial_accumulator_value)
@@ -84,6 +85,8 @@ class Adadelta(Optimizer):
             PyTorch use 1.0).
         rho: Decay of the running averages, in [0, 1).
         epsilon: A small constant >= 0 for numerical stability.
+
+    ``rho`` and ``epsilon`` may be scalar float Variables, read at every step.
         **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``.
 
     Raises:
@@ -103,8 +106,8 @@ class Adadelta(Optimizer):
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.rho = check_number("Adadelta", "rho", rho, high=1.0, high_open=True)
-        self.epsilon = check_number("Adadelta", "epsilon", epsilon)
+        self._hyperparameter("rho", rho, high=1.0, high_open=True)
+        self._hyperparameter("epsilon", epsilon)
 
     def _update(self, var, grad, slots, lr):
         grads, deltas = writable(slots[0]), writable(slots[1])

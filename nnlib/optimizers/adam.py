@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 
-from ._arrays import check_number, moving_average, writable
+from .._args import boolean
+from ._arrays import moving_average, writable
 from .optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW", "Adamax", "Nadam"]
@@ -19,10 +20,9 @@ class _AdamBase(Optimizer):
         self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs
     ):
         super().__init__(learning_rate, **kwargs)
-        owner = type(self).__name__
-        self.beta_1 = check_number(owner, "beta_1", beta_1, high=1.0, high_open=True)
-        self.beta_2 = check_number(owner, "beta_2", beta_2, high=1.0, high_open=True)
-        self.epsilon = check_number(owner, "epsilon", epsilon)
+        self._hyperparameter("beta_1", beta_1, high=1.0, high_open=True)
+        self._hyperparameter("beta_2", beta_2, high=1.0, high_open=True)
+        self._hyperparameter("epsilon", epsilon)
 
 
 class Adam(_AdamBase):
@@ -43,11 +43,16 @@ class Adam(_AdamBase):
         beta_1: Decay of the first moment, in [0, 1).
         beta_2: Decay of the second moment, in [0, 1).
         epsilon: A small constant >= 0 for numerical stability.
-        amsgrad: Whether to use the AMSGrad variant (the maximum of past ``v``).
+        amsgrad: Whether to use the AMSGrad variant (the maximum of past ``v``),
+            True or False.
+
+    ``beta_1``, ``beta_2`` and ``epsilon`` may be scalar float Variables, read
+    at every step (the bias correction uses the values in force at that step).
         **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``.
 
     Raises:
         ValueError: For a hyperparameter out of its range.
+        TypeError: If ``amsgrad`` is not True or False.
 
     Example:
         >>> from nnlib import optimizers
@@ -72,7 +77,7 @@ class Adam(_AdamBase):
         **kwargs,
     ):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, **kwargs)
-        self.amsgrad = bool(amsgrad)
+        self.amsgrad = boolean(amsgrad, "amsgrad", type(self).__name__)
         self._slot_names = ("m", "v", "vhat") if self.amsgrad else ("m", "v")
 
     def _coefficients(self, step, lr):
@@ -132,7 +137,7 @@ class AdamW(Adam):
         **kwargs,
     ):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, **kwargs)
-        self.weight_decay = check_number("AdamW", "weight_decay", weight_decay)
+        self._hyperparameter("weight_decay", weight_decay)
 
     def _update(self, var, grad, slots, coefficients):
         w = writable(var)

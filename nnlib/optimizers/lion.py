@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._arrays import check_number, moving_average, writable
+from ._arrays import moving_average, writable
 from .optimizer import Optimizer
 
 __all__ = ["Lion"]
@@ -23,6 +23,8 @@ class Lion(Optimizer):
         learning_rate: A float >= 0 or a schedule (default 0.001).
         beta_1: Weight of the momentum in the step's direction, in [0, 1].
         beta_2: Decay of the momentum, in [0, 1].
+
+    ``beta_1`` and ``beta_2`` may be scalar float Variables, read at every step.
         **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``.
 
     Raises:
@@ -41,8 +43,8 @@ class Lion(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.beta_1 = check_number("Lion", "beta_1", beta_1, high=1.0)
-        self.beta_2 = check_number("Lion", "beta_2", beta_2, high=1.0)
+        self._hyperparameter("beta_1", beta_1, high=1.0)
+        self._hyperparameter("beta_2", beta_2, high=1.0)
 
     def _update(self, var, grad, slots, lr):
         m = writable(slots[0])

@@ -18,14 +18,16 @@ import math
 import numpy as np
 
 from ..engine import Tensor, Variable, implicit_value_and_gradients
+from . import _hyperparameters as _hyper
 from . import schedules as _schedules
 from ._arrays import check_number, check_variable
-from ._gradients import checked_pairs, clip_arg, clipped
+from ._gradients import check_minimize_loss, checked_pairs, clip_arg, clipped
+from ._hyperparameters import Hyperparameters
 
 __all__ = ["Optimizer"]
 
 
-class Optimizer:
+class Optimizer(Hyperparameters):
     """Base class of the optimizers: applies ``(gradient, variable)`` pairs.
 
     The base class validates the pairs (before any variable changes), skips
@@ -39,10 +41,18 @@ class Optimizer:
     them up front, before restoring a checkpoint). ``variables()`` lists
     ``iterations`` and every slot, for checkpoints.
 
+    Hyperparameters given as a scalar float ``Variable`` (the learning rate,
+    and the per-step ones of the subclasses: ``momentum``, ``beta_1``, ...) are
+    read at every step, as in TF 1.x: assign the Variable to anneal them.
+    Assigning ``opt.learning_rate = 0.01`` (or ``opt.momentum``) then writes into
+    that Variable, which is what ``ReduceLROnPlateau`` and
+    ``LearningRateScheduler`` do; ``get_config`` records its current value.
+
     Args:
-        learning_rate: A float >= 0, or a schedule: a callable taking the step
-            (the number of updates applied so far) and returning the rate, such
-            as an ``optimizers.schedules.LearningRateSchedule``.
+        learning_rate: A float >= 0, a scalar float ``Variable`` (read at every
+            step), or a schedule: a callable taking the step (the number of
+            updates applied so far) and returning the rate, such as an
+            ``optimizers.schedules.LearningRateSchedule``.
         name: The optimizer's name, used in slot names (default: class name).
         clipnorm: If set, each gradient is rescaled to at most this L2 norm.
         clipvalue: If set, each gradient is clipped to ``[-clipvalue, clipvalue]``
@@ -53,6 +63,8 @@ class Optimizer:
     Raises:
         ValueError: For a negative or non-finite learning rate or clip value,
             or both ``clipnorm`` and ``global_clipnorm``.
+        TypeError: For a learning rate that is not a number, a float Variable
+            or a callable.
 
     Example:
         >>> from nnlib import optimizers
@@ -78,6 +90,7 @@ class Optimizer:
     ):
         owner = type(self).__name__
         self._owner = owner
+        self._hyper_variables = {}  # name -> (Variable, bounds): read every step
         self.learning_rate = learning_rate
         self.name = owner if name is None else str(name)
         self.clipnorm = clip_arg(owner, "clipnorm", clipnorm)
@@ -114,16 +127,27 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value):
+        if _hyper.is_variable(value):
+            _hyper.check_scalar_variable(self._owner, "learning_rate", value)
+            _hyper.read(self._owner, "learning_rate", value, {})
+            self._learning_rate = value
+            return
         if isinstance(value, (Tensor, np.ndarray)):
             value = float(np.asarray(value))
         if not callable(value):
             value = check_number(self._owner, "learning_rate", value)
+            current = getattr(self, "_learning_rate", None)
+            if _hyper.is_variable(current):  # annealing code assigns into it
+                current.assign(value)
+                return
         self._learning_rate = value
 
     def _current_learning_rate(self):
         rate = self._learning_rate
-        if not callable(rate):
+        if isinstance(rate, float):
             return rate
+        if _hyper.is_variable(rate):
+            return _hyper.read(self._owner, "learning_rate", rate, {})
         step = int(self._iterations._value)
         value = float(np.asarray(rate(step)))
         if not value >= 0 or not math.isfinite(value):
@@ -254,6 +278,8 @@ class Optimizer:
         """
         grads, variables = checked_pairs(self._owner, grads_and_vars)
         lr = self._current_learning_rate()
+        if self._hyper_variables:
+            self._read_hyperparameters()
         grads = clipped(grads, self.clipvalue, self.clipnorm, self.global_clipnorm)
         step = int(self._iterations._value) + 1
         coefficients = self._coefficients(step, lr)
@@ -270,18 +296,22 @@ class Optimizer:
         """Updates ``var`` in place from the numpy ``grad`` and its ``slots``."""
         raise NotImplementedError(f"{self._owner} must implement _update")
 
-    def minimize(self, loss_fn, var_list=None):
+    def minimize(self, loss_fn, var_list=None, tape=None):
         """Computes the gradients of ``loss_fn()`` and applies them: one step.
 
         Args:
-            loss_fn: A function of no arguments returning the loss Tensor.
+            loss_fn: A function of no arguments returning the loss Tensor; or,
+                with ``tape``, the loss Tensor computed under that tape.
             var_list: Optional variables to update; by default every trainable
-                variable ``loss_fn`` reads.
+                variable ``loss_fn`` reads (with ``tape``, those it watched).
+            tape: The ``GradientTape`` a Tensor ``loss_fn`` was computed under.
 
         Returns:
             The loss, computed before the step.
 
         Raises:
+            TypeError: If ``loss_fn`` is neither a callable nor (with ``tape``)
+                a Tensor.
             ValueError: If the loss depends on none of the variables.
 
         Example:
@@ -293,6 +323,13 @@ class Optimizer:
             >>> float(w)
             1.5
         """
+        check_minimize_loss(self._owner, loss_fn, tape)
+        if tape is not None:
+            variables = tape.watched_variables() if var_list is None else var_list
+            variables = list(variables)
+            grads = tape.gradient(loss_fn, variables)
+            self.apply_gradients(zip(grads, variables))
+            return loss_fn
         loss, grads_and_vars = implicit_value_and_gradients(loss_fn)()
         if var_list is not None:
             var_list = list(var_list)
@@ -310,6 +347,7 @@ class Optimizer:
 
         A learning rate that is a plain function (not a ``LearningRateSchedule``)
         is kept as the function itself, so the dict is then not JSON-friendly.
+        A hyperparameter held in a Variable appears as its current value.
 
         Example:
             >>> from nnlib import optimizers
@@ -319,6 +357,8 @@ class Optimizer:
         rate = self._learning_rate
         if isinstance(rate, _schedules.LearningRateSchedule):
             rate = _schedules.serialize(rate)
+        elif _hyper.is_variable(rate):
+            rate = float(rate.numpy())
         config = {
             "name": self.name,
             "learning_rate": rate,
@@ -326,7 +366,7 @@ class Optimizer:
             "clipvalue": self.clipvalue,
             "global_clipnorm": self.global_clipnorm,
         }
-        config.update({key: getattr(self, key) for key in self._config_keys})
+        config.update({key: self._config_value(key) for key in self._config_keys})
         return config
 
     @classmethod

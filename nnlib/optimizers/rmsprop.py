@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ._arrays import check_number, moving_average, writable
+from .._args import boolean
+from ._arrays import moving_average, writable
 from .optimizer import Optimizer
 
 __all__ = ["RMSProp"]
@@ -28,11 +29,15 @@ class RMSProp(Optimizer):
         momentum: Momentum in [0, 1] (default 0: none).
         epsilon: A small constant >= 0 for numerical stability.
         centered: Whether to divide by the estimated variance of the gradient
-            rather than its second moment.
+            rather than its second moment (True or False).
+
+    ``rho``, ``momentum`` and ``epsilon`` may be scalar float Variables, read at
+    every step (a ``momentum`` Variable always gets the ``momentum`` slot).
         **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``.
 
     Raises:
         ValueError: For a hyperparameter out of its range.
+        TypeError: If ``centered`` is not True or False.
 
     Example:
         >>> from nnlib import optimizers
@@ -55,14 +60,16 @@ class RMSProp(Optimizer):
         **kwargs,
     ):
         super().__init__(learning_rate, **kwargs)
-        self.rho = check_number("RMSProp", "rho", rho, high=1.0, high_open=True)
-        self.momentum = check_number("RMSProp", "momentum", momentum, high=1.0)
-        self.epsilon = check_number("RMSProp", "epsilon", epsilon)
-        self.centered = bool(centered)
+        self._hyperparameter("rho", rho, high=1.0, high_open=True)
+        self._hyperparameter("momentum", momentum, high=1.0)
+        self._hyperparameter("epsilon", epsilon)
+        self.centered = boolean(centered, "centered", "RMSProp")
+        # A momentum Variable may grow from 0 later: it gets its slot now.
+        self._has_momentum = "momentum" in self._hyper_variables or self.momentum > 0
         self._slot_names = (
             ("velocity",)
             + (("average_gradient",) if self.centered else ())
-            + (("momentum",) if self.momentum > 0 else ())
+            + (("momentum",) if self._has_momentum else ())
         )
 
     def _update(self, var, grad, slots, lr):
@@ -80,7 +87,7 @@ class RMSProp(Optimizer):
         np.sqrt(tmp, out=tmp)
         np.divide(grad, tmp, out=tmp)
         tmp *= lr
-        if self.momentum > 0:
+        if self._has_momentum:
             moment = writable(slots[-1])
             moment *= self.momentum
             moment += tmp

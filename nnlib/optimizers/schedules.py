@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from .._args import boolean
 from .._lookup import unknown_name as _unknown_name
 
 __all__ = [
@@ -95,7 +96,7 @@ class _RateDecay(LearningRateSchedule):
         )
         self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
         self.decay_rate = _number(owner, "decay_rate", decay_rate)
-        self.staircase = bool(staircase)
+        self.staircase = boolean(staircase, "staircase", owner)
 
     def _progress(self, step):
         p = _step(step) / self.decay_steps
@@ -210,7 +211,7 @@ class PolynomialDecay(LearningRateSchedule):
         self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
         self.end_learning_rate = _number(owner, "end_learning_rate", end_learning_rate)
         self.power = _number(owner, "power", power)
-        self.cycle = bool(cycle)
+        self.cycle = boolean(cycle, "cycle", owner)
 
     def __call__(self, step):
         step, decay_steps = _step(step), self.decay_steps

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ._arrays import check_number, writable
+from .._args import boolean
+from ._arrays import writable
 from .optimizer import Optimizer
 
 __all__ = ["GradientDescent", "Momentum"]
@@ -45,12 +46,14 @@ class Momentum(Optimizer):
 
     Args:
         learning_rate: A float >= 0 or a schedule (default 0.01).
-        momentum: The decay of the velocity, in [0, 1] (default 0.9).
-        nesterov: Whether to use Nesterov momentum.
+        momentum: The decay of the velocity, in [0, 1] (default 0.9), or a
+            scalar float Variable read at every step.
+        nesterov: Whether to use Nesterov momentum (True or False).
         **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``.
 
     Raises:
         ValueError: If ``momentum`` is outside [0, 1].
+        TypeError: If ``nesterov`` is not True or False.
 
     Example:
         >>> from nnlib import optimizers
@@ -67,8 +70,8 @@ class Momentum(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.9, nesterov=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.momentum = check_number("Momentum", "momentum", momentum, high=1.0)
-        self.nesterov = bool(nesterov)
+        self._hyperparameter("momentum", momentum, high=1.0)
+        self.nesterov = boolean(nesterov, "nesterov", "Momentum")
 
     def _update(self, var, grad, slots, lr):
         (velocity,) = slots

@@ -48,6 +48,11 @@ class CompiledLoss:
         return [getattr(loss, "name", "loss") for loss in self.losses]
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        if y_true is None:
+            raise ValueError(
+                f"the loss '{self.names[0]}' needs targets (y), got None: pass y "
+                "to fit/evaluate/train_on_batch, or a Dataset yielding (x, y)"
+            )
         trues, preds = self._align(y_true, y_pred)
         total = None
         for loss, weight, t, p in zip(self.losses, self.weights, trues, preds):

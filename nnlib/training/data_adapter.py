@@ -13,7 +13,14 @@ from .. import random as _random
 from ..engine import nest
 from ..engine.tensor import Tensor
 
-__all__ = ["ArrayBatches", "DatasetBatches", "adapt", "split_validation", "unpack"]
+__all__ = [
+    "ArrayBatches",
+    "DatasetBatches",
+    "adapt",
+    "is_dataset",
+    "split_validation",
+    "unpack",
+]
 
 
 def unpack(data):
@@ -33,7 +40,8 @@ def unpack(data):
     return data, None, None
 
 
-def _is_dataset(x):
+def is_dataset(x):
+    """Whether ``x`` is a Dataset (anything with a cardinality that iterates)."""
     return (
         hasattr(x, "cardinality")
         and hasattr(x, "__iter__")
@@ -179,7 +187,7 @@ def adapt(x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=Non
         ValueError: For a Dataset given with ``y`` or ``sample_weight`` (they
             belong inside it), and the errors of ``ArrayBatches``.
     """
-    if _is_dataset(x):
+    if is_dataset(x):
         if y is not None or sample_weight is not None:
             raise ValueError(
                 "when x is a Dataset, y and sample_weight must come from it "
@@ -208,7 +216,7 @@ def split_validation(x, y, sample_weight, validation_split):
         raise ValueError(
             f"validation_split must be in (0, 1), got {validation_split!r}"
         )
-    if _is_dataset(x):
+    if is_dataset(x):
         raise ValueError(
             "validation_split needs arrays; with a Dataset pass validation_data instead"
         )

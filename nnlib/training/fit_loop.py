@@ -4,8 +4,8 @@ import numpy as np
 
 from .. import callbacks as _callbacks
 from ..engine import nest
-from . import data_adapter
-from .trainer import _class_weights, warn_nonfinite
+from . import _checks, _data_checks, data_adapter
+from .trainer import _adapted, _class_weights, warn_nonfinite
 
 __all__ = ["run_fit"]
 
@@ -27,19 +27,37 @@ def run_fit(
     steps_per_epoch,
     check_finite,
 ):
-    """Runs ``fit`` for ``model`` (see ``Trainer.fit`` for the arguments)."""
+    """Runs ``fit`` for ``model`` (see ``Trainer.fit`` for the arguments).
+
+    Everything that can be checked is checked before the first step (and before
+    any callback runs): the arguments, the data's types and shapes, the labels'
+    range for a sparse loss, non-finite inputs with ``check_finite``.
+    """
+    epochs, initial_epoch = _checks.fit_arguments(
+        epochs, initial_epoch, shuffle, check_finite, validation_split, class_weight
+    )
+    verbose = _checks.verbose(verbose, "fit")
+    batch_size = _checks.batch_size(batch_size, "fit")
+    steps_per_epoch = _checks.steps(steps_per_epoch, "steps_per_epoch", "fit")
+    arrays = not _checks.is_dataset(x)
+    if arrays:
+        x = _checks.input_data(model, x, "fit")
+        y = _checks.target_data(model, y, "fit", "train_step")
+    else:
+        _checks.dataset_targets(model, x, "fit", "train_step")
     if validation_split:
         (x, y, sample_weight), validation_data = data_adapter.split_validation(
             x, y, sample_weight, validation_split
         )
-    train = data_adapter.adapt(
-        x, y, sample_weight, batch_size, shuffle, steps_per_epoch
+    train = _adapted("fit: ", x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
+    if arrays:
+        _data_checks.check_labels(model, x, y, "fit")
+        if check_finite:
+            _data_checks.check_finite(x, "fit")
+    val = _validation_batches(
+        model, validation_data, batch_size, check_finite, x if arrays else None, y
     )
-    val = (
-        None
-        if validation_data is None
-        else _validation_batches(validation_data, batch_size)
-    )
+    per_batch_finite = check_finite and not arrays  # arrays were scanned above
     callback_list = _callbacks.CallbackList(
         callbacks,
         add_history=True,
@@ -59,7 +77,7 @@ def run_fit(
         callback_list.on_epoch_begin(epoch)
         logs = {}
         for step, (bx, by, bw) in enumerate(train):
-            if check_finite:
+            if per_batch_finite:
                 _check_finite(bx, epoch, step)
             bw = _class_weights(by, bw, class_weight)
             callback_list.on_train_batch_begin(step)
@@ -87,11 +105,40 @@ def run_fit(
     return callback_list.history
 
 
-def _validation_batches(validation_data, batch_size):
-    if isinstance(validation_data, tuple):
-        vx, vy, vw = data_adapter.unpack(validation_data)
-        return data_adapter.adapt(vx, vy, vw, batch_size)
-    return data_adapter.adapt(validation_data, batch_size=batch_size)
+def _validation_batches(model, data, batch_size, check_finite, x, y):
+    """Batches of ``validation_data``, checked now rather than after epoch 1.
+
+    ``x`` and ``y`` are the training arrays (``x`` None for a Dataset), whose
+    per-sample shapes the validation arrays must share.
+    """
+    if data is None:
+        return None
+    if _checks.is_dataset(data):
+        _checks.dataset_targets(model, data, "fit", "test_step")
+        return data_adapter.adapt(data, batch_size=batch_size)
+    if isinstance(data, list) and len(data) in (2, 3):
+        data = tuple(data)  # [x_val, y_val], as Keras accepts
+    if not isinstance(data, tuple) or len(data) not in (2, 3):
+        got = (
+            f"a tuple of {len(data)}"
+            if isinstance(data, tuple)
+            else type(data).__name__
+        )
+        raise ValueError(
+            "fit: validation_data must be (x, y) or (x, y, sample_weight), or a "
+            f"Dataset yielding them; got {got}"
+        )
+    vx, vy, vw = data_adapter.unpack(data)
+    vx = _checks.input_data(model, vx, "fit", "validation_data x")
+    vy = _checks.target_data(model, vy, "fit", "test_step", "validation_data y")
+    if x is not None:
+        _data_checks.check_sample_shapes(x, vx, "fit", "x")
+        _data_checks.check_sample_shapes(y, vy, "fit", "y")
+    batches = _adapted("fit: validation_data: ", vx, vy, vw, batch_size)
+    _data_checks.check_labels(model, vx, vy, "fit", "validation_data y")
+    if check_finite:
+        _data_checks.check_finite(vx, "fit", "validation_data x")
+    return batches
 
 
 def _check_finite(x, epoch, step):

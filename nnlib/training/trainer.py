@@ -14,11 +14,12 @@ import numpy as np
 from .. import callbacks as _callbacks
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
+from .._args import boolean
 from .._warn import warn
 from ..engine import nest
 from ..engine.gradient_tape import GradientTape
 from ..engine.tensor import Tensor
-from . import data_adapter
+from . import _checks, _data_checks, data_adapter
 
 __all__ = ["Trainer"]
 
@@ -40,17 +41,36 @@ class Trainer:
             loss_weights: Weights of the losses of several outputs.
 
         Raises:
-            ValueError: For unknown names (with the closest valid one).
+            ValueError: For unknown names (with the closest valid one). Everything
+                is resolved before anything is set, so a failed ``compile``
+                leaves the previous optimizer, loss and metrics in place.
+
+        Example:
+            >>> model = nnlib.Sequential([nnlib.layers.Dense(1, input_shape=(2,))])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> model.compile(optimizer="adam", loss="mean_sqared_error")
+            Traceback (most recent call last):
+            ...
+            ValueError: unknown loss 'mean_sqared_error'. Did you mean ...
+            >>> type(model.optimizer).__name__      # the failed compile changed nothing
+            'GradientDescent'
         """
         from .compile_utils import CompiledLoss, CompiledMetrics
 
-        object.__setattr__(self, "optimizer", _optimizers.get(optimizer))
-        object.__setattr__(self, "compiled_loss", CompiledLoss(loss, loss_weights))
-        object.__setattr__(self, "compiled_metrics", CompiledMetrics(metrics, loss))
-        object.__setattr__(self, "_loss_tracker", _metrics.Mean(name="loss"))
-        # As given, for model.save to record (names and configs, not objects).
-        compile_args = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights}
-        object.__setattr__(self, "_compile_args", compile_args)
+        resolved = {
+            "optimizer": _optimizers.get(optimizer),
+            "compiled_loss": CompiledLoss(loss, loss_weights),
+            "compiled_metrics": CompiledMetrics(metrics, loss),
+            "_loss_tracker": _metrics.Mean(name="loss"),
+            # As given, for model.save to record (names and configs, not objects).
+            "_compile_args": {
+                "loss": loss,
+                "metrics": metrics,
+                "loss_weights": loss_weights,
+            },
+        }
+        for name, value in resolved.items():
+            object.__setattr__(self, name, value)
 
     def _check_compiled(self):
         if self.compiled_loss is None:
@@ -124,11 +144,14 @@ class Trainer:
         """Trains for ``epochs`` epochs; returns a ``History``.
 
         Args:
-            x, y: Arrays or tensors (x may be a list/dict for several inputs), or x a
-                ``Dataset`` yielding ``(x, y)`` or ``(x, y, sample_weight)``.
+            x, y: Arrays, tensors or nested lists of numbers (x may be a list/dict
+                of arrays for several inputs), or x a ``Dataset`` yielding
+                ``(x, y)`` or ``(x, y, sample_weight)``.
             batch_size: Samples per step (arrays only).
-            epochs: Index of the last epoch (``epochs - initial_epoch`` are run).
-            verbose: 0 silent, 1 a progress bar, 2 one line per epoch.
+            epochs: Index of the last epoch (``epochs - initial_epoch`` are run),
+                an int >= ``initial_epoch``.
+            verbose: 0 silent, 1 (or ``"auto"``) a progress bar, 2 one line per
+                epoch.
             callbacks: ``nnlib.callbacks`` objects.
             validation_split: Fraction of the arrays held out (the last ones).
             validation_data: ``(x, y)``, ``(x, y, sample_weight)`` or a Dataset.
@@ -137,8 +160,9 @@ class Trainer:
             sample_weight: Per-sample weights (arrays only).
             initial_epoch: Epoch to start at (to resume).
             steps_per_epoch: Steps per epoch (needed for an infinite Dataset).
-            check_finite: Raise ``FloatingPointError`` on the first batch whose
-                inputs hold NaN or infinity, naming it (off by default).
+            check_finite: Raise ``FloatingPointError`` if the inputs hold NaN or
+                infinity, naming the row and column: arrays are scanned once
+                before the first step, a Dataset batch by batch (off by default).
 
         Returns:
             A ``History``: ``history.history`` maps metric names (and ``val_`` names)
@@ -146,7 +170,14 @@ class Trainer:
 
         Raises:
             RuntimeError: Before compile().
-            ValueError: For bad input, before the first step.
+            TypeError: For an argument of the wrong type (``epochs=2.5``,
+                ``shuffle="no"``, ``x=None``, a file name).
+            ValueError: For bad values and data, before the first step and with
+                the model unchanged: labels outside the model's classes, a
+                rank-1 ``x``, ``validation_data`` that does not fit, ...
+            FloatingPointError: With ``check_finite``, for NaN or infinity in x.
+            CheckpointWriteError: For a ``ModelCheckpoint`` path that cannot be
+                written, before the first step.
         """
         from .fit_loop import run_fit
 
@@ -185,9 +216,23 @@ class Trainer:
         Returns:
             The loss alone when no metric is compiled, else ``[loss, *metrics]``;
             a dict with ``return_dict=True``.
+
+        Raises:
+            TypeError, ValueError: For bad arguments or data, as ``fit``.
         """
         self._check_compiled()
-        batches = data_adapter.adapt(x, y, sample_weight, batch_size, steps=steps)
+        verbose = _checks.verbose(verbose, "evaluate")
+        boolean(return_dict, "return_dict", "evaluate")
+        batch_size = _checks.batch_size(batch_size, "evaluate")
+        steps = _checks.steps(steps, "steps", "evaluate")
+        if _checks.is_dataset(x):
+            _checks.dataset_targets(self, x, "evaluate", "test_step")
+        else:
+            x = _checks.input_data(self, x, "evaluate")
+            y = _checks.target_data(self, y, "evaluate", "test_step")
+        batches = _adapted("evaluate: ", x, y, sample_weight, batch_size, steps=steps)
+        if not _checks.is_dataset(x):
+            _data_checks.check_labels(self, x, y, "evaluate")
         callback_list = _callbacks.CallbackList(
             callbacks,
             add_progbar=verbose != 0,
@@ -219,14 +264,30 @@ class Trainer:
         """The model's outputs for ``x``, batch by batch, as numpy arrays.
 
         An empty ``x`` gives an empty result with the model's output shape.
+
+        Raises:
+            TypeError: For ``x`` None, a file name, or a ragged or non-numeric list.
+            ValueError: For a rank-1 ``x`` where the model needs a batch axis
+                (the message says ``x[None]`` or ``x.reshape(-1, 1)``), or a bad
+                ``batch_size``, ``verbose`` or ``steps``.
+
+        Example:
+            >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])
+            >>> model.predict([[1.0, 2.0, 3.0]]).shape       # nested lists are arrays
+            (1, 2)
+            >>> model.predict(np.ones(3))
+            Traceback (most recent call last):
+            ...
+            ValueError: predict: x has shape (3,), with no axis for the features: ...
         """
-        if (
-            not hasattr(x, "cardinality")
-            and len(nest.flatten(x))
-            and np.shape(nest.flatten(x)[0])[0] == 0
-        ):
-            return np.asarray(self(x, training=False))
-        batches = data_adapter.adapt(x, None, None, batch_size, steps=steps)
+        batch_size = _checks.batch_size(batch_size, "predict")
+        verbose = _checks.verbose(verbose, "predict")
+        steps = _checks.steps(steps, "steps", "predict")
+        if not _checks.is_dataset(x):
+            x = _checks.input_data(self, x, "predict")
+            if np.shape(nest.flatten(x)[0])[0] == 0:
+                return np.asarray(self(x, training=False))
+        batches = _adapted("predict: ", x, None, None, batch_size, steps=steps)
         callback_list = _callbacks.CallbackList(callbacks, model=self, verbose=verbose)
         callback_list.on_predict_begin()
         outputs = []
@@ -260,6 +321,14 @@ class Trainer:
         out = self.predict_step((x,))
         flat = [np.asarray(o) for o in nest.flatten(out)]
         return flat[0] if len(flat) == 1 else flat
+
+
+def _adapted(prefix, x, y, sample_weight, batch_size, shuffle=False, steps=None):
+    """``data_adapter.adapt``, its errors prefixed with the call they are about."""
+    try:
+        return data_adapter.adapt(x, y, sample_weight, batch_size, shuffle, steps)
+    except ValueError as error:
+        raise ValueError(f"{prefix}{error}") from None
 
 
 def _scalar_or_list(logs):

@@ -175,9 +175,10 @@ def test_top_k_counts_ties_at_the_boundary_in():
     p = [[0.5, 0.5, 0.5, 0.1]]
     assert metrics.sparse_top_k_categorical_accuracy([2], p, k=1)[0] == 1.0
     assert metrics.sparse_top_k_categorical_accuracy([3], p, k=3)[0] == 0.0
-    # A label outside the classes (padding) is never a hit.
-    assert metrics.sparse_top_k_categorical_accuracy([-1], p, k=4)[0] == 0.0
-    assert metrics.sparse_categorical_accuracy([-1], p)[0] == 0.0
+    # A label outside the classes raises (tests/metrics/test_bad_arguments.py);
+    # padding named by ignore_class reads as class 0 (its weight is 0 in the class).
+    assert metrics.sparse_top_k_categorical_accuracy([-1], p, k=4, ignore_class=-1)[0]
+    assert metrics.sparse_categorical_accuracy([-1], p, ignore_class=-1)[0] == 1.0
 
 
 def _roc_trapezoid(y, p, thresholds):

@@ -103,7 +103,7 @@ def test_predict_runs_in_inference_mode():
         ({"x": np.zeros((0, 2)), "y": np.zeros(0)}, "0 samples"),
         (
             {"x": np.zeros((8, 2)), "y": np.zeros(8), "batch_size": 0},
-            "batch_size must be a positive",
+            r"fit: batch_size must be an integer >= 1, got 0",
         ),
     ],
 )
@@ -166,10 +166,10 @@ def test_nan_loss_is_reported_and_terminate_on_nan_stops():
     assert len(history.history["loss"]) == 1
 
 
-def test_check_finite_names_the_batch():
+def test_check_finite_names_the_row_and_column():
     x, y = _blobs(32)
     x[20, 1] = np.nan
-    with pytest.raises(FloatingPointError, match="batch 3 of epoch 1.*column 1"):
+    with pytest.raises(FloatingPointError, match="x has .*nan.* at row 20, column 1"):
         _model().fit(x, y, batch_size=8, shuffle=False, verbose=0, check_finite=True)
 
 
