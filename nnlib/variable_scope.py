@@ -45,7 +45,7 @@ class VariableScope:
         reuse: ``False``, ``True`` or ``AUTO_REUSE``.
         initializer: Default initializer for ``get_variable`` in this scope.
 
-    Example:
+    Examples:
         >>> with nnlib.variable_scope("block") as scope:
         ...     scope.name
         'block'
@@ -97,7 +97,7 @@ def _stack():
 def get_variable_scope():
     """Returns the innermost open ``VariableScope`` (the root scope is named "").
 
-    Example:
+    Examples:
         >>> with nnlib.variable_scope("outer"):
         ...     with nnlib.variable_scope("inner"):
         ...         nnlib.get_variable_scope().name
@@ -128,7 +128,7 @@ def variable_scope(name_or_scope, reuse=None, initializer=None):
     Yields:
         The ``VariableScope``.
 
-    Example:
+    Examples:
         >>> with nnlib.variable_scope("encoder"):
         ...     w = nnlib.get_variable("w", shape=(3, 4))
         >>> with nnlib.variable_scope("encoder", reuse=True):
@@ -178,7 +178,7 @@ def name_scope(name):
     In nnlib only variable names carry scopes (ops are not named), so this is a
     ``variable_scope`` that inherits everything from the enclosing scope.
 
-    Example:
+    Examples:
         >>> with nnlib.name_scope("block"):
         ...     nnlib.get_variable("bias", shape=(2,)).name
         'block/bias'
@@ -219,7 +219,7 @@ def get_variable(
             variable's shape or dtype differs from the one asked for (both shown);
             if no shape can be determined.
 
-    Example:
+    Examples:
         >>> with nnlib.variable_scope("dense_example"):
         ...     v = nnlib.get_variable("kernel", shape=(2, 3), initializer="zeros")
         >>> v.name, v.shape
@@ -265,7 +265,7 @@ def get_variable(
 def scope_in_use(scope_name):
     """True when a live variable's name starts with ``scope_name + "/"``.
 
-    Example:
+    Examples:
         >>> with nnlib.variable_scope("in_use_example"):
         ...     v = nnlib.get_variable("w", shape=(1,))
         >>> scope_in_use("in_use_example"), scope_in_use("in_use")
@@ -274,6 +274,16 @@ def scope_in_use(scope_name):
     prefix = scope_name + "/"
     with _STORE.lock:
         return any(name.startswith(prefix) for name in _STORE.names())
+
+
+def _forget_variable(variable):
+    """Frees the name of a variable a failed layer build made, so a retry can
+    create it again; the object itself stays valid."""
+    with _STORE.lock:
+        for table in (_STORE.owned, _STORE.free):
+            if table.get(variable.name) is variable:
+                del table[variable.name]
+        _STORE.regularizers.pop(variable, None)
 
 
 def _check_reused(variable, shape, dtype):
@@ -289,8 +299,18 @@ def _check_reused(variable, shape, dtype):
         )
 
 
+# Called as check(full_name, shape, dtype) before a variable's initial value
+# is made: nnlib.checkpoint's load_model refuses, before any allocation, a
+# variable larger than the file it rebuilds a model from stores.
+_creation_checks = []
+
+
 def _initial_value(full_name, shape, dtype, initializer):
     from . import initializers  # the variables layer sits above initializers
+
+    if shape is not None:
+        for check in tuple(_creation_checks):
+            check(full_name, tuple(shape), dtype)
 
     if initializer is None:
         initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
@@ -322,7 +342,7 @@ def clear_session():
     start again; layers and models alive keep their variables. As Keras's
     ``clear_session``, for starting over in one process.
 
-    Example:
+    Examples:
         >>> with nnlib.variable_scope("clear_example"):
         ...     _ = nnlib.get_variable("w", shape=(1,))
         >>> nnlib.clear_session()
@@ -349,7 +369,7 @@ def regularization_losses(scope=None):
     Returns:
         A list of scalar Tensors, computed now (so a tape records them).
 
-    Example:
+    Examples:
         >>> with nnlib.variable_scope("reg_example"):
         ...     v = nnlib.get_variable("w", initializer=np.ones(3, np.float32),
         ...                            regularizer=lambda w: nnlib.reduce_sum(w))

@@ -7,6 +7,7 @@ output channels, its input check or its op.
 """
 
 from .. import activations, initializers, regularizers
+from .._args import boolean
 from ..ops import convolution as _conv
 from ..ops.shape import reshape
 from ._spatial import FORMATS, check_fits, choice, int_tuple, spatial_input
@@ -20,6 +21,8 @@ class _Conv(Layer):
 
     rank = 2
     _paddings = ("valid", "same")
+
+    _cast_integers = True  # int64 data into a float model gives float outputs
 
     def __init__(
         self,
@@ -49,7 +52,7 @@ class _Conv(Layer):
         self.data_format = choice(data_format, FORMATS, "data_format", cls)
         self.dilation_rate = int_tuple(dilation_rate, n, "dilation_rate", cls)
         self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = boolean(use_bias, "use_bias", cls)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)

@@ -9,15 +9,18 @@ from ..ops.shape import cast
 __all__ = ["convert", "shapes"]
 
 
-def convert(inputs, dtype):
-    """Inputs as Tensors; with ``dtype``, floating-point ones (and integers, for a
-    float dtype) are cast to it, as Keras does silently. Lists of arrays and
+def convert(inputs, dtype, integers=False):
+    """Inputs as Tensors. With ``dtype``, floating-point ones are cast to it, as
+    Keras does silently; integer ones only with ``integers`` (nnlib's float
+    layers), so a user's layer gets the ids it was given. Lists of arrays and
     dicts are converted leaf by leaf."""
     if isinstance(inputs, dict) or (
         isinstance(inputs, (list, tuple))
         and any(isinstance(x, (Tensor, np.ndarray, list, tuple, dict)) for x in inputs)
     ):
-        return nest.pack_as(inputs, [convert(x, dtype) for x in nest.flatten(inputs)])
+        return nest.pack_as(
+            inputs, [convert(x, dtype, integers) for x in nest.flatten(inputs)]
+        )
     if inputs is None:
         return None
     tensor = inputs if isinstance(inputs, Tensor) else Tensor(to_array(inputs))
@@ -25,7 +28,7 @@ def convert(inputs, dtype):
     if (
         dtype is not None
         and tensor.dtype != dtype
-        and (kind == "f" or (kind in "iu" and dtype.kind == "f"))
+        and (kind == "f" or (integers and kind in "iu"))
     ):
         tensor = cast(tensor, dtype)
     return tensor

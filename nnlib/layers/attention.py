@@ -13,9 +13,10 @@ import math
 import numpy as np
 
 from .. import initializers, regularizers
+from .._args import boolean
 from ..ops import arithmetic, linalg, nn, shape
 from .base import Layer
-from .core import positive_int
+from .core import fraction, positive_int
 
 __all__ = ["MultiHeadAttention"]
 
@@ -27,6 +28,8 @@ _MASKED = -1e9
 class _Projection(Layer):
     """Contracts the last ``reduced`` axes of its input with a kernel of shape
     ``those axes + out_shape`` and adds a bias of ``out_shape`` (EinsumDense)."""
+
+    _cast_integers = True  # int64 data into a float model gives float outputs
 
     def __init__(self, reduced, out_shape, use_bias, config, **kwargs):
         super().__init__(**kwargs)
@@ -105,7 +108,7 @@ class MultiHeadAttention(Layer):
         ValueError: For bad hyperparameters, or inputs and masks whose shapes
             do not fit, naming the layer.
 
-    Example:
+    Examples:
         >>> mha = nnlib.layers.MultiHeadAttention(2, key_dim=4, name="mha_doc")
         >>> x = np.ones((3, 5, 8), np.float32)
         >>> out, scores = mha(x, x, return_attention_scores=True, use_causal_mask=True)
@@ -114,6 +117,8 @@ class MultiHeadAttention(Layer):
         >>> [v.name for v in mha.variables][:2]
         ['mha_doc/query/kernel', 'mha_doc/query/bias']
     """
+
+    _cast_integers = True  # int64 data into a float model gives float outputs
 
     def __init__(
         self,
@@ -138,12 +143,8 @@ class MultiHeadAttention(Layer):
             if value_dim is None
             else positive_int(value_dim, "value_dim", "MultiHeadAttention")
         )
-        if not 0 <= dropout < 1:
-            raise ValueError(
-                f"MultiHeadAttention: dropout must be in [0, 1), got {dropout!r}"
-            )
-        self.dropout = float(dropout)
-        self.use_bias = bool(use_bias)
+        self.dropout = fraction(dropout, "dropout", "MultiHeadAttention")
+        self.use_bias = boolean(use_bias, "use_bias", "MultiHeadAttention")
         if output_shape is not None:
             sizes = (
                 output_shape

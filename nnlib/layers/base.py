@@ -3,45 +3,55 @@
 import numpy as np
 
 from ..engine import nest
-from ..engine.tensor import to_array
-from ..variable_scope import (
-    VariableScope,
-    get_variable,
-    variable_scope,
+from . import _building, _context, _inputs
+from ._registry import get_layer_class, register
+from ._tracking import LayerState
+from ._weights import (
+    Weights,
+    _announce,
+    _variable_created_hooks,  # noqa: F401 - where nnlib.checkpoint registers its hook
 )
-from . import _context, _inputs
-from ._registry import LAYER_CLASSES, get_layer_class
-from ._tracking import Tracked
 from .input_spec import InputSpec
 
 __all__ = ["InputSpec", "Layer", "get_layer_class"]
 
 
-# Called as hook(layer, variable) after add_weight creates a variable: how
-# nnlib.checkpoint applies values loaded before the variable existed (deferred
-# restore). Empty, and so free, unless a restore is pending.
-_variable_created_hooks = []
-
-
-class Layer(Tracked):
+class Layer(Weights):
     """The base of every layer: owns its variables, built on the first call.
 
     A subclass stores its configuration in ``__init__``, creates its variables in
     ``build(input_shape)`` with ``add_weight`` (scoped ``get_variable`` under the
     layer's name), and computes in ``call(inputs, training=None)``. Layers
-    assigned as attributes (or in lists, tuples and dicts) are tracked as
-    sublayers, whose variables the layer owns too.
+    assigned as attributes, public or private (also in lists, tuples and
+    dicts), are tracked as sublayers, whose variables the layer owns too;
+    so are Variables assigned as attributes (saved under their own names).
+
+    The first call builds the layer exactly once, even from several threads at
+    once; a build that raises is undone (no variable or attribute is left), so
+    a retry with corrected input works.
+
+    Inputs: floating-point inputs are cast to the layer's dtype; integer (and
+    boolean) inputs reach ``call`` unchanged, as in Keras 3, so a layer can
+    look up ids. nnlib's own float layers (``Dense``, convolutions, pooling,
+    normalization, recurrent and attention layers) cast integer inputs to
+    their dtype too: int64 data into a float32 model gives float32 outputs.
+
+    Private names: nnlib keeps a layer's bookkeeping under ``_nnlib``. A few
+    private names keep their Keras meaning for reading (``_name``, ``_dtype``,
+    ``_trainable``) and, with ``_nnlib`` and the base classes' private methods,
+    are reserved: assigning or overriding one raises an error naming the fix.
+    Every other private name is the subclass's own.
 
     Args:
         name: The layer's name; default the snake_case class name, made unique
             inside the parent network (``dense``, ``dense_1``).
         trainable: False freezes every variable the layer owns.
-        dtype: The dtype of its variables and of floating-point inputs
-            (float32 by default; other float inputs are cast to it).
+        dtype: The floating-point dtype of its variables and of floating-point
+            inputs (float32 by default; other float inputs are cast to it).
         input_shape: The shape of one example (no batch axis); building at once
             (the first layer of a ``Sequential``).
 
-    Example:
+    Examples:
         >>> class Scale(nnlib.layers.Layer):
         ...     def build(self, input_shape):
         ...         self.w = self.add_weight("w", shape=(input_shape[-1],), initializer="ones")
@@ -52,280 +62,59 @@ class Layer(Tracked):
         (2, 3)
         >>> [v.name for v in layer.variables]
         ['scale_example/w']
+
+    Raises:
+        ValueError: For a name that is not a non-empty string without ``/``.
+        TypeError: For a dtype that is not floating point (naming the layer).
     """
 
-    # Inputs of floating point are cast to the layer's dtype; Embedding turns it off.
+    # Floating-point inputs are cast to the layer's dtype (Embedding and Network
+    # pass them through); integer inputs too where a class sets _cast_integers.
     _autocast = True
+    _cast_integers = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        LAYER_CLASSES[cls.__name__] = cls
+        # nnlib's classes by bare name, others by module and qualified name:
+        # a user's ``class Dense(Layer)`` cannot replace nnlib's in configs.
+        register(cls)
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None):
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ValueError(
                 f"layer name must be a non-empty string without '/', got {name!r}"
             )
-        set_ = object.__setattr__
-        set_(self, "_given_name", name)
-        set_(self, "_name", None)
-        set_(self, "_scope_prefix", None)
-        set_(self, "_parent", None)
-        set_(self, "_sublayers", [])
-        set_(self, "_own_variables", [])
-        set_(self, "_frozen", {})  # variable id -> its trainable flag before freezing
-        set_(self, "_regularizers", [])
-        set_(self, "_trainable", bool(trainable))
-        set_(self, "_dtype", np.dtype(dtype or np.float32))
-        set_(self, "built", False)
-        set_(self, "input_spec", None)
-        set_(self, "_build_input_shape", None)
-        set_(self, "_output_shape", None)
         if input_shape is not None:
-            set_(self, "_batch_input_shape", (None,) + tuple(input_shape))
-        else:
-            set_(self, "_batch_input_shape", None)
+            input_shape = (None,) + tuple(input_shape)
+        state = LayerState(
+            name, bool(trainable), _float_dtype(self, dtype, name), input_shape
+        )
+        object.__setattr__(self, "_nnlib", state)
+        object.__setattr__(self, "built", False)
+        object.__setattr__(self, "input_spec", None)
 
     @property
     def dtype(self):
         """The dtype of the layer's variables."""
-        return self._dtype
+        return self._nnlib.dtype
 
-    # -- variables ------------------------------------------------------------------
-
-    def add_weight(
-        self,
-        name,
-        shape=None,
-        dtype=None,
-        initializer=None,
-        regularizer=None,
-        trainable=True,
-    ):
-        """Creates a variable in this layer's scope (``"<layer scope>/<name>"``).
-
-        Args:
-            name: The variable's name inside the layer (``"kernel"``).
-            shape: Its shape.
-            dtype: Default: the layer's dtype.
-            initializer: An initializer, its name, a callable or a value; default
-                glorot_uniform (as Keras).
-            regularizer: Optional callable giving a loss term from the variable.
-            trainable: False for statistics such as BatchNormalization's moving mean.
-
-        Returns:
-            The new ``Variable``.
-
-        Example:
-            >>> layer = nnlib.layers.Layer(name="weights_example")
-            >>> layer.add_weight("bias", shape=(2,), initializer="zeros").name
-            'weights_example/bias'
-        """
-        with variable_scope(VariableScope(self.scope_name)):
-            variable = get_variable(
-                name,
-                shape=shape,
-                dtype=dtype or self._dtype,
-                initializer=initializer,
-                regularizer=None,
-                trainable=trainable and self._trainable,
-                _owned=True,
-            )
-        self._own_variables.append(variable)
-        if not self._trainable and trainable:
-            self._frozen[variable._id] = True
-        if regularizer is not None:
-            self._regularizers.append((variable, regularizer))
-        if _variable_created_hooks:
-            for hook in tuple(_variable_created_hooks):
-                hook(self, variable)
-        return variable
-
-    add_variable = add_weight
-
-    def _layers_below(self):
-        """This layer and every sublayer, each once, parents first."""
-        seen, order, todo = set(), [], [self]
-        while todo:
-            layer = todo.pop(0)
-            if id(layer) not in seen:
-                seen.add(id(layer))
-                order.append(layer)
-                todo.extend(layer._sublayers)
-        return order
+    # Read-only views of the state under the names Keras code uses; assigning
+    # them is refused (see _tracking).
+    @property
+    def _dtype(self):
+        return self._nnlib.dtype
 
     @property
-    def variables(self):
-        """Every variable of this layer and its sublayers, in creation order."""
-        found = {
-            v._id: v for layer in self._layers_below() for v in layer._own_variables
-        }
-        return [found[i] for i in sorted(found)]
-
-    weights = variables
+    def _trainable(self):
+        return self._nnlib.trainable
 
     @property
-    def trainable_variables(self):
-        """The variables an optimizer should update (none when frozen)."""
-        return [v for v in self.variables if v.trainable]
-
-    trainable_weights = trainable_variables
+    def _build_input_shape(self):
+        return self._nnlib.build_input_shape
 
     @property
-    def non_trainable_variables(self):
-        """The other variables (statistics, and everything when frozen)."""
-        return [v for v in self.variables if not v.trainable]
-
-    non_trainable_weights = non_trainable_variables
-
-    @property
-    def trainable(self):
-        """Whether the layer's variables train; setting False freezes them all."""
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value):
-        for layer in self._layers_below():
-            layer._set_trainable(bool(value))
-
-    def _set_trainable(self, value):
-        if value == self._trainable:
-            return
-        object.__setattr__(self, "_trainable", value)
-        for v in self._own_variables:
-            if not value:
-                if v.trainable:
-                    self._frozen[v._id] = True
-                    v.trainable = False
-            elif self._frozen.pop(v._id, False):
-                v.trainable = True
-
-    def get_weights(self):
-        """Returns the values of ``weights`` as a list of numpy arrays (copies).
-
-        Example:
-            >>> d = nnlib.layers.Dense(2, kernel_initializer="ones")
-            >>> _ = d(np.zeros((1, 3)))
-            >>> [w.shape for w in d.get_weights()]
-            [(3, 2), (2,)]
-        """
-        return [np.array(v.numpy()) for v in self.weights]
-
-    def set_weights(self, weights):
-        """Sets ``weights`` from a list of arrays of the same shapes, in order.
-
-        Raises:
-            ValueError: For a wrong count, or a shape mismatch naming the variable
-                and both shapes (nothing is changed then).
-        """
-        variables = self.weights
-        weights = list(weights)
-        if len(weights) != len(variables):
-            raise ValueError(
-                f"layer '{self.name}' has {len(variables)} weights, "
-                f"got {len(weights)} arrays"
-            )
-        arrays = []
-        for v, w in zip(variables, weights):
-            w = to_array(w)
-            if w.shape != v.shape:
-                raise ValueError(
-                    f"layer '{self.name}': weight '{v.name}' has shape "
-                    f"{v.shape}, got an array of shape {w.shape}"
-                )
-            arrays.append(w)
-        for v, w in zip(variables, arrays):
-            v.assign(w)
-
-    # -- saving -----------------------------------------------------------------------
-    # nnlib.checkpoint sits above layers: importing it lazily, inside these methods,
-    # keeps the import graph one-way at import time.
-
-    def save_weights(self, path):
-        """Saves every variable to HDF5 ``path``, by name relative to this layer.
-
-        Written to a temporary file, verified, then renamed into place: a
-        failure (``nnlib.checkpoint.CheckpointWriteError``) leaves any previous
-        file intact. Returns ``path``.
-
-        Example:
-            >>> import os, tempfile
-            >>> d = nnlib.layers.Dense(2)
-            >>> _ = d(np.ones((1, 3)))
-            >>> path = d.save_weights(os.path.join(tempfile.mkdtemp(), "d.h5"))
-            >>> d2 = nnlib.layers.Dense(2)
-            >>> _ = d2.load_weights(path)        # before d2 is built: deferred
-            >>> _ = d2(np.ones((1, 3)))
-            >>> np.array_equal(d2.kernel.numpy(), d.kernel.numpy())
-            True
-        """
-        from ..checkpoint import weights
-
-        return weights.save_layer_weights(self, path)
-
-    def load_weights(self, path, by_name=None, strict=True, skip_mismatch=False):
-        """Loads a ``save_weights`` (or ``save``) file; a failed load changes nothing.
-
-        Names match relative to the layer (``mnist``'s weights load into
-        ``mnist_1``). Values for variables not created yet are kept and
-        assigned the moment each is created (load before the first call).
-        Keras HDF5 weight files (``.h5``, ``.weights.h5``, ``.keras``) are
-        recognized and loaded into a built model of the same layers (see
-        ``nnlib.checkpoint.keras_h5``).
-
-        Args:
-            path: The file.
-            by_name: None (default): by name for nnlib files, by layer order
-                for Keras files; True: by name; False: by creation order.
-            strict: Raise if a variable has no saved value or a saved value no
-                variable; False loads what fits and reports the rest.
-            skip_mismatch: Pass over values of the wrong shape, with a warning.
-
-        Returns:
-            A ``nnlib.checkpoint.RestoreReport`` (``print`` it for a table).
-
-        Raises:
-            nnlib.checkpoint.CheckpointMismatchError: Listing every mismatch
-                (its ``report``); the model is unchanged.
-            nnlib.checkpoint.CheckpointError: A missing, damaged or locked file
-                (a subclass naming the path and the cause).
-
-        Example:
-            >>> import os, tempfile
-            >>> d = nnlib.layers.Dense(2)
-            >>> _ = d(np.ones((1, 3)))
-            >>> path = d.save_weights(os.path.join(tempfile.mkdtemp(), "d.h5"))
-            >>> wider = nnlib.layers.Dense(4)
-            >>> _ = wider(np.ones((1, 3)))
-            >>> wider.load_weights(path)
-            Traceback (most recent call last):
-            ...
-            nnlib.checkpoint.errors.CheckpointMismatchError: cannot load checkpoint '...d.h5' into '...': 0 matched, 0 missing, 0 unexpected, 2 shape mismatches
-            ...
-        """
-        from ..checkpoint import weights
-
-        return weights.load_layer_weights(self, path, by_name, strict, skip_mismatch)
-
-    def count_params(self):
-        """The number of scalars in the layer's variables.
-
-        Raises:
-            ValueError: If the layer is not built yet.
-        """
-        if not self.built and not self.variables:
-            raise ValueError(
-                f"layer '{self.name}' is not built yet: call it on data "
-                "(or build(input_shape)) before counting its parameters"
-            )
-        return int(sum(v.size for v in self.variables))
-
-    @property
-    def losses(self):
-        """Regularization terms of this layer's variables, computed now (recorded)."""
-        return [
-            reg(v) for layer in self._layers_below() for v, reg in layer._regularizers
-        ]
+    def _batch_input_shape(self):
+        return self._nnlib.batch_input_shape
 
     # -- building and calling -------------------------------------------------------
 
@@ -339,13 +128,10 @@ class Layer(Tracked):
     def __call__(self, inputs, *args, **kwargs):
         inputs = self._convert(inputs)
         if not self.built:
-            self._build_on(
-                nest.pack_as(inputs, [t.shape for t in nest.flatten(inputs)])
-            )
-        elif self.input_spec is not None:
+            return self._first_call(inputs, args, kwargs)
+        if self.input_spec is not None:
             self.input_spec.check(self.name, inputs)
-        # An explicit flag wins, then the enclosing call's; a call() without a
-        # training parameter never receives one.
+        # _run's body, inlined: this is every call's path.
         training = kwargs.pop("training", None)
         if training is None:
             training = _context.training()
@@ -353,17 +139,60 @@ class Layer(Tracked):
             kwargs["training"] = training
         with _context.training_scope(training):
             outputs = self.call(inputs, *args, **kwargs)
-        object.__setattr__(self, "_output_shape", _inputs.shapes(outputs))
+        self._nnlib.output_shape = _inputs.shapes(outputs)
+        return outputs
+
+    def _first_call(self, inputs, args, kwargs):
+        # An input_spec set in __init__ is checked before building (as Keras).
+        if self.input_spec is not None:
+            self.input_spec.check(self.name, inputs)
+        self._build_on(nest.pack_as(inputs, [t.shape for t in nest.flatten(inputs)]))
+        if self.input_spec is not None:  # the built spec (maybe another thread's)
+            self.input_spec.check(self.name, inputs)
+        return self._run(inputs, args, kwargs)
+
+    def _run(self, inputs, args, kwargs):
+        """Calls ``call`` (as ``__call__`` does, inline, once built).
+
+        An explicit ``training`` flag wins, then the enclosing call's; a
+        ``call`` without a training parameter never receives one.
+        """
+        training = kwargs.pop("training", None)
+        if training is None:
+            training = _context.training()
+        if training is not None and _context.accepts_training(self):
+            kwargs["training"] = training
+        with _context.training_scope(training):
+            outputs = self.call(inputs, *args, **kwargs)
+        self._nnlib.output_shape = _inputs.shapes(outputs)
         return outputs
 
     def _build_on(self, input_shape):
-        self.build(input_shape)
-        object.__setattr__(self, "built", True)
-        object.__setattr__(self, "_build_input_shape", input_shape)
+        """Builds once, even from several threads; a failed build is undone."""
+        if self.built:
+            return
+        with _building.build_lock(self):
+            if self.built:
+                return
+            build = _building.begin(self)
+            try:
+                self.build(input_shape)
+            except BaseException:
+                _building.fail(build)
+                raise
+            created = _building.finish(build)
+            object.__setattr__(self, "built", True)
+            state = self._nnlib
+            state.build_input_shape, state.build_lock = input_shape, None
+        _announce(created)
 
     def _convert(self, inputs):
         """Inputs as Tensors, cast to the layer's dtype (see ``_inputs.convert``)."""
-        return _inputs.convert(inputs, self._dtype if self._autocast else None)
+        return _inputs.convert(
+            inputs,
+            self._nnlib.dtype if self._autocast else None,
+            self._cast_integers,
+        )
 
     # -- configuration --------------------------------------------------------------
 
@@ -371,11 +200,12 @@ class Layer(Tracked):
         """The constructor arguments as a dict (round-trips through ``from_config``)."""
         config = {
             "name": self.name,
-            "trainable": self._trainable,
-            "dtype": self._dtype.name,
+            "trainable": self._nnlib.trainable,
+            "dtype": self._nnlib.dtype.name,
         }
-        if self._batch_input_shape is not None:
-            config["input_shape"] = tuple(self._batch_input_shape[1:])
+        shape = self._nnlib.batch_input_shape
+        if shape is not None:
+            config["input_shape"] = tuple(shape[1:])
         return config
 
     @classmethod
@@ -385,3 +215,22 @@ class Layer(Tracked):
 
     def __repr__(self):
         return f"<{type(self).__name__} '{self.name}' built={self.built}>"
+
+
+def _float_dtype(layer, dtype, name):
+    """``dtype`` (default float32) as a floating numpy dtype, or a TypeError."""
+    if dtype is None:
+        return np.dtype(np.float32)
+    try:
+        result = np.dtype(dtype)
+    except (TypeError, ValueError):
+        result = None
+    if result is None or result.kind != "f":
+        what = "is not a dtype" if result is None else "is not floating point"
+        label = f" '{name}'" if name else ""
+        raise TypeError(
+            f"{type(layer).__name__} layer{label}: dtype {dtype!r} {what}; layers "
+            "compute in floating point: use 'float32' (the default), 'float64' "
+            "or 'float16'"
+        )
+    return result

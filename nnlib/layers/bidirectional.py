@@ -1,7 +1,8 @@
 """``Bidirectional``: a recurrent layer read forwards and a copy read backwards."""
 
 from ..ops import joining
-from .base import Layer, get_layer_class
+from . import _registry
+from .base import Layer
 
 __all__ = ["Bidirectional"]
 
@@ -38,10 +39,11 @@ class Bidirectional(Layer):
         layer's final states, then the backward layer's.
 
     Raises:
+        TypeError: If ``layer`` or ``backward_layer`` is not a recurrent layer.
         ValueError: For an unknown ``merge_mode`` or a mismatched
             ``backward_layer``.
 
-    Example:
+    Examples:
         >>> lstm = nnlib.layers.LSTM(3, return_sequences=True, name="encoder_doc")
         >>> bi = nnlib.layers.Bidirectional(lstm, name="bi_doc")
         >>> bi(np.ones((2, 5, 4), np.float32)).shape
@@ -51,10 +53,9 @@ class Bidirectional(Layer):
     """
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
-        if not isinstance(layer, Layer):
-            raise TypeError(
-                f"Bidirectional: layer must be a Layer, got {type(layer).__name__}"
-            )
+        _check_recurrent(layer, "layer")
+        if backward_layer is not None:
+            _check_recurrent(backward_layer, "backward_layer")
         if merge_mode not in _MERGE_MODES:
             raise ValueError(
                 f"Bidirectional: merge_mode must be one of {_MERGE_MODES}, "
@@ -64,7 +65,7 @@ class Bidirectional(Layer):
         super().__init__(**kwargs)
         config = layer.get_config()
         name = config["name"].removeprefix("forward_")
-        self._layer_spec = {"class_name": type(layer).__name__, "config": config}
+        self._layer_spec = {**_registry.class_spec(type(layer)), "config": config}
         self._backward_spec = None
         self.merge_mode = merge_mode
         self.forward_layer = type(layer).from_config(
@@ -80,7 +81,7 @@ class Bidirectional(Layer):
             )
         else:
             self._backward_spec = {
-                "class_name": type(backward_layer).__name__,
+                **_registry.class_spec(type(backward_layer)),
                 "config": backward_layer.get_config(),
             }
             _check_backward_layer(config, self._backward_spec["config"])
@@ -122,9 +123,28 @@ class Bidirectional(Layer):
         for key in ("layer", "backward_layer"):
             spec = config.pop(key)
             if spec is not None:
-                layer_cls = get_layer_class(spec["class_name"])
+                layer_cls = _registry.resolve(spec)
                 specs[key] = layer_cls.from_config(dict(spec["config"]))
         return cls(specs["layer"], backward_layer=specs.get("backward_layer"), **config)
+
+
+_RECURRENT_KEYS = ("go_backwards", "return_sequences", "return_state")
+
+
+def _check_recurrent(layer, what):
+    """Raises TypeError unless ``layer`` is a recurrent layer Bidirectional can copy."""
+    if not isinstance(layer, Layer):
+        raise TypeError(
+            f"Bidirectional: {what} must be a Layer, a recurrent one (SimpleRNN, "
+            f"LSTM, GRU), got {type(layer).__name__}"
+        )
+    config = layer.get_config()
+    if not all(key in config for key in _RECURRENT_KEYS):
+        raise TypeError(
+            f"Bidirectional: {what} must be a recurrent layer (SimpleRNN, LSTM, GRU, "
+            "or a layer whose config has go_backwards, return_sequences and "
+            f"return_state), got {type(layer).__name__}"
+        )
 
 
 def _check_backward_layer(forward, backward):

@@ -42,7 +42,7 @@ class Conv2D(_Conv):
             ``padding`` or ``data_format``; when built, for an input of rank other
             than 4 or smaller than the kernel with ``"valid"`` padding.
 
-    Example:
+    Examples:
         >>> layer = nnlib.layers.Conv2D(8, 3, padding="same", name="conv2d_doc")
         >>> layer(np.zeros((2, 5, 5, 3), np.float32)).shape
         (2, 5, 5, 8)
@@ -62,7 +62,7 @@ class Conv1D(_Conv):
     Raises:
         ValueError: As ``Conv2D`` (rank 3 inputs).
 
-    Example:
+    Examples:
         >>> layer = nnlib.layers.Conv1D(4, 3, padding="causal")
         >>> layer(np.zeros((2, 10, 3), np.float32)).shape
         (2, 10, 4)
@@ -122,7 +122,7 @@ class Conv2DTranspose(_Conv):
         ValueError: As ``Conv2D``, or for an ``output_padding`` that is negative
             or not below the stride, or one that no ``Conv2D`` inverts.
 
-    Example:
+    Examples:
         >>> layer = nnlib.layers.Conv2DTranspose(3, 3, strides=2, padding="same")
         >>> layer(np.zeros((1, 4, 4, 8), np.float32)).shape
         (1, 8, 8, 3)
@@ -227,7 +227,7 @@ class DepthwiseConv2D(_Conv):
     Raises:
         ValueError: As ``Conv2D`` (``depth_multiplier`` in place of ``filters``).
 
-    Example:
+    Examples:
         >>> layer = nnlib.layers.DepthwiseConv2D(3, depth_multiplier=2, name="dw_doc")
         >>> layer(np.zeros((1, 6, 6, 4), np.float32)).shape
         (1, 4, 4, 8)

@@ -1,8 +1,12 @@
 """Core layers: Dense, Activation, Dropout, Flatten, Reshape, Permute, Lambda."""
 
+import math
+import numbers
+
 import numpy as np
 
 from .. import activations, initializers, regularizers
+from .._args import boolean
 from ..ops import linalg, nn, shape
 from .base import Layer
 from .input_spec import InputSpec
@@ -19,6 +23,29 @@ def positive_int(value, what, layer):
     ):
         raise ValueError(f"{layer}: {what} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def fraction(value, what, layer):
+    """``value`` as a float in ``[0, 1)`` (a dropout rate), naming the layer class.
+
+    Raises:
+        TypeError: If ``value`` is not a real number (a string, None, a bool).
+        ValueError: If it is outside ``[0, 1)`` or NaN.
+
+    Examples:
+        >>> fraction("x", "rate", "Dropout")
+        Traceback (most recent call last):
+        ...
+        TypeError: Dropout: rate must be a number in [0, 1), got 'x' (str)
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{layer}: {what} must be a number in [0, 1), got {value!r} "
+            f"({type(value).__name__})"
+        )
+    if not (math.isfinite(value) and 0 <= value < 1):
+        raise ValueError(f"{layer}: {what} must be in [0, 1), got {value!r}")
+    return float(value)
 
 
 class Dense(Layer):
@@ -39,14 +66,17 @@ class Dense(Layer):
 
     Raises:
         ValueError: If ``units`` is not a positive integer.
+        TypeError: If ``use_bias`` is not True or False (``"no"`` is truthy).
 
-    Example:
+    Examples:
         >>> layer = nnlib.layers.Dense(3, activation="relu", name="dense_doc")
         >>> layer(np.ones((2, 4), np.float32)).shape
         (2, 3)
         >>> [v.name for v in layer.variables]
         ['dense_doc/kernel', 'dense_doc/bias']
     """
+
+    _cast_integers = True  # int64 data into a float model gives float outputs
 
     def __init__(
         self,
@@ -62,14 +92,21 @@ class Dense(Layer):
         super().__init__(**kwargs)
         self.units = positive_int(units, "units", "Dense")
         self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = boolean(use_bias, "use_bias", "Dense")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def build(self, input_shape):
-        input_dim = input_shape[-1] if len(input_shape) else None
+        # Before any variable: a rank-1 input would build the kernel on the batch.
+        if len(input_shape) < 2:
+            raise ValueError(
+                f"layer '{self.name}' expected inputs of rank at least 2 (batch, "
+                f"features), got shape {tuple(input_shape)}: the batch axis is "
+                "missing (did you mean x[None]?)"
+            )
+        input_dim = input_shape[-1]
         if input_dim is None:
             raise ValueError(
                 f"layer '{self.name}' needs a known last dimension, "
@@ -113,10 +150,12 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies an activation function (by name or callable).
 
-    Example:
+    Examples:
         >>> nnlib.layers.Activation("relu")(np.array([[-1., 2.]])).numpy()
         array([[0., 2.]], dtype=float32)
     """
+
+    _cast_integers = True  # int64 data into a float model gives float outputs
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
@@ -143,7 +182,11 @@ class Dropout(Layer):
         noise_shape: Optional mask shape broadcast against the inputs.
         seed: Optional seed for this layer's masks.
 
-    Example:
+    Raises:
+        TypeError: If ``rate`` is not a number.
+        ValueError: If ``rate`` is outside ``[0, 1)``.
+
+    Examples:
         >>> drop = nnlib.layers.Dropout(0.5)
         >>> x = np.ones((2, 4), np.float32)
         >>> np.array_equal(drop(x).numpy(), x)          # inference: identity
@@ -152,11 +195,11 @@ class Dropout(Layer):
         [0.0, 2.0]
     """
 
+    _cast_integers = True  # int64 data into a float model gives float outputs
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not 0 <= rate < 1:
-            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
-        self.rate = float(rate)
+        self.rate = fraction(rate, "rate", "Dropout")
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
         self._rng = None if seed is None else np.random.default_rng(seed)
@@ -186,7 +229,7 @@ class Dropout(Layer):
 class Flatten(Layer):
     """Flattens every axis but the batch axis.
 
-    Example:
+    Examples:
         >>> nnlib.layers.Flatten()(np.zeros((2, 3, 4))).shape
         (2, 12)
     """
@@ -201,7 +244,7 @@ class Reshape(Layer):
     Args:
         target_shape: The shape of one example; one entry may be -1.
 
-    Example:
+    Examples:
         >>> nnlib.layers.Reshape((3, 2))(np.zeros((4, 6))).shape
         (4, 3, 2)
     """
@@ -220,7 +263,7 @@ class Reshape(Layer):
 class Permute(Layer):
     """Permutes the axes of each example; ``dims`` count from 1 (Keras).
 
-    Example:
+    Examples:
         >>> nnlib.layers.Permute((2, 1))(np.zeros((4, 3, 5))).shape
         (4, 5, 3)
     """
@@ -246,7 +289,7 @@ class Lambda(Layer):
 
     Its config cannot be saved by name: rebuild it from code.
 
-    Example:
+    Examples:
         >>> nnlib.layers.Lambda(lambda x: x * 2)(np.ones(2)).numpy()
         array([2., 2.], dtype=float32)
     """

@@ -1,6 +1,7 @@
 """Embedding: a trainable lookup table from integer ids to vectors (Keras's layer)."""
 
 from .. import initializers, regularizers
+from .._args import boolean
 from ..ops import arithmetic
 from ..ops.embedding import embedding_lookup
 from .base import Layer
@@ -49,7 +50,7 @@ class Embedding(Layer):
         IndexError: At the call, for a negative id or one ``>= input_dim`` (the
             id, the vocabulary size and the layer are named).
 
-    Example:
+    Examples:
         >>> emb = nnlib.layers.Embedding(10, 3, mask_zero=True, name="emb_doc")
         >>> ids = np.array([[4, 2, 0]])
         >>> emb(ids).shape
@@ -78,7 +79,7 @@ class Embedding(Layer):
         self.output_dim = positive_int(output_dim, "output_dim", "Embedding")
         self.embeddings_initializer = _initializer(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.mask_zero = bool(mask_zero)
+        self.mask_zero = boolean(mask_zero, "mask_zero", "Embedding")
         self.input_length = None
         if input_length is not None:
             self.input_length = positive_int(input_length, "input_length", "Embedding")

@@ -13,7 +13,7 @@ class InputSpec:
         min_ndim: Minimum rank, or None.
         axes: ``{axis: size}`` for axes whose size is fixed (``{-1: 784}``).
 
-    Example:
+    Examples:
         >>> spec = nnlib.layers.InputSpec(min_ndim=2, axes={-1: 3})
         >>> spec.check("dense_example", nnlib.zeros((4, 5)))
         Traceback (most recent call last):

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .. import initializers, regularizers
+from .._args import boolean
 from ..ops import normalization as _norm
 from ..ops import shape as _shape
 from .base import Layer
@@ -42,6 +43,8 @@ class _AffineNormalization(Layer):
     """What both normalizations share: ``epsilon`` and the optional learned
     scale (``gamma``) and offset (``beta``) applied after normalizing."""
 
+    _cast_integers = True  # int64 data into a float model gives float outputs
+
     def __init__(
         self,
         epsilon,
@@ -55,8 +58,9 @@ class _AffineNormalization(Layer):
     ):
         super().__init__(**kwargs)
         self.epsilon = _number(epsilon, "epsilon", type(self).__name__)
-        self.center = bool(center)
-        self.scale = bool(scale)
+        owner = type(self).__name__
+        self.center = boolean(center, "center", owner)
+        self.scale = boolean(scale, "scale", owner)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
@@ -132,7 +136,7 @@ class BatchNormalization(_AffineNormalization):
             (at construction), or inputs whose rank or channel count do not fit
             (at the call, naming the layer).
 
-    Example:
+    Examples:
         >>> bn = nnlib.layers.BatchNormalization(momentum=0.9, name="bn_doc")
         >>> x = np.array([[1., 10.], [3., 30.]], np.float32)
         >>> bn(x, training=True).numpy().round(2)
@@ -275,7 +279,7 @@ class LayerNormalization(_AffineNormalization):
             construction), or an axis out of range for the inputs (at the first
             call, naming the layer).
 
-    Example:
+    Examples:
         >>> ln = nnlib.layers.LayerNormalization(epsilon=0.0, name="ln_doc")
         >>> ln(np.array([[1., 3.], [2., 8.]], np.float32)).numpy()
         array([[-1.,  1.],

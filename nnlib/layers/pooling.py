@@ -6,6 +6,7 @@ H, W, C)`` inputs (channels first with ``data_format="channels_first"``). The
 global layers reduce every spatial axis. None has variables.
 """
 
+from .._args import boolean
 from ..ops import pooling as _pool
 from ..ops import reduction as _reduce
 from ._spatial import FORMATS, check_fits, choice, int_tuple, spatial_input
@@ -28,6 +29,8 @@ class _Pooling(Layer):
     """A window pooling layer; subclasses give ``_rank`` and ``_pool`` (the op)."""
 
     _rank = 2
+
+    _cast_integers = True  # int64 data into a float model gives float outputs
 
     def __init__(
         self,
@@ -90,7 +93,7 @@ class MaxPooling2D(_Pooling):
             other than 4 (3 for the 1-D layers) or smaller than the window with
             ``"valid"`` padding.
 
-    Example:
+    Examples:
         >>> x = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
         >>> nnlib.layers.MaxPooling2D()(x)[0, :, :, 0].numpy()
         array([[ 5.,  7.],
@@ -105,7 +108,7 @@ class MaxPooling1D(_Pooling):
 
     Takes ``MaxPooling2D``'s arguments, with ints for the sizes.
 
-    Example:
+    Examples:
         >>> x = np.array([[[1.], [3.], [2.], [0.]]], "float32")
         >>> nnlib.layers.MaxPooling1D(2, strides=1)(x)[0, :, 0].numpy()
         array([3., 3., 2.], dtype=float32)
@@ -122,7 +125,7 @@ class AveragePooling2D(_Pooling):
     rule): a border window averages only the elements it covers. Takes
     ``MaxPooling2D``'s arguments.
 
-    Example:
+    Examples:
         >>> x = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
         >>> nnlib.layers.AveragePooling2D()(x)[0, :, :, 0].numpy()
         array([[ 2.5,  4.5],
@@ -138,7 +141,7 @@ class AveragePooling1D(_Pooling):
     Takes ``MaxPooling2D``'s arguments, with ints for the sizes; padding is not
     counted in the mean (see ``AveragePooling2D``).
 
-    Example:
+    Examples:
         >>> x = np.array([[[1.], [3.], [2.]]], "float32")
         >>> nnlib.layers.AveragePooling1D(2, padding="same")(x)[0, :, 0].numpy()
         array([2., 2.], dtype=float32)
@@ -153,11 +156,13 @@ class _GlobalPooling(Layer):
 
     _rank = 2
 
+    _cast_integers = True  # int64 data into a float model gives float outputs
+
     def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
         super().__init__(**kwargs)
         cls = type(self).__name__
         self.data_format = choice(data_format, FORMATS, "data_format", cls)
-        self.keepdims = bool(keepdims)
+        self.keepdims = boolean(keepdims, "keepdims", cls)
 
     def build(self, input_shape):
         spatial_input(self, input_shape, self._rank, self.data_format)
@@ -189,7 +194,7 @@ class GlobalAveragePooling2D(_GlobalPooling):
         ValueError: For an unknown ``data_format``, or (when built) an input of
             rank other than 4; naming the layer.
 
-    Example:
+    Examples:
         >>> x = np.arange(8, dtype="float32").reshape(1, 2, 2, 2)
         >>> nnlib.layers.GlobalAveragePooling2D()(x).numpy()
         array([[3., 4.]], dtype=float32)
@@ -201,7 +206,7 @@ class GlobalAveragePooling2D(_GlobalPooling):
 class GlobalAveragePooling1D(_GlobalPooling):
     """The mean over the steps: ``(N, W, C)`` to ``(N, C)`` (see the 2-D layer).
 
-    Example:
+    Examples:
         >>> nnlib.layers.GlobalAveragePooling1D(keepdims=True)(np.ones((2, 5, 3))).shape
         (2, 1, 3)
     """
@@ -215,7 +220,7 @@ class GlobalMaxPooling2D(_GlobalPooling):
 
     Takes ``GlobalAveragePooling2D``'s arguments.
 
-    Example:
+    Examples:
         >>> x = np.arange(8, dtype="float32").reshape(1, 2, 2, 2)
         >>> nnlib.layers.GlobalMaxPooling2D(data_format="channels_first")(x).numpy()
         array([[3., 7.]], dtype=float32)
@@ -227,7 +232,7 @@ class GlobalMaxPooling2D(_GlobalPooling):
 class GlobalMaxPooling1D(_GlobalPooling):
     """The maximum over the steps: ``(N, W, C)`` to ``(N, C)``.
 
-    Example:
+    Examples:
         >>> nnlib.layers.GlobalMaxPooling1D()(np.ones((2, 5, 3))).shape
         (2, 3)
     """

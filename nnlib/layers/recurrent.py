@@ -11,6 +11,7 @@ takes ``initial_state=`` in its call, and ``return_sequences``,
 import numpy as np
 
 from .. import activations
+from .._args import boolean
 from ..ops import activations as _activation_ops
 from ..ops import joining, linalg
 from ..ops import math as _math_ops
@@ -32,7 +33,9 @@ class SimpleRNN(RNNBase):
         kernel_initializer: Default ``"glorot_uniform"``.
         recurrent_initializer: Default ``"orthogonal"``.
         bias_initializer: Default ``"zeros"``.
-        kernel_regularizer, recurrent_regularizer, bias_regularizer: Optional.
+        kernel_regularizer: Optional regularizer of ``kernel``.
+        recurrent_regularizer: Optional regularizer of ``recurrent_kernel``.
+        bias_regularizer: Optional regularizer of ``bias``.
         return_sequences: Return every step's output (batch, time, units)
             instead of the last one (batch, units).
         return_state: Also return the final state: ``[output, h]``.
@@ -47,7 +50,7 @@ class SimpleRNN(RNNBase):
         ValueError: For a bad ``units``; at call time, for inputs that are not
             (batch, time, features) or initial states of the wrong shape.
 
-    Example:
+    Examples:
         >>> rnn = nnlib.layers.SimpleRNN(4, return_sequences=True)
         >>> rnn(np.ones((2, 5, 3), np.float32)).shape
         (2, 5, 4)
@@ -87,7 +90,7 @@ class LSTM(RNNBase):
     Returns:
         The output, or ``[output, h, c]`` with ``return_state``.
 
-    Example:
+    Examples:
         >>> lstm = nnlib.layers.LSTM(4, return_state=True)
         >>> out, h, c = lstm(np.ones((2, 5, 3), np.float32))
         >>> out.shape, c.shape
@@ -110,7 +113,7 @@ class LSTM(RNNBase):
     ):
         super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
-        self.unit_forget_bias = bool(unit_forget_bias)
+        self.unit_forget_bias = boolean(unit_forget_bias, "unit_forget_bias", "LSTM")
 
     def bias_initializer_for_build(self):
         if not self.unit_forget_bias:
@@ -182,7 +185,7 @@ class GRU(RNNBase):
         inputs: (batch, time, features).
         initial_state: Optional ``[h]`` (batch, units).
 
-    Example:
+    Examples:
         >>> gru = nnlib.layers.GRU(4, return_sequences=True)
         >>> gru(np.ones((2, 5, 3), np.float32)).shape
         (2, 5, 4)
@@ -203,7 +206,7 @@ class GRU(RNNBase):
     ):
         super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
-        self.reset_after = bool(reset_after)
+        self.reset_after = boolean(reset_after, "reset_after", "GRU")
 
     def bias_shape(self):
         width = 3 * self.units

@@ -9,6 +9,7 @@ gate count, its state count and one ``step`` (or a fused op for the whole loop).
 import numpy as np
 
 from .. import activations, initializers, regularizers
+from .._args import boolean
 from ..ops import joining, linalg, shape
 from .base import Layer
 from .core import positive_int
@@ -27,6 +28,8 @@ class RNNBase(Layer):
 
     gates = 1
     state_names = ("h",)
+
+    _cast_integers = True  # int64 data into a float model gives float outputs
 
     def __init__(
         self,
@@ -48,16 +51,16 @@ class RNNBase(Layer):
         cls = type(self).__name__
         self.units = positive_int(units, "units", cls)
         self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = boolean(use_bias, "use_bias", cls)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.return_sequences = bool(return_sequences)
-        self.return_state = bool(return_state)
-        self.go_backwards = bool(go_backwards)
+        self.return_sequences = boolean(return_sequences, "return_sequences", cls)
+        self.return_state = boolean(return_state, "return_state", cls)
+        self.go_backwards = boolean(go_backwards, "go_backwards", cls)
 
     # -- weights --------------------------------------------------------------------
 

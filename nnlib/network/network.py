@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from ..engine import nest
+from ..layers import _building
 from ..layers.base import Layer
 from ..training import Trainer
 from .summary import summary_table
@@ -13,17 +15,19 @@ class Network(Trainer, Layer):
     """A model: a layer whose ``call`` uses other layers it tracks.
 
     Subclass it, create layers in ``__init__`` (``self.track_layer(layer)``, or
-    simply assign them as attributes, also inside lists, tuples and dicts), and
-    write ``call``. Variables are created on the first call and named by the
-    whole path (``"gan/generator/dense/kernel"``). Two instances get unique names
-    (``mnist``, ``mnist_1``); calling the network with ``training=True`` reaches
-    every layer inside.
+    simply assign them as attributes, public or private, also inside lists,
+    tuples and dicts), and write ``call``. Variables are created on the first
+    call and named by the whole path (``"gan/generator/dense/kernel"``). Two
+    instances get unique names (``mnist``, ``mnist_1``); calling the network
+    with ``training=True`` reaches every layer inside. The first call is the
+    network's build: made once even from several threads, and the network is
+    built only if it succeeds.
 
     Args:
         name: The network's name (made unique among its siblings).
         **kwargs: ``trainable``, ``dtype`` as for ``Layer``.
 
-    Example:
+    Examples:
         >>> class MLP(nnlib.Network):
         ...     def __init__(self):
         ...         super().__init__(name="mlp_example")
@@ -41,6 +45,8 @@ class Network(Trainer, Layer):
     # Inputs pass through unchanged: each layer casts its own (an Embedding first
     # must see integer ids).
     _autocast = False
+    # Trainer's state (compile), written with object.__setattr__: reserved too.
+    _nnlib_instance_names = ("_loss_tracker", "_compile_args")
 
     def __init__(self, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
@@ -62,7 +68,7 @@ class Network(Trainer, Layer):
     @property
     def layers(self):
         """The directly tracked layers, in the order they were tracked."""
-        return list(self._sublayers)
+        return list(self._nnlib.sublayers)
 
     def call(self, inputs, training=None):
         raise NotImplementedError(
@@ -80,13 +86,36 @@ class Network(Trainer, Layer):
 
     def _zeros_dtype(self):
         """The dtype of the zeros a shape-only build feeds the first layer."""
-        first = self._sublayers[0] if self._sublayers else None
+        sublayers = self._nnlib.sublayers
+        first = sublayers[0] if sublayers else None
         return self.dtype if first is None or first._autocast else np.int64
 
-    def _build_on(self, input_shape):
-        # A network's variables come from its layers, built inside call().
-        object.__setattr__(self, "built", True)
-        object.__setattr__(self, "_build_input_shape", input_shape)
+    def _first_call(self, inputs, args, kwargs):
+        # A network's variables come from its layers, built inside its first
+        # call: that call is its build, made once (other threads wait), and
+        # the network is built only if it succeeds.
+        if self.input_spec is not None:
+            self.input_spec.check(self.name, inputs)
+        with _building.build_lock(self):
+            if not self.built:
+                # Called inside a layer's build: part of it, undone with it.
+                build = _building.begin(self) if _building.building() else None
+                try:
+                    outputs = self._run(inputs, args, kwargs)
+                except BaseException:
+                    if build is not None:
+                        _building.fail(build)
+                    raise
+                if build is not None:
+                    _building.finish(build)
+                state = self._nnlib
+                state.build_input_shape = nest.pack_as(
+                    inputs, [t.shape for t in nest.flatten(inputs)]
+                )
+                object.__setattr__(self, "built", True)
+                state.build_lock = None
+                return outputs
+        return self._run(inputs, args, kwargs)
 
     def save(self, path, include_optimizer=True, overwrite=True):
         """Saves architecture, weights and optimizer state to HDF5 ``path``.
@@ -103,7 +132,7 @@ class Network(Trainer, Layer):
         Returns:
             ``path``.
 
-        Example:
+        Examples:
             >>> import os, tempfile
             >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])
             >>> path = model.save(os.path.join(tempfile.mkdtemp(), "model.h5"))

@@ -14,7 +14,7 @@ def _shape_text(shape):
 def summary_table(network):
     """Returns the summary of ``network`` as text.
 
-    Example:
+    Examples:
         >>> model = nnlib.Sequential([nnlib.layers.Dense(3, input_shape=(2,))],
         ...                          name="summary_example")
         >>> print(summary_table(model))  # doctest: +NORMALIZE_WHITESPACE
@@ -33,7 +33,7 @@ def summary_table(network):
         rows.append(
             (
                 f"{layer.name} ({type(layer).__name__})",
-                _shape_text(layer._output_shape),
+                _shape_text(layer._nnlib.output_shape),
                 str(sum(v.size for v in variables)),
                 str(sum(v.size for v in variables if v.trainable)),
             )

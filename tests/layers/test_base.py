@@ -137,3 +137,41 @@ def test_layers_in_a_variable_scope_take_its_prefix():
         layer = Dense(1)
         layer(np.ones((1, 2)))
     assert layer.kernel.name == "outer_scope/dense/kernel"
+
+
+def test_integer_inputs_reach_a_custom_layers_call_unchanged():
+    seen = []
+
+    class Lookup(Layer):
+        def build(self, input_shape):
+            self.table = self.add_weight("table", shape=(10, 4))
+
+        def call(self, ids):
+            seen.append(ids.dtype)
+            return nnlib.embedding_lookup(self.table, ids)
+
+    out = Lookup()(np.array([[1, 2, 3]], np.int64))
+    assert seen == [np.int64] and out.shape == (1, 3, 4) and out.dtype == np.float32
+
+
+def test_a_custom_layer_still_casts_floating_inputs_to_its_dtype():
+    seen = []
+
+    class Record(Layer):
+        def call(self, x):
+            seen.append(x.dtype)
+            return x
+
+    Record()(np.ones(2, np.float64))
+    Record(dtype="float64")(np.ones(2, np.float32))
+    assert seen == [np.float32, np.float64]
+
+
+def test_integer_inputs_to_built_in_float_models_give_float32():
+    ids = np.arange(12, dtype=np.int64).reshape(1, 2, 2, 3)
+    conv = nnlib.Sequential(
+        [nnlib.layers.Conv2D(2, 1), nnlib.layers.Flatten(), nnlib.layers.Dense(1)]
+    )
+    assert conv(ids).dtype == np.float32
+    assert nnlib.Sequential([Dense(2)])(ids[0, 0]).dtype == np.float32
+    assert nnlib.layers.Flatten()(ids).dtype == np.int64  # only moves values
