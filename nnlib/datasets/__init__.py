@@ -6,7 +6,7 @@ downloads the dataset from its public source, checks its SHA-256 and caches it.
 ``mnist.load_data(sample=True)`` reads a small real sample shipped with nnlib,
 with no download.
 
-Example:
+Examples:
     >>> from nnlib.datasets import mnist
     >>> (x_train, y_train), (x_test, y_test) = mnist.load_data(sample=True)
     >>> x_train.shape, y_train.dtype

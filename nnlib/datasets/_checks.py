@@ -1,8 +1,27 @@
-"""What every dataset reader shares: its error and the check of a decoded split."""
+"""What every dataset reader shares: its error, its size limits and the check of
+a decoded split."""
 
 import numpy as np
 
-__all__ = ["DatasetCorruptError", "check_split"]
+__all__ = ["MAX_INFLATION", "MIN_INFLATED_LIMIT", "DatasetCorruptError", "check_split"]
+
+# Compressed data (an npz member, a gzipped IDX file) may declare at most this
+# many times the compressed file's size once inflated, or MIN_INFLATED_LIMIT
+# bytes, whichever is more: MNIST's files inflate about 5 times, a
+# decompression bomb about 1000 times. Checked before anything is inflated.
+MAX_INFLATION = 100
+MIN_INFLATED_LIMIT = 16 << 20
+
+
+def inflated_limit(compressed_size):
+    """The most bytes data compressed into ``compressed_size`` bytes may declare.
+
+    Examples:
+        >>> from nnlib.datasets._checks import inflated_limit
+        >>> inflated_limit(1 << 30) == 100 << 30, inflated_limit(1) == 16 << 20
+        (True, True)
+    """
+    return max(MAX_INFLATION * compressed_size, MIN_INFLATED_LIMIT)
 
 
 class DatasetCorruptError(ValueError):

@@ -4,11 +4,16 @@ This is the dataset's "python version", read from the published tarball without
 extracting it, or from its extracted ``cifar-10-batches-py`` folder.
 
 The batches are pickles, and unpickling can run arbitrary code. They are read
-with an unpickler that resolves only the few numpy names needed to rebuild an
-array (any other global, such as ``os.system``, is refused), from members whose
-names are checked first, and the result must then be a dict holding a uint8
-``data`` array and integer ``labels``. A full pickle-free parser would need most
-of the pickle machine for no gain in safety over that whitelist.
+with an unpickler that resolves only the few names numpy's own pickles use to
+rebuild an array (any other global, such as ``os.system``, is refused), from
+members whose names are checked first, and the result must then be a dict
+holding a uint8 ``data`` array and integer ``labels``. Even numpy's names are
+given guarded stand-ins: ``numpy.ndarray`` is not callable (called, it would
+hand back uninitialised process memory as images), ``_reconstruct`` only makes
+the empty array numpy's pickles then fill from their own bytes, and
+``_frombuffer`` only reads bytes of the pickle. So every array holds the
+file's own bytes. A full pickle-free parser would need most of the pickle
+machine for no gain in safety over that whitelist.
 
 A damaged or unexpected file raises :class:`DatasetCorruptError` naming the file.
 """
@@ -39,13 +44,64 @@ _MAX_BATCH_BYTES = 64 << 20
 # numpy 2 renamed (both spellings occur in pickles, depending on who wrote them).
 _RECONSTRUCT = np.empty(0).__reduce__()[0]
 _FROMBUFFER = np.empty(0).__reduce_ex__(5)[0]
+
+
+class _NdarrayName:
+    """What ``numpy.ndarray`` resolves to: only ``_reconstruct``'s subtype.
+
+    Calling it is refused: ``numpy.ndarray(shape, dtype)`` in a pickle would
+    allocate an array of whatever the process's memory held.
+    """
+
+    def __repr__(self):
+        return "numpy.ndarray"
+
+    def __call__(self, *args, **kwargs):
+        raise pickle.UnpicklingError(
+            "it calls numpy.ndarray(shape, dtype), which allocates uninitialised "
+            "memory; an array must hold the file's own bytes"
+        )
+
+
+_NDARRAY = _NdarrayName()
+
+
+def _reconstruct(subtype, shape, dtype):
+    """numpy's ``_reconstruct(ndarray, (0,), b"b")``: the empty array that the
+    pickle's state (its own bytes, size-checked by numpy) then fills."""
+    if subtype is not _NDARRAY or tuple(shape) != (0,):
+        raise pickle.UnpicklingError(
+            f"_reconstruct({subtype!r}, {shape!r}, ...) would allocate an array "
+            "not filled from the file's own bytes; numpy's pickles ask for "
+            "_reconstruct(numpy.ndarray, (0,), ...)"
+        )
+    return _RECONSTRUCT(np.ndarray, (0,), dtype)
+
+
+def _frombuffer(buffer, dtype, shape, order):
+    """numpy's protocol-5 rebuild, from bytes that are part of the pickle."""
+    if not isinstance(buffer, (bytes, bytearray, pickle.PickleBuffer)):
+        raise pickle.UnpicklingError(
+            f"_frombuffer of a {type(buffer).__name__}: expected the file's own bytes"
+        )
+    return _FROMBUFFER(buffer, dtype, shape, order)
+
+
+def _latin1(text, encoding):
+    """``_codecs.encode``, as Python 3's protocol-2 pickles store bytes."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"refusing _codecs.encode(..., {encoding!r})")
+    return text.encode("latin-1")
+
+
 _PICKLE_GLOBALS = {
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "ndarray"): _NDARRAY,
     ("numpy", "dtype"): np.dtype,
-    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy.core.numeric", "_frombuffer"): _FROMBUFFER,
-    ("numpy._core.numeric", "_frombuffer"): _FROMBUFFER,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+    ("_codecs", "encode"): _latin1,
 }
 
 
@@ -65,7 +121,7 @@ def read_cifar_tarball(path):
     Raises:
         DatasetCorruptError: Not a tar archive, a member missing or malformed.
 
-    Example:
+    Examples:
         >>> import io, pickle, tarfile, tempfile
         >>> from pathlib import Path
         >>> from nnlib.datasets._readers import read_cifar_tarball
@@ -128,7 +184,7 @@ def read_cifar_folder(folder):
         FileNotFoundError: A batch file is missing.
         DatasetCorruptError: A batch is malformed.
 
-    Example:
+    Examples:
         >>> import pickle, tempfile
         >>> from pathlib import Path
         >>> from nnlib.datasets._readers import read_cifar_folder
@@ -167,6 +223,9 @@ def _assemble(batches):
 
 
 class _ArrayUnpickler(pickle.Unpickler):
+    """Resolves only ``_PICKLE_GLOBALS``; out-of-band buffers are refused (no
+    ``buffers`` argument), so protocol-5 data is the pickle's own too."""
+
     def find_class(self, module, name):
         try:
             return _PICKLE_GLOBALS[module, name]

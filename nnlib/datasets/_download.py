@@ -54,7 +54,7 @@ def data_dir():
     Returns:
         A ``pathlib.Path`` (with ``~`` expanded).
 
-    Example:
+    Examples:
         >>> import os
         >>> from unittest import mock
         >>> from nnlib.datasets import data_dir
@@ -95,7 +95,7 @@ def fetch(filename, source, subdir=""):
         DatasetNotFoundError: The server could not be reached.
         DownloadError: The transfer failed or the checksum did not match.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> from unittest import mock
         >>> from nnlib.datasets import _download
@@ -136,7 +136,7 @@ def download(url, target, sha256, stream=None):
             the file could not be written (read-only folder, disk full).
         ChecksumError: The data arrived but their SHA-256 differs.
 
-    Example:
+    Examples:
         >>> import hashlib, tempfile
         >>> from nnlib.datasets import _download
         >>> with tempfile.TemporaryDirectory() as folder:

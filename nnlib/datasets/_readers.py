@@ -1,7 +1,7 @@
 """Readers for the files the image datasets come in, each checking what it reads.
 
 - Keras's ``.npz`` layout (arrays ``x_train``, ``y_train``, ``x_test``, ``y_test``),
-  read with pickling disabled;
+  read with pickling disabled and every size checked first (``_npz.py``);
 - the original IDX files of MNIST and Fashion-MNIST, gzipped or not (told apart
   by their first bytes, not their names);
 - the CIFAR-10 "python version": pickled batches, in the published tarball or
@@ -11,12 +11,14 @@ A damaged or unexpected file raises :class:`DatasetCorruptError` naming the file
 """
 
 import gzip
-import zipfile
+import math
+import os
+import struct
 import zlib
 
 import numpy as np
 
-from ._checks import DatasetCorruptError, check_split
+from ._checks import MAX_INFLATION, DatasetCorruptError, check_split, inflated_limit
 
 # Re-exported so that every reader, and the CIFAR names cifar10.py reads from
 # here, are still found in this module.
@@ -26,6 +28,7 @@ from ._cifar import (  # noqa: F401
     read_cifar_folder,
     read_cifar_tarball,
 )
+from ._npz import SPLIT_KEYS, read_npz  # noqa: F401
 
 __all__ = [
     "DatasetCorruptError",
@@ -37,7 +40,7 @@ __all__ = [
     "read_npz",
 ]
 
-SPLIT_KEYS = ("x_train", "y_train", "x_test", "y_test")
+_CHUNK = 1 << 20
 
 # IDX type codes (the third magic byte) and the big-endian dtypes they name.
 _IDX_TYPES = {
@@ -50,62 +53,15 @@ _IDX_TYPES = {
 }
 
 
-def read_npz(file, where=None, image_shape=None, num_classes=10):
-    """Read a dataset stored in Keras's ``mnist.npz`` layout.
-
-    Args:
-        file: A path or a binary file object.
-        where: How errors name the file; default ``str(file)``.
-        image_shape: If given, the shape each image must have, e.g. ``(28, 28)``.
-        num_classes: Labels must lie in ``[0, num_classes)``.
-
-    Returns:
-        ``((x_train, y_train), (x_test, y_test))``: uint8 images and uint8 labels.
-
-    Raises:
-        DatasetCorruptError: Not an npz file, a key missing, or arrays of the
-            wrong dtype, shape or label range.
-
-    Example:
-        >>> import io
-        >>> from nnlib.datasets._readers import read_npz
-        >>> buffer = io.BytesIO()
-        >>> x, y = np.zeros((3, 28, 28), np.uint8), np.array([0, 1, 2], np.uint8)
-        >>> np.savez(buffer, x_train=x, y_train=y, x_test=x[:1], y_test=y[:1])
-        >>> _ = buffer.seek(0)
-        >>> (x_train, y_train), (x_test, y_test) = read_npz(buffer)
-        >>> x_train.shape, y_test
-        ((3, 28, 28), array([0], dtype=uint8))
-    """
-    where = str(file) if where is None else where
-    try:
-        with np.load(file, allow_pickle=False) as archive:
-            missing = [key for key in SPLIT_KEYS if key not in archive.files]
-            if missing:
-                raise DatasetCorruptError(
-                    f"{where}: the npz file lacks {missing}; it holds "
-                    f"{archive.files}, expected {list(SPLIT_KEYS)}"
-                )
-            arrays = [archive[key] for key in SPLIT_KEYS]
-    except (AttributeError, TypeError) as err:
-        # np.load returned a plain array: a .npy file, not an .npz archive.
-        raise DatasetCorruptError(f"{where}: not an npz archive") from err
-    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
-        if isinstance(err, DatasetCorruptError):
-            raise
-        raise DatasetCorruptError(f"{where}: not a readable npz file ({err})") from err
-    x_train, y_train, x_test, y_test = arrays
-    return (
-        check_split(x_train, y_train, f"{where} (train)", image_shape, num_classes),
-        check_split(x_test, y_test, f"{where} (test)", image_shape, num_classes),
-    )
-
-
 def read_idx(path):
     """Read one IDX file (the format of the original MNIST files).
 
     The file may be gzipped or not, whatever its name. The magic number, the
-    dimensions and the amount of data are checked against each other.
+    dimensions and the amount of data are checked against each other before
+    the array is allocated: a raw file must hold exactly what its header
+    declares; a gzipped one may declare at most ``MAX_INFLATION`` times its
+    own size (or 16 MiB), and is read incrementally, so a decompression bomb
+    stops at the first byte past the declared size.
 
     Args:
         path: The file's path.
@@ -118,7 +74,7 @@ def read_idx(path):
         DatasetCorruptError: A bad magic number, a truncated file or gzip stream,
             or data of a different size than the header declares.
 
-    Example:
+    Examples:
         >>> import struct, tempfile
         >>> from pathlib import Path
         >>> from nnlib.datasets._readers import read_idx
@@ -128,35 +84,80 @@ def read_idx(path):
         ...     print(read_idx(file))
         [7 2 1]
     """
-    with open(path, "rb") as stream:
-        raw = stream.read()
-    if raw[:2] == b"\x1f\x8b":
+    with open(path, "rb") as raw:
+        size = os.fstat(raw.fileno()).st_size
+        gzipped = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        if not gzipped:
+            return _read_idx_stream(raw, path, size, size)
         try:
-            raw = gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=raw) as stream:
+                return _read_idx_stream(stream, path, size, inflated_limit(size))
         except (OSError, EOFError, zlib.error) as err:
             raise DatasetCorruptError(
                 f"{path}: damaged or truncated gzip data ({err})"
             ) from err
-    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] not in _IDX_TYPES or not raw[3]:
-        magic = raw[:4].hex() or "empty"
+
+
+def _read_idx_stream(stream, path, size, limit):
+    """The array of an IDX stream holding at most ``limit`` bytes of it."""
+    magic = _read_up_to(stream, 4)
+    if (
+        len(magic) < 4
+        or magic[:2] != b"\0\0"
+        or magic[2] not in _IDX_TYPES
+        or not magic[3]
+    ):
+        shown = magic.hex() or "empty"
         raise DatasetCorruptError(
-            f"{path}: not an IDX file (magic number 0x{magic}; expected 0x0000TTNN "
+            f"{path}: not an IDX file (magic number 0x{shown}; expected 0x0000TTNN "
             "with data type TT in 08-0E and NN dimensions). Is it a partial "
             "download or an HTML error page?"
         )
-    ndim, dtype = raw[3], np.dtype(_IDX_TYPES[raw[2]])
-    header = 4 + 4 * ndim
-    if len(raw) < header:
+    ndim, dtype = magic[3], np.dtype(_IDX_TYPES[magic[2]])
+    dims = _read_up_to(stream, 4 * ndim)
+    if len(dims) < 4 * ndim:
         raise DatasetCorruptError(f"{path}: truncated IDX header")
-    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, offset=4))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) - header != expected:
+    shape = struct.unpack(f">{ndim}I", dims)
+    header = 4 + 4 * ndim
+    nbytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+    declared = f"the header declares shape {shape} ({nbytes} bytes of {dtype.name})"
+    if limit == size and nbytes != size - header:  # raw: the size is known
         raise DatasetCorruptError(
-            f"{path}: the header declares shape {shape} ({expected} bytes of "
-            f"{dtype.name}) but the file holds {len(raw) - header} bytes of data"
+            f"{path}: {declared} but the file holds {size - header} bytes of data"
         )
-    array = np.frombuffer(raw, dtype, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))
+    if nbytes > limit:
+        raise DatasetCorruptError(
+            f"{path}: {declared}, more than {MAX_INFLATION} times the {size} bytes "
+            "of the gzipped file: a damaged file or a decompression bomb"
+        )
+    flat = np.empty(math.prod(shape), dtype)
+    view = memoryview(flat.view(np.uint8))
+    done = 0
+    while done < nbytes:
+        got = stream.readinto(view[done : done + _CHUNK])
+        if not got:
+            raise DatasetCorruptError(
+                f"{path}: {declared} but the file holds {done} bytes of data"
+            )
+        done += got
+    if stream.read(1):
+        raise DatasetCorruptError(
+            f"{path}: {declared} but the file holds more data than that"
+        )
+    if not dtype.isnative:
+        flat = flat.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return flat.reshape(shape)
+
+
+def _read_up_to(stream, count):
+    data = b""
+    while len(data) < count:
+        more = stream.read(count - len(data))
+        if not more:
+            break
+        data += more
+    return data
 
 
 def read_idx_split(images_path, labels_path, image_shape=None, num_classes=10):
@@ -174,7 +175,7 @@ def read_idx_split(images_path, labels_path, image_shape=None, num_classes=10):
     Raises:
         DatasetCorruptError: As :func:`read_idx`, or if the two files disagree.
 
-    Example:
+    Examples:
         >>> import struct, tempfile
         >>> from pathlib import Path
         >>> from nnlib.datasets._readers import read_idx_split

@@ -48,9 +48,10 @@ def load_data(path=None):
         DatasetNotFoundError: Nothing at ``path``; or no local copy and no way
             to download one (the message says where to put the file).
         DownloadError: The download failed or its checksum did not match.
-        DatasetCorruptError: The archive or a batch is damaged or not CIFAR-10.
+        DatasetCorruptError: The archive or a batch is damaged or not CIFAR-10,
+            or a batch builds an array from anything but its own bytes.
 
-    Example:
+    Examples:
         >>> import pickle, tempfile
         >>> from pathlib import Path
         >>> from nnlib.datasets import cifar10

@@ -62,9 +62,11 @@ def load_data(path=None):
         DatasetNotFoundError: Nothing at ``path``; or no local copy and no way
             to download one (the message says where to put the files).
         DownloadError: A download failed or its checksum did not match.
-        DatasetCorruptError: A file is damaged or is not in the expected format.
+        DatasetCorruptError: A file is damaged or is not in the expected format,
+            or declares more data than it holds (compressed data may inflate
+            at most 100 times; checked before anything is allocated).
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.datasets import fashion_mnist
         >>> x, y = np.zeros((6, 28, 28), np.uint8), np.arange(6, dtype=np.uint8)

@@ -54,9 +54,11 @@ def load_data(path=None, sample=False):
         DatasetNotFoundError: Nothing at ``path``; or no local copy and no way
             to download one (the message says where to put the file).
         DownloadError: The download failed or its checksum did not match.
-        DatasetCorruptError: A file is damaged or is not MNIST.
+        DatasetCorruptError: A file is damaged or is not MNIST, or declares
+            more data than it holds (compressed data may inflate at most 100
+            times; checked before anything is allocated).
 
-    Example:
+    Examples:
         >>> from nnlib.datasets import mnist
         >>> (x_train, y_train), (x_test, y_test) = mnist.load_data(sample=True)
         >>> x_train.shape, x_train.dtype, y_train.shape, x_test.shape
