@@ -11,7 +11,7 @@ through ``safetensors_io`` and ``torch_mapping``. Writing is atomic (temporary
 file, verified, renamed into place) and every failure is a typed
 ``CheckpointError`` naming the file and the cause.
 
-Example:
+Examples:
     >>> import os, tempfile
     >>> folder = tempfile.mkdtemp()
     >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])
@@ -23,6 +23,7 @@ Example:
 
 from .checkpoint import Checkpoint
 from .errors import (
+    CheckpointConfigError,
     CheckpointCorruptError,
     CheckpointError,
     CheckpointIsADirectoryError,
@@ -30,6 +31,7 @@ from .errors import (
     CheckpointMismatchError,
     CheckpointNotFoundError,
     CheckpointReadError,
+    CheckpointUnsafeError,
     CheckpointVersionError,
     CheckpointWriteError,
 )
@@ -52,6 +54,7 @@ from .weights import assign_arrays, load_weights, named_variables, save_weights
 
 __all__ = [
     "Checkpoint",
+    "CheckpointConfigError",
     "CheckpointCorruptError",
     "CheckpointError",
     "CheckpointIsADirectoryError",
@@ -60,6 +63,7 @@ __all__ = [
     "CheckpointMismatchError",
     "CheckpointNotFoundError",
     "CheckpointReadError",
+    "CheckpointUnsafeError",
     "CheckpointVersionError",
     "CheckpointWriteError",
     "RestoreReport",

@@ -2,6 +2,9 @@
 
 Every h5py failure becomes a typed ``CheckpointError`` naming the path and the
 cause; every dataset is checked against its stored dtype, shape and CRC-32.
+Before that, ``_h5safe`` refuses links out of the file and sizes the file
+declares but does not hold, so nothing is read from elsewhere or allocated
+beyond what the file stores.
 """
 
 import contextlib
@@ -16,6 +19,7 @@ import h5py
 import numpy as np
 from h5py import h5a, h5d, h5s
 
+from ._h5safe import SafeFile
 from .errors import (
     CheckpointCorruptError,
     CheckpointIsADirectoryError,
@@ -47,7 +51,7 @@ class Stored:
 def checksum(array):
     """The CRC-32 of an array's bytes in C order (as stored in ``crc32``).
 
-    Example:
+    Examples:
         >>> from nnlib.checkpoint import h5io
         >>> h5io.checksum(np.zeros(3, np.float32)) == h5io.checksum(np.zeros(3, np.float32))
         True
@@ -98,11 +102,13 @@ def read(path):
         CheckpointIsADirectoryError: ``path`` is a directory.
         CheckpointCorruptError: Not an HDF5 file, not an nnlib checkpoint,
             truncated, or a dataset fails its checksum.
+        CheckpointUnsafeError: The file links to data outside it, or declares
+            datasets or attributes larger than it holds (nothing is allocated).
         CheckpointVersionError: Written by a newer nnlib.
         CheckpointLockedError: Another process is writing it.
         CheckpointReadError: Any other reading failure (permission, I/O).
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.checkpoint import h5io
         >>> h5io.read(os.path.join(tempfile.mkdtemp(), "missing.h5"))
@@ -117,8 +123,10 @@ def read(path):
     except Exception as err:  # noqa: BLE001 - translated, never a raw h5py error
         raise _open_error(path, err) from None
     try:
-        attrs = _root_attrs(f, path)
-        arrays = _read_contents(f, path)
+        safe = SafeFile(f, path, os.path.getsize(path))
+        attrs = _root_attrs(f, path, safe)
+        safe.check_links()
+        arrays = _read_contents(f, path, safe)
     finally:
         # Closing a damaged file may fail too; the first error is the one to see.
         with contextlib.suppress(Exception):
@@ -182,9 +190,15 @@ def _open_error(path, err):
     )
 
 
-def _root_attrs(f, path):
+def _root_attrs(f, path, safe):
     try:
-        attrs = {key: _python(value) for key, value in f.attrs.items()}
+        keys = list(f.attrs)  # the names only: other files' attributes stay unread
+        if "format_version" in keys and "names" in keys:
+            attrs = {key: _python(safe.attribute(f, key, scalar=True)) for key in keys}
+        else:
+            attrs = {}
+    except CheckpointCorruptError:
+        raise
     except Exception as err:  # noqa: BLE001
         raise CheckpointCorruptError(
             f"checkpoint '{path}' is damaged: its attributes cannot be read "
@@ -218,12 +232,12 @@ def _python(value):
     return value
 
 
-def _read_contents(f, path):
+def _read_contents(f, path, safe):
     """Every dataset of an open file, checked; ``{name: array}`` in saving order."""
     arrays, checks = {}, []
     with Checksums() as crcs:
         for name in dataset_names(f, path):
-            array, stored = _read_dataset(f, name, path)
+            array, stored = _read_dataset(f, name, path, safe)
             arrays[name] = array
             checks.append(
                 (name, stored, crcs.submit(checksum, array, nbytes=array.nbytes))
@@ -259,19 +273,23 @@ def dataset_names(f, path):
     return names
 
 
-def _read_dataset(f, name, path):
+def _read_dataset(f, name, path, safe):
     """The dataset's array and its stored checksum.
 
     Through h5py's low-level calls: the high-level ones cost about 0.1 ms per
     dataset, which adds up for models of hundreds of arrays. The ``dtype`` and
     ``shape`` attributes describe the file to other tools; the dataset's own
-    (metadata checksummed by HDF5) are the ones read.
+    (metadata checksummed by HDF5) are the ones read, once ``safe`` has
+    checked that the file holds the bytes they declare.
     """
     try:
         dataset, stored = open_dataset(f, name)
+        safe.check_dataset(dataset, name)
         array = np.empty(dataset.shape, dataset.dtype)
         if array.size:
             dataset.read(h5s.ALL, h5s.ALL, array)
+    except CheckpointCorruptError:
+        raise
     except Exception as err:  # noqa: BLE001
         raise CheckpointCorruptError(
             f"checkpoint '{path}' is damaged: dataset '{name}' cannot be read "

@@ -15,19 +15,27 @@ Every failure is a ``CheckpointError`` naming the file, as in ``_h5read``.
 """
 
 import contextlib
-import io
 import os
+import shutil
+import tempfile
 import zipfile
+import zlib
 
 import h5py
 import numpy as np
+from h5py import h5l
 
 from ._h5read import _cause, _check_is_file, _open_error
-from .errors import CheckpointCorruptError
+from ._h5safe import MAX_INFLATION, SafeFile, human
+from .errors import CheckpointCorruptError, CheckpointUnsafeError
 
 __all__ = ["KerasFile", "KerasLayer", "keras_format", "read"]
 
 _ARCHIVED = "model.weights.h5"  # the weights inside a .keras zip archive
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# A small archive may inflate to this much whatever its ratio: HDF5's metadata
+# and padding compress far better than weights do.
+_ARCHIVE_FLOOR = 16 << 20
 
 
 class KerasLayer:
@@ -74,16 +82,22 @@ class KerasFile:
 def keras_format(path):
     """``"legacy"`` or ``"keras3"`` for a Keras weights file, else None.
 
-    Never raises: a missing, damaged or nnlib file gives None.
+    Never raises, and follows no link: a missing, damaged or nnlib file gives
+    None. A ``.keras`` archive is told by its ``model.weights.h5`` entry,
+    without inflating it.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.checkpoint import keras_h5
         >>> keras_h5.keras_format(os.path.join(tempfile.mkdtemp(), "none.h5")) is None
         True
     """
     try:
-        with _opened(os.fspath(path)) as f:
+        path = os.fspath(path)
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive, archive.open(_ARCHIVED) as entry:
+                return "keras3" if entry.read(8) == _HDF5_SIGNATURE else None
+        with _opened(path) as (f, _):
             return _kind(f)
     except Exception:  # noqa: BLE001 - "not a Keras file" is the whole answer
         return None
@@ -92,6 +106,11 @@ def keras_format(path):
 def read(path):
     """Reads every weight of a Keras file into memory.
 
+    The file is checked first (``_h5safe``): no links out of it, no dataset
+    declaring more than it stores, no oversized attribute, and a ``.keras``
+    archive's weights inflate at most ``MAX_INFLATION`` times the archive's
+    size (or 16 MiB), once, into a temporary file.
+
     Returns:
         A ``KerasFile``.
 
@@ -99,16 +118,19 @@ def read(path):
         CheckpointNotFoundError: No file at ``path``.
         CheckpointCorruptError: Not HDF5, truncated, unreadable, or neither
             Keras layout.
+        CheckpointUnsafeError: The file refers to data outside it or declares
+            more than it holds; nothing was read or allocated.
         CheckpointReadError: Permission or I/O errors.
     """
     path = os.fspath(path)
-    with _opened(path) as f:
-        kind = _kind(f)
+    with _opened(path) as (f, safe):
         try:
+            safe.check_links()
+            kind = _kind(f)
             if kind == "legacy":
-                return _read_legacy(path, _legacy_root(f))
+                return _read_legacy(path, _legacy_root(f), safe)
             if kind == "keras3":
-                return KerasFile(path, kind, _read_keras3(f))
+                return KerasFile(path, kind, _read_keras3(f, safe))
         except CheckpointCorruptError:
             raise
         except Exception as err:  # noqa: BLE001 - translated, never a raw h5py error
@@ -124,27 +146,55 @@ def read(path):
 
 @contextlib.contextmanager
 def _opened(path):
+    """``(open h5py.File, SafeFile)``; a ``.keras`` archive's weights inflated once."""
     _check_is_file(path)
-    source = path
-    if zipfile.is_zipfile(path):
+    with contextlib.ExitStack() as stack:
+        source, size = path, os.path.getsize(path)
+        if zipfile.is_zipfile(path):
+            source = stack.enter_context(tempfile.TemporaryFile())
+            size = _inflate(path, source)
         try:
-            with zipfile.ZipFile(path) as archive:
-                source = io.BytesIO(archive.read(_ARCHIVED))
-        except (KeyError, OSError, zipfile.BadZipFile) as err:
-            raise CheckpointCorruptError(
-                f"'{path}' is a zip archive without a readable {_ARCHIVED}: not a "
-                f"Keras .keras file ({_cause(err)})",
-                path=path,
-            ) from None
+            f = h5py.File(source, "r")
+        except Exception as err:  # noqa: BLE001 - translated, never a raw h5py error
+            raise _open_error(path, err) from None
+        try:
+            yield f, SafeFile(f, path, size)
+        finally:
+            with contextlib.suppress(Exception):
+                f.close()
+
+
+def _inflate(path, target):
+    """Inflates the archive's weights into ``target``; returns their size.
+
+    The entry's declared size is checked against the archive's before
+    anything is inflated (zipfile stops at the declared size, so it bounds
+    the output).
+    """
     try:
-        f = h5py.File(source, "r")
-    except Exception as err:  # noqa: BLE001 - translated, never a raw h5py error
-        raise _open_error(path, err) from None
-    try:
-        yield f
-    finally:
-        with contextlib.suppress(Exception):
-            f.close()
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo(_ARCHIVED)
+            limit = max(MAX_INFLATION * os.path.getsize(path), _ARCHIVE_FLOOR)
+            if info.file_size > limit:
+                raise CheckpointUnsafeError(
+                    f"'{path}' is unsafe to read: its {_ARCHIVED} declares "
+                    f"{human(info.file_size)} inflated, more than {human(limit)} "
+                    f"({MAX_INFLATION} times the archive's size, at least "
+                    f"{human(_ARCHIVE_FLOOR)}; nnlib.checkpoint._h5safe.MAX_INFLATION)",
+                    path=path,
+                )
+            with archive.open(info) as entry:
+                shutil.copyfileobj(entry, target, 1 << 20)
+    except CheckpointUnsafeError:
+        raise
+    except (KeyError, OSError, EOFError, zlib.error, zipfile.BadZipFile) as err:
+        raise CheckpointCorruptError(
+            f"'{path}' is a zip archive without a readable {_ARCHIVED}: not a "
+            f"Keras .keras file ({_cause(err)})",
+            path=path,
+        ) from None
+    target.seek(0)
+    return info.file_size
 
 
 def _kind(f):
@@ -152,7 +202,7 @@ def _kind(f):
         return None
     if _legacy_root(f) is not None:
         return "legacy"
-    if isinstance(f.get("vars"), h5py.Group) or isinstance(f.get("layers"), h5py.Group):
+    if _hard_group(f, "vars") is not None or _hard_group(f, "layers") is not None:
         return "keras3"
     return None
 
@@ -160,28 +210,52 @@ def _kind(f):
 def _legacy_root(f):
     if _has_attr(f, "layer_names"):
         return f
-    group = f.get("model_weights")  # a whole-model file (model.save("x.h5"))
-    if isinstance(group, h5py.Group) and _has_attr(group, "layer_names"):
+    group = _hard_group(f, "model_weights")  # a whole-model file (model.save("x.h5"))
+    if group is not None and _has_attr(group, "layer_names"):
         return group
     return None
+
+
+def _hard_group(group, name):
+    """``group[name]`` if it is a group reached by a hard link, else None.
+
+    Follows no link: telling the format apart must not open another file (a
+    FIFO would block forever) before ``SafeFile.check_links`` refuses it.
+    """
+    key = name.encode("utf-8")
+    links = group.id.links
+    if not links.exists(key) or links.get_info(key).type != h5l.TYPE_HARD:
+        return None
+    found = group[name]
+    return found if isinstance(found, h5py.Group) else None
 
 
 def _has_attr(group, name):
     return name in group.attrs or f"{name}0" in group.attrs
 
 
-def attr_list(group, name):
-    """The strings of attribute ``name`` (joined from Keras's chunks), or None."""
+def attr_list(group, name, safe):
+    """The strings of attribute ``name`` (joined from Keras's chunks), or None.
+
+    Each name stands for an object of the file, so a list longer than the
+    file has links is refused before its strings are made.
+    """
     attrs = group.attrs
     if name in attrs:
-        chunks = [attrs[name]]
+        keys = [name]
     else:
-        chunks = []
-        while f"{name}{len(chunks)}" in attrs:
-            chunks.append(attrs[f"{name}{len(chunks)}"])
-        if not chunks:
+        keys = []
+        while f"{name}{len(keys)}" in attrs:
+            keys.append(f"{name}{len(keys)}")
+        if not keys:
             return None
-    return [_text(item) for chunk in chunks for item in np.asarray(chunk).ravel()]
+    left = safe.check_links()
+    chunks = []
+    for key in keys:
+        chunk = np.asarray(safe.attribute(group, key, max_items=left))
+        left -= chunk.size
+        chunks.append(chunk)
+    return [_text(item) for chunk in chunks for item in chunk.ravel()]
 
 
 def _text(value):
@@ -192,21 +266,22 @@ def _text(value):
     return str(value)
 
 
-def _read_legacy(path, root):
+def _read_legacy(path, root, safe):
     layers = [
-        _legacy_layer(path, root, name) for name in attr_list(root, "layer_names")
+        _legacy_layer(path, root, name, safe)
+        for name in attr_list(root, "layer_names", safe)
     ]
     top = None
     if isinstance(root.get("top_level_model_weights"), h5py.Group):
-        top = _legacy_layer(path, root, "top_level_model_weights")
+        top = _legacy_layer(path, root, "top_level_model_weights", safe)
     attrs = {}
     for key in ("keras_version", "backend"):
         if key in root.attrs:
-            attrs[key] = _text(root.attrs[key])
+            attrs[key] = _text(safe.attribute(root, key, max_items=1))
     return KerasFile(path, "legacy", layers, top, attrs)
 
 
-def _legacy_layer(path, root, name):
+def _legacy_layer(path, root, name, safe):
     group = root.get(name)
     if not isinstance(group, h5py.Group):
         raise CheckpointCorruptError(
@@ -215,7 +290,7 @@ def _legacy_layer(path, root, name):
             path=path,
         )
     weights = []
-    for weight in attr_list(group, "weight_names") or []:
+    for weight in attr_list(group, "weight_names", safe) or []:
         dataset = group.get(weight)
         if not isinstance(dataset, h5py.Dataset):
             raise CheckpointCorruptError(
@@ -223,19 +298,28 @@ def _legacy_layer(path, root, name):
                 f"weight '{weight}' but has no dataset for it",
                 path=path,
             )
-        weights.append((weight, np.asarray(dataset[()])))
+        weights.append((weight, _array(dataset, f"{name}/{weight}", safe)))
     return KerasLayer(name, weights)
 
 
-def _read_keras3(f):
+def _array(dataset, name, safe):
+    """The dataset's data, once ``safe`` has checked the file holds it."""
+    safe.check_dataset(dataset.id, name)
+    return np.asarray(dataset[()])
+
+
+def _read_keras3(f, safe):
     found = {}
 
     def visit(name, obj):
         owner, _, key = name.rpartition("/")
-        if isinstance(obj, h5py.Dataset) and (
-            owner == "vars" or owner.endswith("/vars")
+        if (
+            isinstance(obj, h5py.Dataset)
+            and (owner == "vars" or owner.endswith("/vars"))
+            # Text state (a lookup's vocabulary) is no weight of nnlib's.
+            and obj.dtype.kind in "biufc"
         ):
-            found.setdefault(owner[:-5], []).append((key, np.asarray(obj[()])))
+            found.setdefault(owner[:-5], []).append((key, _array(obj, name, safe)))
 
     f.visititems(visit)
     return [

@@ -151,27 +151,39 @@ class Plan:
 
 
 def _restorer(key, value, slots, plan):
+    """The ``_deferred.Value`` restoring ``key`` (and its optimizer slots)."""
     report, pending = plan.report, plan.pending
 
-    def restore(variable):
+    def assign(variable):
         single = RestoreReport(path=report.path, target="checkpoint")
-        if value is not None:
-            if not weights._fits(key, value, variable, single, False):
-                single.raise_if_mismatched(strict=False, fix=_LATE_FIX)
-            variable.assign(value)
-        for opt, slot, array in slots:
+        if not weights._fits(key, value, variable, single, False):
+            single.raise_if_mismatched(strict=False, fix=_LATE_FIX)
+        variable.assign(value)
+
+    def slot_restorer(opt, slot, array):
+        def restore(variable):
             opt.build([variable])
             slot_var = opt.get_slot(variable, slot)
-            name = f"{slot}/{key}"
-            if not weights._fits(name, array, slot_var, single, False):
+            single = RestoreReport(path=report.path, target="checkpoint")
+            if not weights._fits(f"{slot}/{key}", array, slot_var, single, False):
                 single.raise_if_mismatched(strict=False, fix=_LATE_FIX)
             slot_var.assign(array)
-        report.matched.append(key)
+
+        return restore
+
+    def settle(used):
+        # Applied, or superseded by a newer restore: no longer waiting either way.
+        if used:
+            report.matched.append(key)
         pending.discard(key)
         if key in report.deferred:
             report.deferred.remove(key)
 
-    return restore
+    return _deferred.Value(
+        assign if value is not None else None,
+        {(id(opt), slot): slot_restorer(opt, slot, a) for opt, slot, a in slots},
+        settle,
+    )
 
 
 def _rate_setter(opt):

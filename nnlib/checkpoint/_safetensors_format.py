@@ -2,9 +2,11 @@
 
 ``safetensors_io`` builds the public reading and writing on these: the header
 (length prefix, JSON with each tensor's dtype, shape and byte range, padded to
-8 bytes), the per-array CRC-32 nnlib records under the metadata key
-``"nnlib"``, and the reader (through the ``safetensors`` package), which checks
-those CRCs and turns every failure into a ``CheckpointError`` naming the file.
+8 bytes), the record nnlib keeps under the metadata key ``"nnlib"`` (the names
+in saving order, and for each its dtype, shape and the CRC-32 of its bytes),
+and the reader (through the ``safetensors`` package), which checks every
+tensor against that record and turns every failure into a ``CheckpointError``
+naming the file.
 """
 
 import json
@@ -14,6 +16,7 @@ import zlib
 
 import numpy as np
 
+from .._warn import warn
 from .errors import (
     CheckpointCorruptError,
     CheckpointError,
@@ -30,11 +33,14 @@ __all__ = [
     "header",
     "package",
     "read_safetensors",
+    "record",
     "to_numpy",
 ]
 
 INSTALL_HINT = 'pip install "nnlib[safetensors]"'
-NNLIB_KEY = "nnlib"  # metadata: {"names": [...], "crc32": [...]} as JSON
+NNLIB_KEY = "nnlib"  # metadata: record()'s dict as JSON
+_RECORD_VERSION = 2  # 1 (no "version"): names and crc32 only
+_CHECKS = ("crc32", "dtypes", "shapes")
 
 
 def package():
@@ -55,7 +61,7 @@ def to_numpy(value):
     Duck-typed, so PyTorch is never imported; bfloat16 tensors become float32
     (numpy has no bfloat16).
 
-    Example:
+    Examples:
         >>> from nnlib.checkpoint.safetensors_io import to_numpy
         >>> to_numpy(nnlib.Variable([1., 2.], name="to_numpy_doc"))
         array([1., 2.], dtype=float32)
@@ -79,6 +85,26 @@ DTYPES = {
     "i8": "I64", "i4": "I32", "i2": "I16", "i1": "I8",
     "u8": "U64", "u4": "U32", "u2": "U16", "u1": "U8", "b1": "BOOL",
 }  # fmt: skip
+
+
+def record(entries, crc32):
+    """What nnlib records of ``{name: array}``: each array's dtype, shape and
+    CRC-32, in saving order, so nothing of a tensor goes unchecked on loading.
+
+    Examples:
+        >>> from nnlib.checkpoint._safetensors_format import crc, record
+        >>> w = np.ones((2, 3), np.float32)
+        >>> r = record({"w": w}, [crc(w)])
+        >>> r["names"], r["dtypes"], r["shapes"]
+        (['w'], ['F32'], [[2, 3]])
+    """
+    return {
+        "version": _RECORD_VERSION,
+        "names": list(entries),
+        "dtypes": [DTYPES[a.dtype.str[1:]] for a in entries.values()],
+        "shapes": [list(a.shape) for a in entries.values()],
+        "crc32": list(crc32),
+    }
 
 
 def header(entries, metadata):
@@ -109,6 +135,7 @@ def read_safetensors(path):
         with safe_open(path, framework="numpy") as f:
             metadata = dict(f.metadata() or {})
             names = f.keys()  # a safe_open is not iterable
+            declared = {name: _declared(f, name) for name in names}
             arrays = {name: _tensor(f, path, name) for name in names}
     except CheckpointError:
         raise
@@ -119,7 +146,14 @@ def read_safetensors(path):
     except Exception as err:  # safetensors' own error type: the file is bad
         raise _corrupt(path, err) from err
     recorded = metadata.pop(NNLIB_KEY, None)
-    return _checked(path, arrays, recorded), metadata, recorded is not None
+    arrays = _checked(path, arrays, declared, recorded)
+    return arrays, metadata, recorded is not None
+
+
+def _declared(f, name):
+    """The header's ``(dtype, shape)`` of a tensor, as the file states them."""
+    entry = f.get_slice(name)
+    return entry.get_dtype(), [int(n) for n in entry.get_shape()]
 
 
 def _check_readable(path):
@@ -162,18 +196,52 @@ def _bfloat16(path, name):
     return (raw.astype(np.uint32) << 16).view(np.float32).reshape(entry["shape"])
 
 
-def _checked(path, arrays, recorded):
+def _checked(path, arrays, declared, recorded):
+    """The arrays in nnlib's saving order, each checked against the record.
+
+    Every tensor must have its dtype, shape (as the header declares them) and
+    CRC-32 recorded and matching: a record missing a check, or shorter than
+    the names, is damage too.
+    """
     if recorded is None:
         return arrays
     try:
         info = json.loads(recorded)
-        names, crcs = info["names"], info["crc32"]
-    except (ValueError, KeyError, TypeError) as err:
-        raise _corrupt(path, f"unreadable nnlib metadata ({err})") from None
+        names = info["names"]
+        version = info.get("version", 1)
+        checks = _CHECKS if version >= _RECORD_VERSION else ("crc32",)
+        lists = {key: info[key] for key in checks}
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise _corrupt(path, f"unreadable nnlib metadata (missing {err})") from None
+    if version < _RECORD_VERSION:
+        warn(
+            f"'{path}' was written by an older nnlib that recorded no dtypes or "
+            "shapes: only its data checksums were checked; save it again"
+        )
     if sorted(names) != sorted(arrays):
         raise _corrupt(path, "its names differ from those nnlib recorded")
-    for name, expected in zip(names, crcs):
-        if crc(arrays[name]) != expected:
+    for key, values in lists.items():
+        if not isinstance(values, list) or len(values) != len(names):
+            unchecked = names[len(values) :] if isinstance(values, list) else names
+            raise _corrupt(
+                path,
+                f"nnlib's record has no {key} for {', '.join(map(repr, unchecked))}",
+            )
+    for i, name in enumerate(names):
+        dtype, shape = declared[name]
+        if "dtypes" in lists and dtype != lists["dtypes"][i]:
+            raise _corrupt(
+                path,
+                f"tensor '{name}' is declared {dtype} in the header but nnlib "
+                f"wrote it as {lists['dtypes'][i]}",
+            )
+        if "shapes" in lists and shape != lists["shapes"][i]:
+            raise _corrupt(
+                path,
+                f"tensor '{name}' is declared of shape {shape} in the header but "
+                f"nnlib wrote it of shape {lists['shapes'][i]}",
+            )
+        if crc(arrays[name]) != lists["crc32"][i]:
             raise _corrupt(path, f"the data of '{name}' fails its CRC-32 check")
     return {name: arrays[name] for name in names}
 

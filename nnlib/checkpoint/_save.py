@@ -34,7 +34,7 @@ def save_atomically(path, fill, make_dirs=False, check=None, what="checkpoint"):
         CheckpointWriteError: For any failure; the old file is intact.
         CheckpointLockedError: When ``check`` or the OS finds the file locked.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.checkpoint._save import save_atomically
         >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")

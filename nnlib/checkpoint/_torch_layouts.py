@@ -54,7 +54,7 @@ def entries(layer):
     ``to nnlib`` takes one array per torch name; ``to torch`` returns one (or a
     tuple, for several names).
 
-    Example:
+    Examples:
         >>> from nnlib.checkpoint._torch_layouts import entries
         >>> dense = nnlib.layers.Dense(2)
         >>> [(attr, names) for attr, names, _, _ in entries(dense)[0]]
@@ -152,7 +152,7 @@ def nchw_to_nhwc_columns(weight, shape):
         The ``(out, H * W * C)`` weight to put in the state_dict instead, for a
         Dense after nnlib's ``Flatten`` of the ``(H, W, C)`` map.
 
-    Example:
+    Examples:
         >>> from nnlib.checkpoint import nchw_to_nhwc_columns
         >>> w = np.arange(4.).reshape(1, 4)          # C=2, H=1, W=2
         >>> nchw_to_nhwc_columns(w, (2, 1, 2))
@@ -166,7 +166,7 @@ def nchw_to_nhwc_columns(weight, shape):
 def torch_units(keys):
     """``{module prefix: [(label, {local name: key})]}`` in order of appearance.
 
-    Example:
+    Examples:
         >>> from nnlib.checkpoint._torch_layouts import torch_units
         >>> units = torch_units(["fc.weight", "rnn.weight_ih_l0", "rnn.bias_ih_l1"])
         >>> units["fc"]

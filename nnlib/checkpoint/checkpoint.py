@@ -11,16 +11,19 @@ nnlib's random state are kept as JSON attributes, so training resumes exactly.
 
 import json
 import os
+import time
 
 import numpy as np
 
+from .. import _atomic
 from .. import random as _random
+from .._warn import warn
 from ..engine import Variable
-from . import h5io, weights
+from . import _index, h5io, weights
 from ._objects import kind as _kind
 from ._objects import slots as _slots
 from ._restore_plan import Plan
-from .errors import CheckpointMismatchError
+from .errors import CheckpointMismatchError, CheckpointWriteError
 from .status import RestoreStatus
 
 __all__ = ["Checkpoint"]
@@ -41,7 +44,7 @@ class Checkpoint:
         TypeError: For an object of another kind.
         ValueError: For a key that contains ``/`` or is reserved.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])
         >>> opt = nnlib.optimizers.Adam(0.1)
@@ -79,9 +82,17 @@ class Checkpoint:
     # -- saving -------------------------------------------------------------------
 
     def save(self, file_prefix):
-        """Writes ``<file_prefix>-<n>.h5``, n counting saves (``save_counter``).
+        """Writes ``<file_prefix>-<n>.h5`` and records it in the folder's index.
 
-        Missing folders are created. The file is written atomically.
+        ``n`` counts saves (``save_counter``, restored with the checkpoint);
+        a file already there is never overwritten: numbering continues after
+        the highest ``<file_prefix>-<n>.h5`` present (with a warning when this
+        Checkpoint was not restored from them). Temporary files that killed
+        saves of this prefix left are removed. The index is the one
+        ``CheckpointManager`` keeps, so ``nnlib.latest_checkpoint(folder)``
+        returns this file. Missing folders are created; the file and the index
+        are written atomically. (``write`` saves to an exact path, without
+        numbering or index.)
 
         Args:
             file_prefix: A path prefix such as ``"ckpts/run"``.
@@ -90,12 +101,62 @@ class Checkpoint:
             The path written.
 
         Raises:
-            CheckpointWriteError: If saving fails; earlier files are intact.
+            CheckpointWriteError: If saving fails, or the index cannot be
+                updated (the new file is then removed); earlier files are intact.
+
+        Examples:
+            >>> import os, tempfile
+            >>> folder = tempfile.mkdtemp()
+            >>> ckpt = nnlib.Checkpoint(step=nnlib.Variable(np.int64(1)))
+            >>> path = ckpt.save(os.path.join(folder, "run"))
+            >>> nnlib.latest_checkpoint(folder) == path
+            True
         """
-        number = int(self.save_counter.numpy()) + 1
-        path = self.write(f"{os.fspath(file_prefix)}-{number}.h5", _counter=number)
+        path, number = self._save_numbered(os.fspath(file_prefix))
+        folder, name = os.path.split(os.path.abspath(path))
+        try:
+            _index.record(folder, name, time.time())
+        except CheckpointWriteError as err:
+            _atomic.remove_quietly(path)  # unlisted, nothing would find it
+            raise CheckpointWriteError(
+                f"{err}; the new checkpoint '{path}' was removed (nothing would "
+                "find it) and the previous checkpoints are intact",
+                path=err.path,
+                errno=err.errno,
+            ) from err
         self.save_counter.assign(number)
         return path
+
+    def _save_numbered(self, file_prefix):
+        """Writes ``<file_prefix>-<n>.h5`` with the next free ``n``; returns
+        ``(path, n)`` (``save_counter`` is left to the caller)."""
+        folder, name = os.path.split(os.path.abspath(file_prefix))
+        _index.remove_stale_temps(folder, name)  # left by killed saves
+        counter = int(self.save_counter.numpy())
+        found = _index.numbers(folder, name)
+        highest = max(found, default=0)
+        if highest > counter and counter == 0:
+            warn(
+                f"Checkpoint.save: '{folder}' already holds "
+                f"{len(found)} '{name}-<n>.h5' file(s), up to "
+                f"'{found[highest]}', and this Checkpoint was not restored from "
+                f"them: saving '{name}-{highest + 1}.h5', so nothing is "
+                "overwritten. To resume a run, call checkpoint.restore("
+                f"nnlib.latest_checkpoint({folder!r})) before training"
+            )
+        number = max(counter, highest) + 1
+        try:
+            path = self.write(f"{file_prefix}-{number}.h5", _counter=number)
+        except CheckpointWriteError as err:
+            if not found:
+                raise
+            raise type(err)(
+                f"{err}; the previous checkpoints ('{found[highest]}' and older) "
+                "are intact",
+                path=err.path,
+                errno=err.errno,
+            ) from err
+        return path, number
 
     def write(self, path, _counter=None):
         """Writes the checkpoint to exactly ``path`` (no counter); returns it.
@@ -153,9 +214,12 @@ class Checkpoint:
 
         Everything is read and checked first, then assigned. Values for objects
         not built yet (a model not called yet, and the optimizer slots of its
-        variables) are applied as each variable is created. ``restore(None)``
-        restores nothing (so ``restore(manager.latest_checkpoint)`` works on a
-        first run).
+        variables) are applied as each variable is created; when several
+        restores hold a value for one variable, the most recent wins.
+        ``restore(None)`` restores nothing (so
+        ``restore(nnlib.latest_checkpoint(folder))`` works on a first run), and
+        its status says so: printing it shows "nothing was restored", and its
+        assertions raise.
 
         For a bit-exact resume, call the model once before restoring:
         variables created after the restore draw their initial values from the
@@ -175,7 +239,7 @@ class Checkpoint:
             CheckpointError: A missing, damaged or locked file (subclasses).
         """
         if save_path is None:
-            return RestoreStatus()
+            return RestoreStatus.nothing()
         stored = h5io.read(save_path)
         if stored.attrs.get("kind") != "checkpoint":
             raise CheckpointMismatchError(

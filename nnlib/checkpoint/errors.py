@@ -6,6 +6,7 @@ code written against h5py's errors keeps working.
 """
 
 __all__ = [
+    "CheckpointConfigError",
     "CheckpointCorruptError",
     "CheckpointError",
     "CheckpointIsADirectoryError",
@@ -13,6 +14,7 @@ __all__ = [
     "CheckpointMismatchError",
     "CheckpointNotFoundError",
     "CheckpointReadError",
+    "CheckpointUnsafeError",
     "CheckpointVersionError",
     "CheckpointWriteError",
 ]
@@ -26,7 +28,7 @@ class CheckpointError(Exception):
         path: The checkpoint file concerned.
         errno: The operating-system error number of the cause, if any.
 
-    Example:
+    Examples:
         >>> from nnlib.checkpoint import errors
         >>> err = errors.CheckpointNotFoundError("no file", path="w.h5")
         >>> isinstance(err, FileNotFoundError), err.path
@@ -60,6 +62,29 @@ class CheckpointReadError(CheckpointError, OSError):
 
 class CheckpointCorruptError(CheckpointError, OSError):
     """The file is not an nnlib checkpoint, is truncated, or fails a checksum."""
+
+
+class CheckpointUnsafeError(CheckpointCorruptError):
+    """The file asks for what nnlib refuses to do, and nothing was read or allocated.
+
+    Data outside the file (HDF5 external links, external raw storage, virtual
+    datasets), a size it declares but does not hold (an unwritten dataset, a
+    compression bomb, an attribute or name list bigger than the file allows),
+    or a model config nested too deeply or asking for variables larger than
+    the weights it stores. nnlib and Keras never write such files.
+
+    Examples:
+        >>> from nnlib.checkpoint import errors
+        >>> err = errors.CheckpointUnsafeError("external link", path="w.h5")
+        >>> isinstance(err, errors.CheckpointCorruptError), err.path
+        (True, 'w.h5')
+    """
+
+
+class CheckpointConfigError(CheckpointError, ValueError):
+    """A model file's architecture cannot be rebuilt: its class is unknown, or
+    ``load_model(safe_mode=True)`` refused a class from outside nnlib that
+    ``custom_objects`` did not name. The message says what to pass."""
 
 
 class CheckpointVersionError(CheckpointCorruptError):

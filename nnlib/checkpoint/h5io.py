@@ -10,7 +10,9 @@ carry checksums, and fixed-length strings: damage anywhere in a file is detected
 (or harmless), never misread and never an endless loop in the HDF5 library.
 
 Writing follows the protocol of RELIABILITY.md: a temporary file in the target's
-folder, flushed and closed; fsynced while it is reopened read-only and verified
+folder, written by nnlib from an image HDF5 builds in memory (``_h5image``:
+HDF5 never writes to the disk, where a full disk can crash it) and the arrays
+themselves; fsynced while it is reopened read-only and verified
 (names, shapes, and checksums of the bytes on disk); renamed over the target
 with ``os.replace``; the folder fsynced. On any failure the temporary file is
 removed, the old file is untouched, and a ``CheckpointError`` names the path and
@@ -29,6 +31,7 @@ import numpy as np
 from .._atomic import TEMP_SUFFIX
 from .._atomic import fsync as _fsync  # a seam the tests patch (disk full)
 from .._version import __version__
+from . import _h5image
 from ._h5read import (
     FORMAT_VERSION,
     Checksums,
@@ -76,7 +79,7 @@ def write(path, arrays, attrs=None, make_dirs=False):
             folder); the temporary file is removed and the old file kept.
         CheckpointLockedError: If another process holds ``path`` open for writing.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.checkpoint import h5io
         >>> path = os.path.join(tempfile.mkdtemp(), "arrays.h5")
@@ -148,25 +151,37 @@ def _checked_attrs(attrs):
 
 
 def _write_file(temp, entries, attrs):
-    """Writes the HDF5 file itself (the seam tests use to inject failures)."""
+    """Writes the HDF5 file itself (the seam tests use to inject failures).
+
+    HDF5 builds the file in memory and never touches the disk (see
+    ``_h5image``): its failures at a full disk could crash the process later.
+    """
+    image = _h5image.MetadataImage()
     # The 1.8 format (readable by HDF5 >= 1.8) checksums every metadata block,
     # so damaged metadata is detected instead of misread.
-    with h5py.File(temp, "w", libver=("v108", "v108")) as f:
-        datasets = []
+    with h5py.File(image, "w", libver=("v108", "v108")) as f:
+        datasets, placed = [], []
         for name, array, _ in entries:
-            dataset = f.create_dataset(name, data=array)
+            dataset, where = _h5image.create_dataset(f, name, array)
             dataset.attrs["dtype"] = _text(array.dtype.str)
             dataset.attrs["shape"] = np.array(array.shape, np.int64)
             datasets.append(dataset)
-        # Last, so the checksums (on other threads) had the writing time to finish.
-        for dataset, (_, _, crc) in zip(datasets, entries):
-            dataset.attrs["crc32"] = np.int64(crc())
-        f.attrs["format_version"] = FORMAT_VERSION
-        f.attrs["nnlib_version"] = _text(__version__)
-        f.attrs["names"] = _text(json.dumps([name for name, _, _ in entries]))
-        for key, value in attrs.items():
-            f.attrs[key] = _text(value) if isinstance(value, str) else value
-        f.flush()
+            placed.append(where)
+        fd = os.open(temp, os.O_WRONLY)
+        try:
+            # The arrays' bytes first, while the checksums run on other threads.
+            _h5image.write_arrays(fd, placed)
+            for dataset, (_, _, crc) in zip(datasets, entries):
+                dataset.attrs["crc32"] = np.int64(crc())
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["nnlib_version"] = _text(__version__)
+            f.attrs["names"] = _text(json.dumps([name for name, _, _ in entries]))
+            for key, value in attrs.items():
+                f.attrs[key] = _text(value) if isinstance(value, str) else value
+            f.close()  # in memory: completes the image
+            image.write_to(fd)
+        finally:
+            os.close(fd)
 
 
 def _text(value):

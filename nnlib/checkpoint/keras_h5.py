@@ -31,7 +31,7 @@ files, with nnlib's variable names; a load that does not fit raises before
 changing anything, and its message names the Keras layer and weight behind
 every shape mismatch.
 
-Example:
+Examples:
     >>> import os, tempfile, h5py
     >>> from nnlib.checkpoint import keras_h5
     >>> path = os.path.join(tempfile.mkdtemp(), "keras.h5")
@@ -70,7 +70,7 @@ def is_keras_file(path):
     """True for a Keras HDF5 weights file (legacy ``.h5``, ``.weights.h5`` or
     ``.keras``); False for anything else, nnlib's files included. Never raises.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.checkpoint import keras_h5
         >>> dense = nnlib.layers.Dense(2)

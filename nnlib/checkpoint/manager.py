@@ -1,36 +1,38 @@
 """CheckpointManager: numbered checkpoints in a folder, the newest N kept.
 
-The folder holds ``<name>-<n>.h5`` files and an index named ``checkpoint``
-(JSON: the newest file, the files kept and when each was written), itself
-written to a temporary file and renamed into place. Old files are deleted only
-after the new checkpoint and the rewritten index are in place, so a crash at
-any moment leaves a loadable newest checkpoint that the index points to.
+The folder holds ``<name>-<n>.h5`` files and the index ``checkpoint`` (see
+``_index``: the files kept, oldest first, and those preserved for good),
+which ``Checkpoint.save`` keeps too. Old files are deleted only after the new
+checkpoint and the rewritten index are in place, so a crash at any moment
+leaves a loadable newest checkpoint that the index points to. Each save also
+removes what killed or failed saves left behind: ``<name>-<n>.h5`` files the
+index does not list, and temporary files no save is writing any more.
 """
 
-import json
 import os
 import time
 
 from .. import _atomic
-from . import h5io
+from . import _index
+from ._index import INDEX_NAME
 from .errors import CheckpointWriteError
 
 __all__ = ["INDEX_NAME", "CheckpointManager", "latest_checkpoint"]
 
-INDEX_NAME = "checkpoint"
-
 
 def latest_checkpoint(directory):
-    """The path of the newest checkpoint a ``CheckpointManager`` wrote there.
+    """The path of the newest checkpoint ``Checkpoint.save`` or a
+    ``CheckpointManager`` wrote there.
 
     Args:
-        directory: The manager's folder.
+        directory: The folder.
 
     Returns:
         The path, or None when the folder, its index or the file is missing
         (an older file the index lists is returned if the newest was removed).
+        An index that exists but cannot be read gives None with a warning.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> folder = tempfile.mkdtemp()
         >>> nnlib.latest_checkpoint(folder) is None
@@ -40,28 +42,7 @@ def latest_checkpoint(directory):
         >>> nnlib.latest_checkpoint(folder) == path
         True
     """
-    index = _read_index(os.fspath(directory))
-    for entry in reversed(index["checkpoints"]):
-        path = os.path.join(directory, entry["path"])
-        if os.path.isfile(path):
-            return path
-    return None
-
-
-def _read_index(directory):
-    try:
-        with open(os.path.join(directory, INDEX_NAME), encoding="utf-8") as f:
-            index = json.load(f)
-        entries = [
-            {"path": str(e["path"]), "time": float(e["time"])}
-            for e in index["checkpoints"]
-        ]
-        return {
-            "checkpoints": entries,
-            "last_preserved": float(index.get("last_preserved", 0.0)),
-        }
-    except (OSError, ValueError, KeyError, TypeError):
-        return {"checkpoints": [], "last_preserved": 0.0}
+    return _index.latest(directory)
 
 
 class CheckpointManager:
@@ -78,7 +59,7 @@ class CheckpointManager:
     Raises:
         ValueError: For ``max_to_keep < 1`` or a non-positive hour count.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> step = nnlib.Variable(np.int64(0), name="step")
         >>> manager = nnlib.CheckpointManager(
@@ -118,14 +99,11 @@ class CheckpointManager:
         self.max_to_keep = max_to_keep
         self.keep_checkpoint_every_n_hours = hours
         self.checkpoint_name = checkpoint_name
-        index = _read_index(self.directory)
-        self._entries = [
-            e
-            for e in index["checkpoints"]
-            if os.path.isfile(os.path.join(self.directory, e["path"]))
-        ]
+        self._entries, self._preserved = [], []
+        index = _index.read(self.directory)
+        self._adopt(index)
         # As TensorFlow: hours count from the last preserved file, else from now.
-        self._last_preserved = index["last_preserved"] or time.time()
+        self._last_preserved = index.last_preserved or time.time()
 
     @property
     def checkpoints(self):
@@ -140,41 +118,91 @@ class CheckpointManager:
     def save(self, checkpoint_number=None):
         """Saves a new checkpoint, rewrites the index, then removes old files.
 
+        Before writing, temporary files of this prefix that killed saves left
+        behind are removed; after the index is in place, the files rotated
+        out, and ``<name>-<n>.h5`` files the index does not list (left by a
+        save killed or failed between its steps).
+
         Args:
             checkpoint_number: The file's number; default the checkpoint's
-                ``save_counter`` after this save.
+                ``save_counter`` after this save (never a file already there).
 
         Returns:
             The new file's path.
 
         Raises:
-            CheckpointWriteError: If saving fails; kept files are intact.
+            CheckpointWriteError: If saving fails; kept files are intact, and
+                no new file is left that the index does not list.
         """
         prefix = os.path.join(self.directory, self.checkpoint_name)
+        _index.remove_stale_temps(self.directory, self.checkpoint_name)
+        index = _index.read(self.directory)
+        if index.found == "ok":  # files Checkpoint.save recorded count too
+            self._adopt(index)
+        listed_before = {e["path"] for e in self._entries}
+        counter = self.checkpoint.save_counter
         if checkpoint_number is None:
-            path = self.checkpoint.save(prefix)
+            path, number = self.checkpoint._save_numbered(prefix)
         else:
-            counter = self.checkpoint.save_counter
             path = self.checkpoint.write(f"{prefix}-{int(checkpoint_number)}.h5")
-            counter.assign(int(counter.numpy()) + 1)
-        now = time.time()
+            number = int(counter.numpy()) + 1
         name = os.path.basename(path)
         entries = [e for e in self._entries if e["path"] != name]
-        entries.append({"path": name, "time": now})
-        doomed = []
+        entries.append({"path": name, "time": time.time()})
+        doomed, preserved, last_preserved = [], list(self._preserved), None
         while self.max_to_keep is not None and len(entries) > self.max_to_keep:
             old = entries.pop(0)
-            if self._preserve(old):
-                continue
-            doomed.append(old["path"])
-        self._write_index(entries)
-        self._entries = entries
+            if self._preserve(old, last_preserved):
+                last_preserved = old["time"]
+                preserved.append(old["path"])
+            else:
+                doomed.append(old["path"])
+        if last_preserved is None:
+            last_preserved = self._last_preserved
+        try:
+            _index.write(self.directory, entries, preserved, last_preserved)
+        except CheckpointWriteError as err:
+            if name not in listed_before and name not in preserved:
+                _atomic.remove_quietly(path)  # unlisted: nothing would find it
+                fate = f"the new checkpoint '{path}' was removed"
+            else:
+                fate = f"'{path}' holds the new checkpoint"
+            raise CheckpointWriteError(
+                f"{err}; {fate}, the previous checkpoints are intact",
+                path=err.path,
+                errno=err.errno,
+            ) from err
+        counter.assign(number)
+        self._entries, self._preserved = entries, preserved
+        self._last_preserved = last_preserved
         for old in doomed:
-            try:
-                os.remove(os.path.join(self.directory, old))
-            except FileNotFoundError:
-                pass
+            _atomic.remove_quietly(os.path.join(self.directory, old))
+        self._sweep()
         return path
+
+    def _adopt(self, index):
+        """Takes the index's lists (of files that exist) as this manager's."""
+        self._entries = [
+            e
+            for e in index.entries
+            if os.path.isfile(os.path.join(self.directory, e["path"]))
+        ]
+        preserved = index.preserved
+        if preserved is None:
+            # No list of preserved files (a missing, unreadable or older index):
+            # files of this prefix that the index does not list may be such
+            # files, so they are kept for good rather than swept.
+            listed = {e["path"] for e in self._entries}
+            found = _index.numbers(self.directory, self.checkpoint_name).values()
+            preserved = sorted((set(found) | set(self._preserved)) - listed)
+        self._preserved = list(preserved)
+
+    def _sweep(self):
+        """Removes this prefix's files that the index does not list."""
+        kept = {e["path"] for e in self._entries} | set(self._preserved)
+        for file in _index.numbers(self.directory, self.checkpoint_name).values():
+            if file not in kept:
+                _atomic.remove_quietly(os.path.join(self.directory, file))
 
     def restore_or_initialize(self):
         """Restores the newest checkpoint if there is one.
@@ -187,37 +215,10 @@ class CheckpointManager:
             self.checkpoint.restore(path)
         return path
 
-    def _preserve(self, entry):
+    def _preserve(self, entry, last):
         hours = self.keep_checkpoint_every_n_hours
-        if hours is not None and entry["time"] - self._last_preserved >= hours * 3600:
-            self._last_preserved = entry["time"]
-            return True
-        return False
-
-    def _write_index(self, entries):
-        index = {
-            "format_version": h5io.FORMAT_VERSION,
-            "latest": entries[-1]["path"],
-            "checkpoints": entries,
-            "last_preserved": self._last_preserved,
-        }
-        target = os.path.join(self.directory, INDEX_NAME)
-        try:
-            # The file closes first, then replaces the index (exits run inner first).
-            with (
-                _atomic.replacing(target) as temp,
-                open(temp, "w", encoding="utf-8") as f,
-            ):
-                json.dump(index, f, indent=1)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as err:
-            raise CheckpointWriteError(
-                f"could not update the checkpoint index '{target}': {err}; the "
-                "checkpoint files are intact",
-                path=target,
-                errno=err.errno,
-            ) from err
+        since = self._last_preserved if last is None else last
+        return hours is not None and entry["time"] - since >= hours * 3600
 
     def __repr__(self):
         return (

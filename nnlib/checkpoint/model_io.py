@@ -11,9 +11,15 @@ builds on its first call).
 
 A subclassed ``Network`` is code: its file holds the class name, the weights
 and whatever ``get_config`` returns, and loading needs the class
-(``custom_objects={"MyNet": MyNet}``, or simply having defined it in the
-process) and a ``get_config``/``from_config`` pair when ``__init__`` takes
-arguments.
+(``custom_objects={"MyNet": MyNet}``; with ``safe_mode=False`` a class defined
+in the process is found by its name) and a ``get_config``/``from_config`` pair
+when ``__init__`` takes arguments.
+
+A file is data someone else may have written: ``load_model`` refuses, with a
+typed error naming the file, a config nested deeper than
+``_config_guard.MAX_CONFIG_DEPTH``, variables larger than the weights the file
+stores (before allocating them), and, in safe mode (the default, as in Keras),
+any class from outside nnlib that ``custom_objects`` does not name.
 """
 
 import inspect
@@ -24,11 +30,16 @@ from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from .._warn import warn
-from ..layers._registry import LAYER_CLASSES
+from ..layers import _registry
 from ..layers.base import Layer
 from . import h5io
+from ._config_guard import parse, variable_budget
 from .checkpoint import Checkpoint
-from .errors import CheckpointCorruptError, CheckpointMismatchError
+from .errors import (
+    CheckpointConfigError,
+    CheckpointCorruptError,
+    CheckpointMismatchError,
+)
 
 __all__ = ["load_model", "save_model"]
 
@@ -55,7 +66,7 @@ def save_model(model, path, include_optimizer=True, overwrite=True):
         FileExistsError: With ``overwrite=False`` when ``path`` exists.
         CheckpointWriteError: If writing fails; a previous file is intact.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.checkpoint import load_model, save_model
         >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])
@@ -90,16 +101,19 @@ def save_model(model, path, include_optimizer=True, overwrite=True):
     return h5io.write(path, arrays, attrs, make_dirs=True)
 
 
-def load_model(path, custom_objects=None, compile=True):
+def load_model(path, custom_objects=None, compile=True, safe_mode=True):
     """Rebuilds a model ``save_model`` (``model.save``) wrote, with its weights.
 
     Args:
         path: The file.
-        custom_objects: ``{"ClassName": cls}`` for your own Network, layer,
-            optimizer classes (classes defined in this process are found by
-            name anyway).
+        custom_objects: ``{"ClassName": cls}`` for your own Network, layer and
+            optimizer classes; always looked up first.
         compile: Compile the model as it was saved (loss, metrics, optimizer
             with its state). False returns it uncompiled.
+        safe_mode: Refuse classes from outside nnlib that ``custom_objects``
+            does not name (default, as Keras's ``safe_mode``): a file could
+            name any class defined in the process. False finds your classes
+            by the name the file records, as long as they are defined.
 
     Returns:
         The model, its variables restored (as they are created, for a model
@@ -109,10 +123,15 @@ def load_model(path, custom_objects=None, compile=True):
         CheckpointMismatchError: For a weights file or a training checkpoint
             (they need the model built by code), or weights that do not fit the
             rebuilt architecture.
-        ValueError: When the model's class cannot be found or rebuilt.
+        CheckpointConfigError: A class cannot be found, is refused by safe
+            mode (the message says what to pass), or cannot be rebuilt; a
+            ``ValueError``.
+        CheckpointUnsafeError: A config nested deeper than
+            ``MAX_CONFIG_DEPTH``, or asking for variables larger than the
+            weights the file stores (nothing is allocated).
         CheckpointError: A missing, damaged or locked file (subclasses).
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.checkpoint import load_model
         >>> model = nnlib.Sequential([nnlib.layers.Dense(1, input_shape=(2,))])
@@ -149,16 +168,26 @@ def load_model(path, custom_objects=None, compile=True):
             f"model in code, then call {how}",
             path=stored.path,
         )
-    model = _rebuild(json.loads(stored.attrs["model_config"]), custom_objects, stored)
+    configs = {
+        key: parse(stored.attrs[key], key, stored.path)
+        for key in ("model_config", "optimizer_config", "compile_config")
+        if key in stored.attrs
+    }
+    stored_bytes = sum(array.nbytes for array in stored.arrays.values())
+    with variable_budget(stored.path, stored_bytes):
+        return _load(stored, configs, custom_objects, compile, safe_mode)
+
+
+def _load(stored, configs, custom_objects, compile, safe_mode):
+    with _registry.loading(custom_objects, safe_mode):
+        model = _rebuild(configs["model_config"], custom_objects, stored)
     objects = {"model": model}
-    optimizer_config = stored.attrs.get("optimizer_config")
-    if compile and optimizer_config is not None:
+    if compile and "optimizer_config" in configs:
         objects["optimizer"] = _optimizers.deserialize(
-            json.loads(optimizer_config), custom_objects
+            configs["optimizer_config"], custom_objects
         )
-    compile_config = stored.attrs.get("compile_config")
-    if compile and compile_config is not None:
-        config = json.loads(compile_config)
+    if compile and "compile_config" in configs:
+        config = configs["compile_config"]
         model.compile(
             optimizer=objects.get("optimizer", "rmsprop"),
             loss=_nested(config["loss"], _losses.deserialize),
@@ -176,35 +205,50 @@ def load_model(path, custom_objects=None, compile=True):
 def _model_config(model):
     custom = type(model).get_config is Layer.get_config and bool(model._sublayers)
     return {
-        "class_name": type(model).__name__,
+        **_registry.class_spec(type(model)),
         "config": model.get_config(),
         "subclassed": custom,  # the architecture is the class's Python code
     }
 
 
 def _rebuild(spec, custom_objects, stored):
+    if not isinstance(spec, dict) or "class_name" not in spec:
+        raise CheckpointCorruptError(
+            f"cannot load model '{stored.path}': its model_config has no class_name",
+            path=stored.path,
+        )
     name = spec["class_name"]
-    cls = custom_objects.get(name) or LAYER_CLASSES.get(name)
     code_needed = (
         f"; a subclassed Network's architecture is its Python code, so load_model "
         f"needs the class: pass custom_objects={{'{name}': {name}}} (or rebuild "
         f"the model and call model.load_weights('{stored.path}'))"
     )
-    hint = f" (pass custom_objects={{'{name}': cls}})"
-    if cls is None:
-        raise ValueError(
-            f"cannot load model '{stored.path}': its class '{name}' is not known"
-            + (code_needed if spec.get("subclassed") else hint)
-        )
+    try:
+        cls = _registry.resolve(spec, custom_objects)
+    except _registry.UnsafeClassError as error:
+        raise CheckpointConfigError(
+            f"cannot load model '{stored.path}': {error}", path=stored.path
+        ) from None
+    except ValueError as error:
+        raise CheckpointConfigError(
+            f"cannot load model '{stored.path}': {error}"
+            + (code_needed if spec.get("subclassed") else ""),
+            path=stored.path,
+        ) from None
     try:
         if "custom_objects" in inspect.signature(cls.from_config).parameters:
             return cls.from_config(spec["config"], custom_objects=custom_objects)
         return cls.from_config(spec["config"])
+    except _registry.UnsafeClassError as error:  # a layer inside the model
+        raise CheckpointConfigError(
+            f"cannot load model '{stored.path}': {error}", path=stored.path
+        ) from None
     except TypeError as error:
-        raise ValueError(
+        raise CheckpointConfigError(
             f"cannot load model '{stored.path}': {name}.from_config failed ({error}); "
             f"give {name} get_config()/from_config() that describe its __init__ "
-            "arguments"
+            "arguments",
+            path=stored.path,
         ) from error
 
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from .errors import CheckpointMismatchError
 
-__all__ = ["RestoreReport"]
+__all__ = ["RestoreReport", "castable"]
 
 
 class RestoreReport:
@@ -26,7 +26,7 @@ class RestoreReport:
         deferred: Names kept for variables not created yet: each is assigned
             the moment its variable is created.
 
-    Example:
+    Examples:
         >>> from nnlib.checkpoint import RestoreReport
         >>> report = RestoreReport(path="w.h5", target="mnist")
         >>> report.add_shape_mismatch("dense/kernel", (4, 3), (5, 3))
@@ -84,11 +84,11 @@ class RestoreReport:
 
     @property
     def incompatible_dtypes(self):
-        """The ``dtype_changed`` entries that cannot be cast safely (float to int)."""
+        """The ``dtype_changed`` entries that cannot be cast safely: float to
+        int, and integers or booleans to float (never weights, but a damaged
+        or mislabelled tensor)."""
         return [
-            entry
-            for entry in self.dtype_changed
-            if not np.can_cast(entry[1], entry[2], "same_kind")
+            entry for entry in self.dtype_changed if not castable(entry[1], entry[2])
         ]
 
     def problems(self, strict=True):
@@ -192,6 +192,23 @@ class RestoreReport:
 
     def __repr__(self):
         return f"<RestoreReport {self.summary()}>"
+
+
+def castable(saved, model):
+    """Whether a saved array of dtype ``saved`` may load into a ``model`` variable.
+
+    Casts within a kind (float64 to float32) are allowed; integers or
+    booleans into a float variable are not: their values are not weights.
+
+    Examples:
+        >>> from nnlib.checkpoint.report import castable
+        >>> castable(np.float64, np.float32), castable(np.int32, np.float32)
+        (True, False)
+    """
+    saved, model = np.dtype(saved), np.dtype(model)
+    if saved.kind in "biu" and model.kind in "fc":
+        return False
+    return bool(np.can_cast(saved, model, "same_kind"))
 
 
 def _describe(shape, dtype):

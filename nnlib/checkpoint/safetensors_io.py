@@ -9,11 +9,14 @@ nnlib adds what its own HDF5 files have:
 atomic writing by the protocol of ``h5io`` (a temporary file beside the target,
 verified, fsynced, renamed over it, the folder fsynced; removed on any failure),
 errors that name the file, and, in the metadata key ``"nnlib"``, the names in
-saving order and a CRC-32 of each array, so files nnlib wrote are checked as
-they are read. Files from other writers load without those checks (the format
-has none). ``BF16`` tensors, common in PyTorch files, load as float32.
+saving order with each array's dtype, shape and CRC-32, so files nnlib wrote
+are checked as they are read (a header whose ``F32`` became ``I32`` is caught,
+not loaded as integers). Files from other writers load without those checks
+(the format has none). ``BF16`` tensors, common in PyTorch files, load as
+float32. An integer tensor given to a float variable is refused by every
+loader (its values are not the weights), whoever wrote the file.
 
-Example:
+Examples:
     >>> import os, tempfile
     >>> from nnlib.checkpoint import load_safetensors, save_safetensors
     >>> path = os.path.join(tempfile.mkdtemp(), "w.safetensors")
@@ -36,6 +39,7 @@ from ._safetensors_format import (
     header,
     package,
     read_safetensors,
+    record,
     to_numpy,
 )
 from ._save import save_atomically
@@ -77,7 +81,7 @@ def save_safetensors(path, arrays_or_layer, metadata=None, make_dirs=False):
             missing folder); the previous file is intact and no temporary
             file is left.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.checkpoint import load_safetensors, save_safetensors
         >>> dense = nnlib.layers.Dense(2)
@@ -95,7 +99,7 @@ def save_safetensors(path, arrays_or_layer, metadata=None, make_dirs=False):
     with h5io.Checksums() as crcs:  # large arrays on threads (zlib frees the GIL)
         pending = [crcs.submit(crc, a, nbytes=a.nbytes) for a in entries.values()]
         crc32 = [result() for result in pending]
-    metadata[NNLIB_KEY] = json.dumps({"names": list(entries), "crc32": crc32})
+    metadata[NNLIB_KEY] = json.dumps(record(entries, crc32))
     head = header(entries, metadata)
 
     def fill(temp):
@@ -186,7 +190,7 @@ def load_safetensors(path, with_metadata=False):
         CheckpointCorruptError: The file is not safetensors, is truncated, or
             fails a checksum nnlib recorded.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.checkpoint import load_safetensors
         >>> path = os.path.join(tempfile.mkdtemp(), "missing.safetensors")
@@ -224,7 +228,7 @@ def load_safetensors_weights(layer, path, strict=True, skip_mismatch=False):
         CheckpointNotFoundError, CheckpointCorruptError, ...: As
             ``load_safetensors``.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.checkpoint import load_safetensors_weights, save_safetensors
         >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])

@@ -19,9 +19,10 @@ class RestoreStatus:
     Attributes:
         report: The ``RestoreReport`` (names are checkpoint keys such as
             ``"model/dense/kernel"`` or ``"optimizer/slots/m/model/dense/kernel"``).
-        path: The file restored (None for ``restore(None)``).
+        path: The file restored (None for ``restore(None)``, whose status
+            says that nothing was restored, and whose assertions raise).
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> step = nnlib.Variable(np.int64(3), name="step")
         >>> ckpt = nnlib.Checkpoint(step=step)
@@ -37,6 +38,27 @@ class RestoreStatus:
         self.path = self.report.path
         self._pending = pending if pending is not None else set()
         self._expect_partial = False
+        self._nothing = False
+
+    @classmethod
+    def nothing(cls):
+        """The status of ``restore(None)``: nothing was restored.
+
+        Printing it says so, and its assertions raise (a resume that found no
+        checkpoint must not pass for one that restored everything).
+
+        Examples:
+            >>> status = nnlib.Checkpoint().restore(None)
+            >>> print(status)
+            nothing was restored: restore(None) (no checkpoint to resume from)
+            >>> status.assert_consumed()
+            Traceback (most recent call last):
+            ...
+            AssertionError: nothing was restored: restore(None) (no checkpoint to resume from)
+        """
+        status = cls()
+        status._nothing = True
+        return status
 
     @property
     def pending(self):
@@ -55,6 +77,7 @@ class RestoreStatus:
         Raises:
             AssertionError: Listing what is unmatched.
         """
+        self._raise_if_nothing()
         problems = self._existing_problems()
         if self.report.unexpected:
             problems.append(
@@ -80,6 +103,7 @@ class RestoreStatus:
         Raises:
             AssertionError: Listing the variables without a value.
         """
+        self._raise_if_nothing()
         self._raise(self._existing_problems())
         return self
 
@@ -91,6 +115,10 @@ class RestoreStatus:
         """
         self._expect_partial = True
         return self
+
+    def _raise_if_nothing(self):
+        if self._nothing:
+            raise AssertionError(str(self))
 
     def _existing_problems(self):
         problems = []
@@ -118,5 +146,10 @@ class RestoreStatus:
                     stacklevel=2,
                 )
 
+    def __str__(self):
+        if self._nothing:
+            return "nothing was restored: restore(None) (no checkpoint to resume from)"
+        return self.report.summary()
+
     def __repr__(self):
-        return f"<RestoreStatus {self.report.summary()}>"
+        return f"<RestoreStatus {self}>"

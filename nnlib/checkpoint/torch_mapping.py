@@ -133,7 +133,7 @@ def from_torch_state_dict(
         ValueError: For an unbuilt model, or an nnlib GRU with
             ``reset_after=False``.
 
-    Example:
+    Examples:
         >>> from nnlib.checkpoint import from_torch_state_dict
         >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])
         >>> state = {"0.weight": np.ones((2, 3), np.float32),  # (out, in)
@@ -271,15 +271,19 @@ def load_torch_safetensors(layer, path, modules=None, strict=True, skip_mismatch
     Args:
         layer: A built nnlib layer or model.
         path: The safetensors file.
-        modules, strict, skip_mismatch: As ``from_torch_state_dict``.
+        modules: As ``from_torch_state_dict``.
+        strict: As ``from_torch_state_dict``.
+        skip_mismatch: As ``from_torch_state_dict``.
 
     Returns:
         The ``RestoreReport``.
 
     Raises:
-        As ``from_torch_state_dict`` and ``load_safetensors``.
+        CheckpointMismatchError: As ``from_torch_state_dict`` (an integer
+            tensor for a float variable too).
+        CheckpointError: As ``load_safetensors``.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.checkpoint import load_torch_safetensors, save_safetensors
         >>> path = os.path.join(tempfile.mkdtemp(), "torch.safetensors")
@@ -331,7 +335,7 @@ def to_torch_state_dict(layer, modules=None):
         ValueError: For an unbuilt model, a layer kind without a mapping, or
             a ``modules`` list of the wrong length.
 
-    Example:
+    Examples:
         >>> from nnlib.checkpoint import to_torch_state_dict
         >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])
         >>> state = to_torch_state_dict(model, modules=["0"])

@@ -12,7 +12,7 @@ import numpy as np
 from .._warn import warn
 from . import _deferred, h5io
 from .errors import CheckpointCorruptError, CheckpointMismatchError
-from .report import RestoreReport
+from .report import RestoreReport, castable
 
 __all__ = [
     "assign_arrays",
@@ -30,7 +30,7 @@ def named_variables(layer):
     A variable outside the layer's scope (a layer shared with, and named by,
     another network) keeps its full name.
 
-    Example:
+    Examples:
         >>> from nnlib.checkpoint import named_variables
         >>> dense = nnlib.layers.Dense(2, name="named_example")
         >>> _ = dense(np.zeros((1, 3)))
@@ -65,7 +65,7 @@ def save_weights(path, variables, attrs=None, make_dirs=False):
         CheckpointWriteError: If saving fails; the previous file is intact.
         CheckpointLockedError: If another process is writing ``path``.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.checkpoint import load_weights, save_weights
         >>> path = os.path.join(tempfile.mkdtemp(), "w.h5")
@@ -93,7 +93,7 @@ def save_layer_weights(layer, path):
     Raises:
         ValueError: If the layer has no variables yet (not called or built).
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.checkpoint import h5io, weights
         >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])
@@ -135,7 +135,7 @@ def load_weights(
             not fit; nothing is changed then.
         CheckpointNotFoundError, CheckpointCorruptError, ...: As ``h5io.read``.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.checkpoint import load_weights, save_weights
         >>> path = save_weights(os.path.join(tempfile.mkdtemp(), "w.h5"),
@@ -174,7 +174,7 @@ def assign_arrays(
     Raises:
         CheckpointMismatchError: With the whole report; nothing is changed.
 
-    Example:
+    Examples:
         >>> from nnlib.checkpoint import assign_arrays
         >>> w = nnlib.Variable([0., 0.], name="w")
         >>> assign_arrays({"w": np.array([1., 2.])}, {"w": w}).matched
@@ -197,12 +197,14 @@ def load_layer_weights(layer, path, by_name=None, strict=True, skip_mismatch=Fal
     """Loads weights into a layer or model; see ``Layer.load_weights``.
 
     Values for variables the model has not created yet (it was not called, or
-    part of it was not) are kept and assigned as each variable is created.
+    part of it was not) are kept and assigned as each variable is created;
+    when several loads or restores hold a value for one variable (a model's
+    file, then a sub-network's), the most recent wins.
     ``by_name=None`` means True for nnlib's files. Keras weight files are
     recognized and loaded by ``keras_h5.load_keras_weights`` (where None means
     Keras's default, by layer order).
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.checkpoint import weights
         >>> dense = nnlib.layers.Dense(2)
@@ -260,7 +262,7 @@ def match(
         ``(plan, later)``: ``[(variable, array)]`` to assign, and the
         ``{name: array}`` kept for variables not created yet.
 
-    Example:
+    Examples:
         >>> from nnlib.checkpoint import RestoreReport, weights
         >>> report = RestoreReport()
         >>> w = nnlib.Variable(np.zeros(2), name="w")
@@ -302,7 +304,7 @@ def _fits(name, array, variable, report, skip_mismatch):
         return False
     if array.dtype != variable.dtype:
         report.add_dtype_change(name, array.dtype, variable.dtype)
-        if not np.can_cast(array.dtype, variable.dtype, "same_kind"):
+        if not castable(array.dtype, variable.dtype):
             return False
     report.matched.append(name)
     return True
@@ -325,8 +327,6 @@ _LATE_FIX = (
 
 def _assigner(name, array, report, skip_mismatch):
     def assign(variable):
-        if name in report.deferred:
-            report.deferred.remove(name)
         single = RestoreReport(path=report.path, target=report.target)
         if _fits(name, array, variable, single, skip_mismatch):
             report.matched.append(name)
@@ -334,7 +334,12 @@ def _assigner(name, array, report, skip_mismatch):
         elif not skip_mismatch or single.incompatible_dtypes:
             single.raise_if_mismatched(fix=_LATE_FIX)
 
-    return assign
+    def settle(used):
+        # Applied, or superseded by a newer restore: no longer waiting either way.
+        if name in report.deferred:
+            report.deferred.remove(name)
+
+    return _deferred.Value(assign, settle=settle)
 
 
 def _read_weights(path):

@@ -240,11 +240,6 @@ def test_a_changed_learning_rate_is_restored_but_not_a_schedule(tmp_path):
     assert scheduled.learning_rate == pytest.approx(0.1)  # its own, at step 0
 
 
-def test_restore_none_does_nothing():
-    status = nnlib.Checkpoint().restore(None)
-    assert status.path is None and status.pending == []
-
-
 def test_bad_objects_and_keys():
     with pytest.raises(TypeError, match="cannot save model=str"):
         nnlib.Checkpoint(model="oops")
@@ -258,3 +253,120 @@ def test_a_weights_file_is_not_a_checkpoint(tmp_path):
     model.save_weights(path)
     with pytest.raises(CheckpointMismatchError, match="load_weights"):
         nnlib.Checkpoint(model=model).restore(path)
+
+
+# -- Checkpoint.save records its file in the folder's index ------------------------
+
+
+def test_save_records_the_file_where_latest_checkpoint_looks(tmp_path):
+    folder = str(tmp_path / "ckpts")
+    step = nnlib.Variable(np.int64(1), name="step")
+    ckpt = nnlib.Checkpoint(step=step)
+    first = ckpt.save(os.path.join(folder, "run"))
+    assert nnlib.latest_checkpoint(folder) == first
+    step.assign(2)
+    second = ckpt.save(os.path.join(folder, "run"))
+    assert nnlib.latest_checkpoint(folder) == second
+    # The resume idiom: a new Checkpoint restores the newest file.
+    resumed = nnlib.Variable(np.int64(0), name="step")
+    restored = nnlib.Checkpoint(step=resumed)
+    restored.restore(nnlib.latest_checkpoint(folder)).assert_consumed()
+    assert int(resumed) == 2 and int(restored.save_counter) == 2
+    third = restored.save(os.path.join(folder, "run"))
+    assert os.path.basename(third) == "run-3.h5"
+    assert nnlib.latest_checkpoint(folder) == third
+    assert sorted(os.listdir(folder)) == [
+        "checkpoint",
+        "run-1.h5",
+        "run-2.h5",
+        "run-3.h5",
+    ]
+
+
+def test_save_removes_temporaries_that_killed_saves_left(tmp_path):
+    ckpt = nnlib.Checkpoint(step=nnlib.Variable(np.int64(1)))
+    stale = [".run-4.h5.0badf00d.tmp", ".checkpoint.0badf00d.tmp"]
+    others = [".other-1.h5.0badf00d.tmp", ".run.h5.0badf00d.tmp"]
+    for name in stale + others:
+        (tmp_path / name).write_bytes(b"half")
+    ckpt.save(str(tmp_path / "run"))
+    assert sorted(os.listdir(tmp_path)) == sorted(["checkpoint", "run-1.h5", *others])
+
+
+def test_write_does_not_touch_the_index(tmp_path):
+    ckpt = nnlib.Checkpoint(step=nnlib.Variable(np.int64(1)))
+    ckpt.write(str(tmp_path / "exact.h5"))
+    assert os.listdir(tmp_path) == ["exact.h5"]
+    assert nnlib.latest_checkpoint(str(tmp_path)) is None
+
+
+def test_a_new_checkpoint_never_overwrites_an_earlier_save(tmp_path):
+    prefix = str(tmp_path / "run")
+    step = nnlib.Variable(np.int64(1), name="step")
+    ckpt = nnlib.Checkpoint(step=step)
+    ckpt.save(prefix)
+    step.assign(2)
+    ckpt.save(prefix)
+    # Another process (here: new objects) saves without restoring first.
+    fresh = nnlib.Checkpoint(step=nnlib.Variable(np.int64(7), name="step"))
+    with pytest.warns(UserWarning, match="not restored .*run-3.h5.*latest_checkpoint"):
+        path = fresh.save(prefix)
+    assert os.path.basename(path) == "run-3.h5" and int(fresh.save_counter) == 3
+    for number, value in ((1, 1), (2, 2), (3, 7)):
+        check = nnlib.Variable(np.int64(0), name="step")
+        nnlib.Checkpoint(step=check).restore(f"{prefix}-{number}.h5")
+        assert int(check) == value
+    assert nnlib.latest_checkpoint(str(tmp_path)) == path
+
+
+def test_a_failed_index_update_removes_the_new_file(tmp_path, monkeypatch):
+    from nnlib.checkpoint import CheckpointWriteError, _index
+
+    prefix = str(tmp_path / "run")
+    ckpt = nnlib.Checkpoint(step=nnlib.Variable(np.int64(1)))
+    first = ckpt.save(prefix)
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_index.json, "dump", full)
+    with pytest.raises(CheckpointWriteError, match="index") as caught:
+        ckpt.save(prefix)
+    message = str(caught.value)
+    assert "run-2.h5" in message and "previous checkpoints are intact" in message
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint", "run-1.h5"]
+    assert nnlib.latest_checkpoint(str(tmp_path)) == first
+    assert int(ckpt.save_counter) == 1
+    assert os.path.basename(ckpt.save(prefix)) == "run-2.h5"
+
+
+def test_checkpoint_save_and_a_manager_share_one_index(tmp_path):
+    folder = str(tmp_path)
+    step = nnlib.Variable(np.int64(0), name="step")
+    ckpt = nnlib.Checkpoint(step=step)
+    ckpt.save(os.path.join(folder, "ckpt"))
+    ckpt.save(os.path.join(folder, "ckpt"))
+    manager = nnlib.CheckpointManager(ckpt, folder, max_to_keep=2)
+    assert [os.path.basename(p) for p in manager.checkpoints] == [
+        "ckpt-1.h5",
+        "ckpt-2.h5",
+    ]
+    manager.save()
+    assert sorted(os.listdir(folder)) == ["checkpoint", "ckpt-2.h5", "ckpt-3.h5"]
+    ckpt.save(os.path.join(folder, "ckpt"))  # recorded beside the manager's
+    assert os.path.basename(nnlib.latest_checkpoint(folder)) == "ckpt-4.h5"
+    manager.save()  # rotation sees the file Checkpoint.save recorded
+    assert sorted(os.listdir(folder)) == ["checkpoint", "ckpt-4.h5", "ckpt-5.h5"]
+
+
+def test_restore_none_says_nothing_was_restored():
+    step = nnlib.Variable(np.int64(0), name="step")
+    status = nnlib.Checkpoint(step=step).restore(None)
+    assert status.path is None and status.pending == []
+    assert "nothing was restored" in str(status) and "nothing" in repr(status)
+    with pytest.raises(AssertionError, match="nothing was restored"):
+        status.assert_consumed()
+    with pytest.raises(AssertionError, match="nothing was restored"):
+        status.assert_existing_objects_matched()
+    assert status.expect_partial() is status

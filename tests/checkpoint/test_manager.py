@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import nnlib
+from nnlib import _atomic
 from nnlib.checkpoint import CheckpointWriteError
+from nnlib.checkpoint import _index as index_module
 from nnlib.checkpoint import manager as manager_module
 
 
@@ -98,7 +100,7 @@ def test_keep_checkpoint_every_n_hours(tmp_path, step, monkeypatch):
     ]
 
 
-def test_old_files_are_deleted_only_after_the_index_is_written(
+def test_a_failed_index_rewrite_removes_the_new_file_and_keeps_the_old(
     tmp_path, step, monkeypatch
 ):
     manager = nnlib.CheckpointManager(
@@ -109,11 +111,86 @@ def test_old_files_are_deleted_only_after_the_index_is_written(
     def fail(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(manager_module.json, "dump", fail)
-    with pytest.raises(CheckpointWriteError, match="index"):
+    monkeypatch.setattr(index_module.json, "dump", fail)
+    with pytest.raises(CheckpointWriteError, match="index") as caught:
         manager.save()
-    assert _files(str(tmp_path)) == ["checkpoint", "ckpt-1.h5", "ckpt-2.h5"]
+    assert "previous checkpoints are intact" in str(caught.value)
+    # Nothing unlisted is left behind, and the old file was not rotated out.
+    assert _files(str(tmp_path)) == ["checkpoint", "ckpt-1.h5"]
     assert os.path.basename(nnlib.latest_checkpoint(str(tmp_path))) == "ckpt-1.h5"
+    monkeypatch.undo()
+    assert os.path.basename(manager.save()) == "ckpt-2.h5"
+    assert _files(str(tmp_path)) == ["checkpoint", "ckpt-2.h5"]
+
+
+def _plant(folder, name, source):
+    with open(source, "rb") as f, open(os.path.join(folder, name), "wb") as out:
+        out.write(f.read())
+
+
+def test_a_save_sweeps_unlisted_files_and_stale_temporaries_of_its_prefix(
+    tmp_path, step
+):
+    folder = str(tmp_path)
+    manager = nnlib.CheckpointManager(nnlib.Checkpoint(step=step), folder)
+    first = manager.save()
+    # Left by killed processes: a file rotated out of the index but not yet
+    # deleted, an index-less save, temporaries of saves and of the index.
+    stale = ["ckpt-0.h5", ".ckpt-2.h5.0badf00d.tmp", ".checkpoint.12345678.tmp"]
+    # Not the manager's: another prefix, its temporary, a user's file.
+    others = ["other-1.h5", ".other-1.h5.0badf00d.tmp", "ckpt-notes.txt", "ckpt.h5"]
+    for name in stale + others:
+        _plant(folder, name, first)
+    path = manager.save()
+    assert os.path.basename(path) == "ckpt-2.h5"
+    assert _files(folder) == sorted(["checkpoint", "ckpt-1.h5", "ckpt-2.h5", *others])
+
+
+def test_a_temporary_file_in_use_is_not_swept(tmp_path, step):
+    folder = str(tmp_path)
+    manager = nnlib.CheckpointManager(nnlib.Checkpoint(step=step), folder)
+    manager.save()
+    with _atomic.replacing(os.path.join(folder, "ckpt-9.h5")) as temp:
+        manager.save()  # another save under way (here: in this process)
+        assert os.path.exists(temp)
+        with open(temp, "wb") as f:
+            f.write(b"done")
+    assert "ckpt-9.h5" in _files(folder)
+
+
+def test_files_an_older_index_does_not_know_are_kept(tmp_path, step):
+    folder = str(tmp_path)
+    ckpt = nnlib.Checkpoint(step=step)
+    manager = nnlib.CheckpointManager(ckpt, folder)
+    manager.save()
+    manager.save()
+    # An index of an older nnlib: no list of preserved files. A file it does not
+    # list may be one it preserved: never swept, kept for good.
+    index_path = os.path.join(folder, "checkpoint")
+    with open(index_path) as f:
+        index = json.load(f)
+    del index["preserved"]
+    index["checkpoints"] = index["checkpoints"][1:]
+    with open(index_path, "w") as f:
+        json.dump(index, f)
+    again = nnlib.CheckpointManager(ckpt, folder, max_to_keep=1)
+    again.save()
+    again.save()
+    assert _files(folder) == ["checkpoint", "ckpt-1.h5", "ckpt-4.h5"]
+
+
+def test_an_unreadable_index_warns_and_nothing_is_swept(tmp_path, step):
+    folder = str(tmp_path)
+    ckpt = nnlib.Checkpoint(step=step)
+    nnlib.CheckpointManager(ckpt, folder).save()
+    (tmp_path / "checkpoint").write_text("{not json")
+    with pytest.warns(UserWarning, match="unreadable"):
+        assert nnlib.latest_checkpoint(folder) is None
+    with pytest.warns(UserWarning, match="unreadable"):
+        again = nnlib.CheckpointManager(ckpt, folder)
+    with pytest.warns(UserWarning, match="unreadable"):
+        again.save()  # reads it again, then replaces it
+    assert _files(folder) == ["checkpoint", "ckpt-1.h5", "ckpt-2.h5"]
 
 
 def test_latest_checkpoint_without_an_index_or_file(tmp_path, step):
@@ -123,7 +200,8 @@ def test_latest_checkpoint_without_an_index_or_file(tmp_path, step):
     os.remove(second)
     assert nnlib.latest_checkpoint(str(tmp_path)) == first
     (tmp_path / "checkpoint").write_text("{not json")
-    assert nnlib.latest_checkpoint(str(tmp_path)) is None
+    with pytest.warns(UserWarning, match="unreadable"):
+        assert nnlib.latest_checkpoint(str(tmp_path)) is None
 
 
 def test_restore_or_initialize(tmp_path, step):
@@ -139,3 +217,13 @@ def test_restore_or_initialize(tmp_path, step):
 def test_bad_max_to_keep(tmp_path, bad):
     with pytest.raises(ValueError, match="max_to_keep"):
         nnlib.CheckpointManager(nnlib.Checkpoint(), str(tmp_path), max_to_keep=bad)
+
+
+def test_a_manager_made_first_keeps_what_checkpoint_save_records(tmp_path, step):
+    folder = str(tmp_path)
+    ckpt = nnlib.Checkpoint(step=step)
+    manager = nnlib.CheckpointManager(ckpt, folder, max_to_keep=3)
+    first = ckpt.save(os.path.join(folder, "ckpt"))
+    manager.save()
+    assert _files(folder) == ["checkpoint", "ckpt-1.h5", "ckpt-2.h5"]
+    assert manager.checkpoints[0] == first

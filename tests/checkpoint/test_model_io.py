@@ -1,13 +1,21 @@
 """model.save / nnlib.load_model: architecture, weights, optimizer, compile settings."""
 
+import json
 import os
+import tracemalloc
 
 import numpy as np
 import pytest
 
 import nnlib
 from nnlib import layers
-from nnlib.checkpoint import CheckpointMismatchError, CheckpointWriteError, h5io
+from nnlib.checkpoint import (
+    CheckpointConfigError,
+    CheckpointMismatchError,
+    CheckpointUnsafeError,
+    CheckpointWriteError,
+    h5io,
+)
 from nnlib.layers import _registry
 
 
@@ -137,29 +145,93 @@ def test_a_subclassed_network_loads_with_its_class(tmp_path, helpers, monkeypatc
     x = np.ones((2, 3), np.float32)
     expected = model(x).numpy()
     path = model.save(str(tmp_path / "tower.h5"))
-    assert nnlib.load_model(path)(x).numpy().tolist() == expected.tolist()
-    # In a process that never defined the class, the message says what to pass.
-    monkeypatch.delitem(_registry.LAYER_CLASSES, "Tower")
-    with pytest.raises(ValueError) as caught:
-        nnlib.load_model(path)
-    message = str(caught.value)
-    assert "'Tower' is not known" in message
-    assert "custom_objects={'Tower': Tower}" in message and "load_weights" in message
     loaded = nnlib.load_model(path, custom_objects={"Tower": Tower})
     np.testing.assert_array_equal(loaded(x).numpy(), expected)
+    # Without safe mode, the class defined in this process is found by name.
+    loaded = nnlib.load_model(path, safe_mode=False)
+    np.testing.assert_array_equal(loaded(x).numpy(), expected)
+    # In a process that never defined the class, the message says what to pass.
+    monkeypatch.delitem(_registry.USER_CLASSES, _registry.registered_name(Tower))
+    with pytest.raises(CheckpointConfigError) as caught:
+        nnlib.load_model(path, safe_mode=False)
+    message = str(caught.value)
+    assert "is not defined in this process" in message and path in message
+    assert "custom_objects={'Tower': Tower}" in message and "load_weights" in message
 
 
-def test_a_network_with_init_arguments_needs_get_config(tmp_path):
-    model = Sized(3)
-    model(np.ones((1, 2), np.float32))
-    path = model.save(str(tmp_path / "sized.h5"))
-    with pytest.raises(ValueError, match="Sized.from_config failed .* get_config"):
+def test_safe_mode_refuses_classes_from_outside_nnlib_unless_given(tmp_path):
+    model = Tower()
+    model(np.ones((1, 3), np.float32))
+    path = model.save(str(tmp_path / "tower.h5"))
+    with pytest.raises(CheckpointConfigError) as caught:
+        nnlib.load_model(path)  # safe_mode=True by default, as in Keras
+    message = str(caught.value)
+    assert isinstance(caught.value, ValueError) and path in message
+    assert "safe mode" in message and "custom_objects={'Tower': Tower}" in message
+    assert "safe_mode=False" in message
+
+
+class Doubler(layers.Layer):
+    """A user layer inside a Sequential: found by name only when allowed."""
+
+    def call(self, x):
+        return x * 2
+
+
+def test_safe_mode_covers_the_layers_inside_a_sequential(tmp_path):
+    model = nnlib.Sequential([layers.Dense(2, input_shape=(3,)), Doubler()])
+    path = model.save(str(tmp_path / "m.h5"))
+    with pytest.raises(CheckpointConfigError, match=r"Doubler.*custom_objects="):
         nnlib.load_model(path)
-    model = SizedWithConfig(3)
-    model(np.ones((1, 2), np.float32))
-    clone = nnlib.load_model(model.save(str(tmp_path / "sized_config.h5")))
-    x = np.arange(4, dtype=np.float32).reshape(2, 2)
-    np.testing.assert_array_equal(clone(x).numpy(), model(x).numpy())
+    clone = nnlib.load_model(path, custom_objects={"Doubler": Doubler})
+    assert type(clone.layers[1]) is Doubler
+    assert type(nnlib.load_model(path, safe_mode=False).layers[1]) is Doubler
+
+
+def _rewritten(path, **changes):
+    """Rewrites root attributes of a model file (a crafted file)."""
+    stored = h5io.read(path)
+    attrs = {
+        k: v
+        for k, v in stored.attrs.items()
+        if k not in ("format_version", "nnlib_version", "names")
+    }
+    attrs.update(changes)
+    h5io.write(path, stored.arrays, attrs)
+    return path
+
+
+def test_a_config_nested_too_deep_is_a_clear_error(tmp_path):
+    path = nnlib.Sequential([layers.Dense(2, input_shape=(3,))]).save(
+        str(tmp_path / "m.h5")
+    )
+    _rewritten(path, model_config="[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CheckpointUnsafeError) as caught:
+        nnlib.load_model(path)
+    message = str(caught.value)
+    assert path in message and "model_config" in message
+    assert "nested 100000 deep, deeper than" in message
+
+
+def test_a_config_asking_for_a_huge_variable_allocates_nothing(tmp_path):
+    model = nnlib.Sequential([layers.Dense(2, input_shape=(3,), name="big")])
+    path = model.save(str(tmp_path / "m.h5"))
+    config = json.loads(h5io.read(path).attrs["model_config"])
+    layer = config["config"]["layers"][0]["config"]
+    layer["units"], layer["input_shape"] = 1 << 20, [1 << 20]  # a 4 TiB kernel
+    _rewritten(path, model_config=json.dumps(config))
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointUnsafeError) as caught:
+            nnlib.load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    message = str(caught.value)
+    assert path in message and "layer 'big'" in message
+    assert "(1048576, 1048576) float32 (4.0 TiB)" in message
+    assert "larger than the file's stored weights" in message
+    assert peak < 16 << 20
 
 
 def test_other_kinds_of_file_are_refused_with_the_way_to_load_them(tmp_path, make_mlp):

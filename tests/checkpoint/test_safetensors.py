@@ -244,3 +244,84 @@ def test_edge_arrays_are_written_as_the_package_reads_them(path):
     assert list(load_safetensors(path)) == list(arrays)  # saving order kept
     with pytest.raises(TypeError, match="dtype float128 are not supported"):
         save_safetensors(path, {"x": np.zeros(2, np.longdouble)})
+
+
+# -- what nnlib's record covers (issue 11, item 9) --------------------------------
+
+
+def _edit_header(path, edit):
+    """Rewrites the JSON header of ``path`` through ``edit(header dict)``."""
+    data = _read(path)
+    (size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + size])
+    edit(header)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    _write(path, struct.pack("<Q", len(text)) + text + data[8 + size :])
+
+
+def _edit_record(path, edit):
+    def change(header):
+        record = json.loads(header["__metadata__"]["nnlib"])
+        edit(record)
+        header["__metadata__"]["nnlib"] = json.dumps(record)
+
+    _edit_header(path, change)
+
+
+def test_a_dtype_changed_in_the_header_is_detected(path):
+    save_safetensors(path, {"fc.weight": np.full((3, 2), 0.5, np.float32)})
+    _edit_header(path, lambda h: h["fc.weight"].update(dtype="I32"))
+    with pytest.raises(CheckpointCorruptError) as caught:
+        load_safetensors(path)
+    message = str(caught.value)
+    assert "'fc.weight'" in message and "I32" in message and "F32" in message
+
+
+def test_a_shape_changed_in_the_header_is_detected(path):
+    save_safetensors(path, {"w": np.arange(6, dtype=np.float32).reshape(3, 2)})
+    _edit_header(path, lambda h: h["w"].update(shape=[2, 3]))
+    with pytest.raises(CheckpointCorruptError, match=r"'w'.*\[2, 3\].*\[3, 2\]"):
+        load_safetensors(path)
+
+
+@pytest.mark.parametrize("key", ["crc32", "dtypes", "shapes"])
+def test_a_record_shorter_than_the_names_is_an_error(path, key):
+    save_safetensors(path, {"a": np.ones(2), "b": np.zeros(3)})
+    _edit_record(path, lambda record: record[key].pop())
+    with pytest.raises(CheckpointCorruptError, match=f"{key}.*'b'"):
+        load_safetensors(path)
+
+
+@pytest.mark.parametrize("key", ["crc32", "dtypes"])
+def test_a_record_without_its_checks_is_an_error(path, key):
+    save_safetensors(path, {"a": np.ones(2)})
+    _edit_record(path, lambda record: record.pop(key))
+    with pytest.raises(CheckpointCorruptError, match=key):
+        load_safetensors(path)
+
+
+def test_an_integer_tensor_for_a_float_variable_is_refused(path):
+    dense = layers.Dense(2)
+    dense(np.ones((1, 3), np.float32))
+    st_numpy.save_file(  # another writer: nothing recorded to check against
+        {"kernel": np.ones((3, 2), np.int32), "bias": np.zeros(2, np.float32)}, path
+    )
+    before = dense.kernel.numpy().copy()
+    with pytest.raises(CheckpointMismatchError) as caught:
+        load_safetensors_weights(dense, path)
+    message = str(caught.value)
+    assert "kernel" in message and "int32" in message and "float32" in message
+    assert np.array_equal(dense.kernel.numpy(), before)
+
+
+def test_an_integer_array_is_refused_when_assigned_on_creation_too(tmp_path):
+    """A deferred load (before the first call) checks dtypes as variables appear."""
+    from nnlib.checkpoint import h5io
+
+    path = str(tmp_path / "w.h5")
+    h5io.write(path, {"kernel": np.ones((3, 2), np.int64), "bias": np.zeros(2)})
+    dense = layers.Dense(2)
+    dense.load_weights(path)
+    with pytest.raises(CheckpointMismatchError, match="kernel.*int64.*float32"):
+        dense(np.ones((1, 3), np.float32))

@@ -2,7 +2,6 @@
 
 import errno
 import glob
-import io
 import os
 import signal
 import subprocess
@@ -17,6 +16,7 @@ from nnlib import _atomic
 from nnlib.checkpoint import (
     CheckpointLockedError,
     CheckpointWriteError,
+    _h5image,
     h5io,
 )
 
@@ -41,29 +41,18 @@ def _intact(path, saved, make_mlp, helpers):
     assert [os.path.basename(p) for p in glob.glob(os.path.dirname(path) + "/.*")] == []
 
 
-class _FullDisk(io.FileIO):
-    """A file whose writes fail with ENOSPC after ``limit`` bytes."""
+def _disk_full_after(monkeypatch, limit):
+    """Makes the writes of a save fail with ENOSPC after ``limit`` bytes."""
+    written = [0]
+    real = _h5image._pwrite
 
-    limit = 2000
-
-    def write(self, data):
-        if self.tell() + len(data) > self.limit:
+    def pwrite(fd, data, offset):
+        written[0] += len(memoryview(data).cast("B"))
+        if written[0] > limit:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return super().write(data)
+        real(fd, data, offset)
 
-
-def _disk_full_h5py(monkeypatch):
-    real = h5py.File
-
-    def fake(name, mode="r", **kwargs):
-        if mode == "w":
-            handle = _FullDisk(name, "w+")
-            file = real(handle, mode, **kwargs)
-            file._test_handle = handle
-            return file
-        return real(name, mode, **kwargs)
-
-    monkeypatch.setattr(h5py, "File", fake)
+    monkeypatch.setattr(_h5image, "_pwrite", pwrite)
 
 
 def test_disk_full_in_the_writer_keeps_the_previous_checkpoint(
@@ -71,7 +60,7 @@ def test_disk_full_in_the_writer_keeps_the_previous_checkpoint(
 ):
     _, path, saved = good
     bigger = make_mlp(hidden=400)  # its raw data reaches the disk mid-save
-    _disk_full_h5py(monkeypatch)
+    _disk_full_after(monkeypatch, 2000)
     with pytest.raises(CheckpointWriteError) as caught:
         bigger.save_weights(path)
     message = str(caught.value)
@@ -137,7 +126,7 @@ def test_read_only_folder(good, monkeypatch, make_mlp, helpers):
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", os.path.dirname(path))
 
-    monkeypatch.setattr(_atomic, "create_temp", refuse)
+    monkeypatch.setattr(_atomic, "_create", refuse)
     with pytest.raises(CheckpointWriteError, match="permission denied") as caught:
         model.save_weights(path)
     assert isinstance(caught.value.__cause__, PermissionError)
