@@ -1,6 +1,6 @@
 """nnlib: a Keras-like neural-network library on numpy with an eager autograd engine.
 
-Example:
+Examples:
     >>> import nnlib
     >>> a = nnlib.constant([[1., 2.], [3., 4.]])
     >>> nnlib.matmul(a, a).numpy()

@@ -19,7 +19,7 @@ def boolean(value, name, owner):
     ``"False"`` or ``"no"`` is truthy in Python and would mean the opposite of
     what the user wrote.
 
-    Example:
+    Examples:
         >>> from nnlib._args import boolean
         >>> boolean(np.bool_(True), "use_bias", "Dense")
         True
@@ -45,7 +45,7 @@ def integer(value, name, owner, minimum=None):
         TypeError: If ``value`` is not an integer.
         ValueError: If it is below ``minimum``.
 
-    Example:
+    Examples:
         >>> from nnlib._args import integer
         >>> integer(np.int64(3), "epochs", "fit", minimum=0)
         3
@@ -61,14 +61,16 @@ def integer(value, name, owner, minimum=None):
             f"({type(value).__name__})"
         )
     if minimum is not None and value < minimum:
-        raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value}")
+        raise ValueError(
+            f"{owner}: {name} must be an integer >= {minimum}, got {value}"
+        )
     return int(value)
 
 
 def one_of(value, name, owner, choices):
     """Returns ``value`` if it is one of ``choices``, or raises ValueError listing them.
 
-    Example:
+    Examples:
         >>> from nnlib._args import one_of
         >>> one_of("loud", "verbose", "fit", ("auto", 0, 1, 2))
         Traceback (most recent call last):

@@ -16,7 +16,7 @@ def warn(message, category=UserWarning):
     reached through ``Layer.load_weights``, an importer or a callback would
     point into nnlib.
 
-    Example:
+    Examples:
         >>> import warnings
         >>> from nnlib._warn import warn
         >>> with warnings.catch_warnings(record=True) as caught:

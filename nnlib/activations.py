@@ -50,7 +50,7 @@ __all__ = [
 def linear(x):
     """The identity: returns ``x`` as a Tensor (the same one if it already is).
 
-    Example:
+    Examples:
         >>> from nnlib import activations
         >>> activations.linear([1., -2.])
         nnlib.Tensor([ 1. -2.], shape=(2,), dtype=float32)
@@ -97,7 +97,7 @@ def get(identifier):
         ValueError: For an unknown name (with the closest valid one) or an
             identifier that is neither a string nor callable.
 
-    Example:
+    Examples:
         >>> from nnlib import activations
         >>> activations.get("relu")([-1., 2.])
         nnlib.Tensor([0. 2.], shape=(2,), dtype=float32)
@@ -124,7 +124,7 @@ def serialize(activation):
     Raises:
         ValueError: For any other callable, which has no name to save.
 
-    Example:
+    Examples:
         >>> from nnlib import activations
         >>> activations.serialize(activations.get("gelu"))
         'gelu'

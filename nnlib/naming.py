@@ -18,7 +18,7 @@ _LOCK = threading.Lock()
 def to_snake_case(name):
     """``"BatchNormalization"`` -> ``"batch_normalization"``, as Keras names layers.
 
-    Example:
+    Examples:
         >>> [to_snake_case(n) for n in ("Dense", "Conv2D", "MNISTModel", "LSTM")]
         ['dense', 'conv2d', 'mnist_model', 'lstm']
     """
@@ -34,7 +34,7 @@ def unique_name(base, taken=None):
         taken: A set of names in use (a network's children). Without it, the
             process-wide counter for top-level names is used.
 
-    Example:
+    Examples:
         >>> unique_name("dense", taken={"dense", "dense_1"})
         'dense_2'
     """
@@ -56,7 +56,7 @@ def reset_names():
     Only names given afterwards are affected; useful between experiments in one
     process, as Keras's ``clear_session``.
 
-    Example:
+    Examples:
         >>> reset_names()
         >>> unique_name("example_model"), unique_name("example_model")
         ('example_model', 'example_model_1')

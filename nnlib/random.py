@@ -20,7 +20,7 @@ def set_seed(seed):
     Args:
         seed: A non-negative int.
 
-    Example:
+    Examples:
         >>> nnlib.random.set_seed(0)
         >>> a = nnlib.random.get_generator().random()
         >>> nnlib.random.set_seed(0)
@@ -36,7 +36,7 @@ def set_seed(seed):
 def get_generator():
     """Returns the global ``numpy.random.Generator`` nnlib draws from.
 
-    Example:
+    Examples:
         >>> isinstance(nnlib.random.get_generator(), np.random.Generator)
         True
     """
@@ -46,7 +46,7 @@ def get_generator():
 def get_state():
     """Returns a copy of the global generator's state (a plain dict).
 
-    Example:
+    Examples:
         >>> state = nnlib.random.get_state()
         >>> a = nnlib.random.get_generator().random()
         >>> nnlib.random.set_state(state)

@@ -47,7 +47,7 @@ class Regularizer:
     and ``get_config`` when they take arguments. A plain function
     ``weight -> scalar`` works wherever a regularizer is accepted.
 
-    Example:
+    Examples:
         >>> from nnlib import regularizers
         >>> class MaxAbs(regularizers.Regularizer):
         ...     def __call__(self, weight):
@@ -68,7 +68,7 @@ class Regularizer:
     def from_config(cls, config):
         """Builds a regularizer from ``get_config()``'s dict.
 
-        Example:
+        Examples:
             >>> from nnlib import regularizers
             >>> regularizers.L2.from_config({"l2": 0.5})
             L2(l2=0.5)
@@ -89,7 +89,7 @@ class L1(Regularizer):
     Raises:
         ValueError: If ``l1`` is negative or not finite.
 
-    Example:
+    Examples:
         >>> from nnlib import regularizers
         >>> regularizers.L1(0.1)(np.array([1., -2.]))
         nnlib.Tensor(0.3, shape=(), dtype=float64)
@@ -114,7 +114,7 @@ class L2(Regularizer):
     Raises:
         ValueError: If ``l2`` is negative or not finite.
 
-    Example:
+    Examples:
         >>> from nnlib import regularizers
         >>> regularizers.L2(0.1)(np.array([1., -2.]))
         nnlib.Tensor(0.5, shape=(), dtype=float64)
@@ -143,7 +143,7 @@ class L1L2(Regularizer):
     Raises:
         ValueError: If a factor is negative or not finite.
 
-    Example:
+    Examples:
         >>> from nnlib import regularizers
         >>> regularizers.L1L2(l1=0.1, l2=0.1)(np.array([1., -2.]))
         nnlib.Tensor(0.8, shape=(), dtype=float64)
@@ -165,7 +165,7 @@ def l1_l2(l1=0.01, l2=0.01):
 
     This is what the name ``"l1_l2"`` gives in ``get``.
 
-    Example:
+    Examples:
         >>> from nnlib import regularizers
         >>> regularizers.l1_l2()
         L1L2(l1=0.01, l2=0.01)
@@ -203,7 +203,7 @@ def get(identifier):
         ValueError: For an unknown name (with the closest valid one) or an
             identifier of another kind.
 
-    Example:
+    Examples:
         >>> from nnlib import regularizers
         >>> regularizers.get("l2")
         L2(l2=0.01)
@@ -235,7 +235,7 @@ def serialize(regularizer):
     Raises:
         ValueError: For a plain function, which has no config to save.
 
-    Example:
+    Examples:
         >>> from nnlib import regularizers
         >>> regularizers.serialize(regularizers.L1(0.5))
         {'class_name': 'L1', 'config': {'l1': 0.5}}

@@ -34,7 +34,7 @@ def check_gradients(
     Raises:
         AssertionError: Naming the argument, the worst element and both values.
 
-    Example:
+    Examples:
         >>> nnlib.test_util.check_gradients(lambda x: nnlib.tanh(x) * x, np.ones((2, 3)))
         >>> wrong = nnlib.custom_gradient(lambda x: (x * x, lambda dy: dy * x))
         >>> nnlib.test_util.check_gradients(wrong, np.ones(3))
@@ -84,7 +84,7 @@ def _check_once(f, args, wrt, level, eps, rtol, atol, seed):
 def numerical_gradient(f, args, position, dys, eps=1e-6):
     """Central-difference gradient of ``sum(dy * f(args))`` w.r.t. ``args[position]``.
 
-    Example:
+    Examples:
         >>> numerical_gradient(lambda x: x * x, [np.array([3.0])], 0,
         ...                    [np.array([1.0])]).round(6)
         array([6.])

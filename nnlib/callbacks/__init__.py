@@ -5,7 +5,7 @@ callback in order. ``History`` records the epochs (``fit`` returns it) and
 ``ProgbarLogger`` shows progress; the others stop training early, change the
 learning rate, or write logs.
 
-Example:
+Examples:
     >>> from nnlib import callbacks
     >>> stop = callbacks.EarlyStopping(monitor="val_loss", patience=3)
     >>> cbs = callbacks.CallbackList([stop], add_history=True, epochs=10)

@@ -41,7 +41,7 @@ class BackupAndRestore(Callback):
         ValueError: For another ``save_freq``, or an empty ``backup_dir``.
         TypeError: If ``delete_checkpoint`` is not True or False.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> from nnlib import callbacks
         >>> backup = callbacks.BackupAndRestore(tempfile.mkdtemp())

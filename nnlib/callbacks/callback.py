@@ -52,7 +52,7 @@ class Callback:
         params: Dict with keys ``"epochs"``, ``"steps"`` (steps per epoch,
             ``None`` when unknown) and ``"verbose"``, set by ``set_params``.
 
-    Example:
+    Examples:
         >>> from nnlib import callbacks
         >>> class Count(callbacks.Callback):
         ...     def on_train_begin(self, logs=None):
@@ -213,7 +213,7 @@ class CallbackList(Callback):
     Raises:
         TypeError: An element of ``callbacks`` is not a ``Callback``.
 
-    Example:
+    Examples:
         >>> from nnlib import callbacks
         >>> seen = []
         >>> log = callbacks.LambdaCallback(

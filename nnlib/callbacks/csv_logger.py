@@ -37,7 +37,7 @@ class CSVLogger(Callback):
     Raises:
         TypeError: If ``append`` is not True or False.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib import callbacks
         >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")

@@ -39,7 +39,7 @@ class EarlyStopping(Callback):
             ``start_from_epoch`` is negative.
         TypeError: ``restore_best_weights`` is not True or False.
 
-    Example:
+    Examples:
         >>> import types
         >>> from nnlib import callbacks
         >>> model = types.SimpleNamespace(stop_training=False)
@@ -143,7 +143,7 @@ class EarlyStopping(Callback):
             Dict with ``monitor``, ``wait``, ``best``, ``best_epoch``,
             ``stopped_epoch`` and ``has_best_weights``.
 
-        Example:
+        Examples:
             >>> from nnlib import callbacks
             >>> stopper = callbacks.EarlyStopping(monitor="loss")
             >>> stopper.get_state()["best"] is None
@@ -164,7 +164,7 @@ class EarlyStopping(Callback):
         Args:
             state: A dict from ``get_state``.
 
-        Example:
+        Examples:
             >>> from nnlib import callbacks
             >>> a = callbacks.EarlyStopping(monitor="loss", patience=3)
             >>> a.set_model(type("M", (), {"stop_training": False})())

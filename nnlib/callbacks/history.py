@@ -18,7 +18,7 @@ class History(Callback):
             of its values, one per epoch, as Python floats where numeric.
         epoch: List of the epoch indices recorded.
 
-    Example:
+    Examples:
         >>> from nnlib import callbacks
         >>> history = callbacks.History()
         >>> history.on_train_begin()
@@ -45,7 +45,7 @@ class History(Callback):
         Returns:
             Dict with ``epoch`` and ``history`` (copies).
 
-        Example:
+        Examples:
             >>> from nnlib import callbacks
             >>> history = callbacks.History()
             >>> history.on_epoch_end(0, {"loss": 0.5})

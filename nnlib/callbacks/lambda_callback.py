@@ -31,15 +31,19 @@ class LambdaCallback(Callback):
     ``(batch, logs)`` for batch hooks, ``(logs)`` for begin/end hooks.
 
     Args:
-        on_epoch_begin, on_epoch_end, on_train_begin, on_train_end,
-        on_train_batch_begin, on_train_batch_end: Functions, or ``None``.
+        on_epoch_begin: ``f(epoch, logs)``, or ``None``.
+        on_epoch_end: ``f(epoch, logs)``, or ``None``.
+        on_train_begin: ``f(logs)``, or ``None``.
+        on_train_end: ``f(logs)``, or ``None``.
+        on_train_batch_begin: ``f(batch, logs)``, or ``None``.
+        on_train_batch_end: ``f(batch, logs)``, or ``None``.
         **hooks: Any other hook by name (``on_test_end=...``,
             ``on_predict_batch_end=...``, ``on_batch_end=...``).
 
     Raises:
         TypeError: A name that is not a hook, or a value that is not callable.
 
-    Example:
+    Examples:
         >>> from nnlib import callbacks
         >>> losses = []
         >>> cb = callbacks.LambdaCallback(

@@ -62,7 +62,7 @@ class LearningRateScheduler(Callback):
             float (a schedule object), or ``schedule`` returned a non-number.
         ValueError: (during ``fit``) the schedule returned NaN or infinity.
 
-    Example:
+    Examples:
         >>> import types
         >>> from nnlib import callbacks
         >>> model = types.SimpleNamespace(
@@ -134,7 +134,7 @@ class ReduceLROnPlateau(Callback):
     Raises:
         ValueError: ``factor`` is not in (0, 1), or ``mode`` is unknown.
 
-    Example:
+    Examples:
         >>> import types
         >>> from nnlib import callbacks
         >>> model = types.SimpleNamespace(
@@ -228,7 +228,7 @@ class ReduceLROnPlateau(Callback):
         Returns:
             Dict with ``monitor``, ``wait``, ``best`` and ``cooldown_counter``.
 
-        Example:
+        Examples:
             >>> from nnlib import callbacks
             >>> callbacks.ReduceLROnPlateau().get_state()
             {'monitor': 'val_loss', 'wait': 0, 'best': None, 'cooldown_counter': 0}
@@ -246,7 +246,7 @@ class ReduceLROnPlateau(Callback):
         Args:
             state: A dict from ``get_state``.
 
-        Example:
+        Examples:
             >>> from nnlib import callbacks
             >>> reduce = callbacks.ReduceLROnPlateau()
             >>> reduce.set_state({"wait": 2, "best": 0.3, "cooldown_counter": 1})

@@ -66,7 +66,7 @@ class ModelCheckpoint(Callback):
             if ``filepath`` names a folder, or lies under a file, so that no
             checkpoint could ever be written there.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib import callbacks
         >>> folder = tempfile.mkdtemp()
@@ -188,7 +188,7 @@ class ModelCheckpoint(Callback):
         Returns:
             Dict with ``monitor``, ``best`` (None before any) and ``batches_seen``.
 
-        Example:
+        Examples:
             >>> from nnlib import callbacks
             >>> callbacks.ModelCheckpoint("m.h5").get_state()
             {'monitor': 'val_loss', 'best': None, 'batches_seen': 0}
@@ -205,7 +205,7 @@ class ModelCheckpoint(Callback):
         Args:
             state: A dict from ``get_state``.
 
-        Example:
+        Examples:
             >>> from nnlib import callbacks
             >>> save = callbacks.ModelCheckpoint("m.h5", save_best_only=True)
             >>> save.set_state({"best": 0.25, "batches_seen": 10})

@@ -86,7 +86,7 @@ class Progbar:
         non_tty_interval: Minimum seconds between two intermediate lines on an
             output that is not a terminal (class attribute, 10.0).
 
-    Example:
+    Examples:
         >>> import io
         >>> from nnlib import callbacks
         >>> out = io.StringIO()
@@ -270,7 +270,7 @@ class ProgbarLogger(Callback):
             ``params["verbose"]``, when given, replaces it (as in Keras).
         file: Stream to write to; ``None`` means ``sys.stdout``.
 
-    Example:
+    Examples:
         >>> import io
         >>> from nnlib import callbacks
         >>> out = io.StringIO()

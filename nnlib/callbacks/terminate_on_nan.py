@@ -11,7 +11,7 @@ class TerminateOnNaN(Callback):
     It prints ``Batch 12: invalid loss, terminating training`` and sets
     ``model.stop_training``; the fit loop then ends after this batch.
 
-    Example:
+    Examples:
         >>> import types
         >>> from nnlib import callbacks
         >>> model = types.SimpleNamespace(stop_training=False)

@@ -5,7 +5,7 @@ iterate it: elements are numpy arrays (numpy scalars for scalar components),
 nested like the source (a tuple stays a tuple, a dict a dict). This layer uses
 numpy only (plus ``nnlib.random`` for unseeded shuffles).
 
-Example:
+Examples:
     >>> from nnlib.data import Dataset
     >>> x = np.arange(12, dtype=np.float32).reshape(6, 2)
     >>> y = np.arange(6)

@@ -97,7 +97,7 @@ class TextLineDataset(Dataset):
         FileNotFoundError: If a named file does not exist (checked at once for
             names given directly, at iteration for a dataset of names).
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from nnlib.data import TextLineDataset
         >>> path = os.path.join(tempfile.mkdtemp(), "a.txt")

@@ -32,7 +32,7 @@ class Dataset(Sources, Transformations):
     like the source; functions given to ``map``/``filter`` receive numpy values
     too. Each ``iter()`` starts from the beginning.
 
-    Example:
+    Examples:
         >>> from nnlib.data import Dataset
         >>> x = np.arange(10, dtype=np.float32).reshape(5, 2)
         >>> y = np.arange(5)
@@ -51,7 +51,7 @@ class Dataset(Sources, Transformations):
     def as_numpy_iterator(self):
         """Returns an iterator of numpy elements (the same as ``iter(self)``).
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> [int(v) for v in Dataset.range(3).as_numpy_iterator()]
             [0, 1, 2]
@@ -67,7 +67,7 @@ class Dataset(Sources, Transformations):
         unknown after ``filter``, ``from_generator``, ``unbatch`` and
         ``interleave``; infinite after ``repeat()``.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset, INFINITE
             >>> Dataset.range(10).batch(3).cardinality()
             4
@@ -98,7 +98,7 @@ class Dataset(Sources, Transformations):
         pass with shuffling and prefetching turned off, which calls your
         functions once.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> x = np.zeros((6, 4), np.float32)
             >>> Dataset.from_tensor_slices({"x": x}).batch(2).element_spec

@@ -6,7 +6,7 @@ __all__ = ["Sources"]
 class Sources:
     """Static constructors; ``Dataset`` inherits them.
 
-    Example:
+    Examples:
         >>> from nnlib.data import Dataset
         >>> Dataset.from_tensor_slices(np.zeros((4, 2))).cardinality()
         4
@@ -32,7 +32,7 @@ class Sources:
                 names both lengths and the components), if a component is a
                 scalar, or if there are no components.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> ds = Dataset.from_tensor_slices({"x": np.ones((3, 2)), "y": [0, 1, 2]})
             >>> element = next(iter(ds))
@@ -53,7 +53,7 @@ class Sources:
         Returns:
             A ``Dataset`` of one element.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> [e.shape for e in Dataset.from_tensors(np.zeros((2, 3)))]
             [(2, 3)]
@@ -86,7 +86,7 @@ class Sources:
             ValueError: While iterating, if an element does not fit
                 ``output_signature`` (naming the expected and actual shape).
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset, TensorSpec
             >>> def gen():
             ...     for i in range(3):
@@ -113,7 +113,7 @@ class Sources:
         Raises:
             ValueError: If ``step`` is 0.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> [int(v) for v in Dataset.range(1, 10, 3)]
             [1, 4, 7]
@@ -134,7 +134,7 @@ class Sources:
         Raises:
             TypeError: If a leaf of ``datasets`` is not a ``Dataset``.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> ds = Dataset.zip((Dataset.range(3), Dataset.range(10, 20)))
             >>> [(int(a), int(b)) for a, b in ds]
@@ -159,7 +159,7 @@ class Sources:
         Raises:
             ValueError: If nothing matches (the message gives the patterns).
 
-        Example:
+        Examples:
             >>> import os, tempfile
             >>> from nnlib.data import Dataset
             >>> folder = tempfile.mkdtemp()

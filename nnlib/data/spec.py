@@ -21,7 +21,7 @@ class DatasetError(RuntimeError):
     element (counted from the start of the pass) it failed on; the original
     exception is chained as ``__cause__``.
 
-    Example:
+    Examples:
         >>> from nnlib.data import Dataset, DatasetError
         >>> ds = Dataset.range(3).map(lambda i: {0: "a", 2: "c"}[int(i)])
         >>> try:
@@ -50,7 +50,7 @@ class TensorSpec:
         dtype: A numpy dtype or its name; default ``"float32"``.
         name: Optional name (not used by nnlib, kept for TensorFlow parity).
 
-    Example:
+    Examples:
         >>> from nnlib.data import TensorSpec
         >>> spec = TensorSpec((None, 3), "float32")
         >>> spec
@@ -70,7 +70,7 @@ class TensorSpec:
     def from_value(cls, value):
         """The spec of a numpy array or scalar.
 
-        Example:
+        Examples:
             >>> from nnlib.data import TensorSpec
             >>> TensorSpec.from_value(np.zeros((2, 3), np.int64))
             TensorSpec(shape=(2, 3), dtype=int64)
@@ -81,7 +81,7 @@ class TensorSpec:
     def shape_compatible(self, shape):
         """True when ``shape`` fits this spec's shape (``None`` matches any size).
 
-        Example:
+        Examples:
             >>> from nnlib.data import TensorSpec
             >>> TensorSpec((None, 3)).shape_compatible((8, 3))
             True
@@ -93,7 +93,7 @@ class TensorSpec:
     def is_compatible_with(self, value):
         """True when ``value``'s shape fits and its dtype is this spec's dtype.
 
-        Example:
+        Examples:
             >>> from nnlib.data import TensorSpec
             >>> TensorSpec((2,), "int64").is_compatible_with(np.zeros(2))
             False

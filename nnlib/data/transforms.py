@@ -9,7 +9,7 @@ __all__ = ["Transformations"]
 class Transformations:
     """Methods that build a new dataset from ``self``; ``Dataset`` inherits them.
 
-    Example:
+    Examples:
         >>> from nnlib.data import Dataset
         >>> [b.shape for b in Dataset.range(6).shuffle(6, seed=0).batch(4)]
         [(4,), (2,)]
@@ -37,7 +37,7 @@ class Transformations:
             DatasetError: While iterating, if ``fn`` raises: the message gives
                 the element's index and the original exception is chained.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> ds = Dataset.from_tensor_slices(([1, 2, 3], [10, 20, 30]))
             >>> [int(v) for v in ds.map(lambda x, y: x + y, num_parallel_calls=2)]
@@ -53,7 +53,7 @@ class Transformations:
         ``predicate`` is called like ``map``'s function and must return a
         scalar bool. The cardinality becomes ``UNKNOWN``.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> [int(v) for v in Dataset.range(6).filter(lambda v: v % 2 == 0)]
             [0, 2, 4]
@@ -81,7 +81,7 @@ class Transformations:
         Raises:
             ValueError: If ``buffer_size`` < 1.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> ds = Dataset.range(5).shuffle(5, seed=0)
             >>> first, second = list(ds), list(ds)
@@ -108,7 +108,7 @@ class Transformations:
             ValueError: If ``batch_size`` < 1; while iterating, if elements of
                 different shapes meet in a batch (use ``padded_batch``).
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> [b.tolist() for b in Dataset.range(5).batch(2)]
             [[0, 1], [2, 3], [4]]
@@ -137,7 +137,7 @@ class Transformations:
             ValueError: If a component is larger than its padded shape, or the
                 ranks disagree (the message names the component and shapes).
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> ds = Dataset.range(1, 4).map(lambda n: np.arange(n))
             >>> ds.padded_batch(3, padding_values=-1).as_numpy_iterator().__next__()
@@ -158,7 +158,7 @@ class Transformations:
             ValueError: While iterating, for a scalar component or components
                 whose first dimensions differ.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> [int(v) for v in Dataset.range(4).batch(3).unbatch()]
             [0, 1, 2, 3]
@@ -173,7 +173,7 @@ class Transformations:
         Each repetition is a new pass (shuffles reshuffle). Repeating an empty
         dataset forever yields nothing instead of hanging.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> [int(v) for v in Dataset.range(2).repeat(2)]
             [0, 1, 0, 1]
@@ -188,7 +188,7 @@ class Transformations:
         Raises:
             ValueError: If ``count`` < -1.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> Dataset.range(10).take(3).cardinality()
             3
@@ -203,7 +203,7 @@ class Transformations:
         Raises:
             ValueError: If ``count`` < -1.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> [int(v) for v in Dataset.range(5).skip(3)]
             [3, 4]
@@ -219,7 +219,7 @@ class Transformations:
             ValueError: If ``num_shards`` < 1 or ``index`` outside
                 ``[0, num_shards)``.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> [int(v) for v in Dataset.range(7).shard(3, 1)]
             [1, 4]
@@ -234,7 +234,7 @@ class Transformations:
         Raises:
             TypeError: If the elements nest differently or their dtypes differ.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> [int(v) for v in Dataset.range(2).concatenate(Dataset.range(5, 7))]
             [0, 1, 5, 6]
@@ -246,7 +246,7 @@ class Transformations:
     def enumerate(self, start=0):
         """Pairs each element with its index: ``(np.int64 index, element)``.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> [(int(i), int(v)) for i, v in Dataset.range(5, 7).enumerate()]
             [(0, 5), (1, 6)]
@@ -267,7 +267,7 @@ class Transformations:
         each element's components; see ``nnlib/data/_cache.py``. A pass that
         stops early caches nothing.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> calls = []
             >>> ds = Dataset.range(3).map(lambda v: calls.append(1) or v).cache()
@@ -288,7 +288,7 @@ class Transformations:
         Args:
             buffer_size: Elements kept ready (>= 1, or ``AUTOTUNE``).
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> [int(v) for v in Dataset.range(3).prefetch(2)]
             [0, 1, 2]
@@ -311,7 +311,7 @@ class Transformations:
                 that does not depend on the machine).
             block_length: Consecutive elements taken from each.
 
-        Example:
+        Examples:
             >>> from nnlib.data import Dataset
             >>> ds = Dataset.range(1, 4).interleave(
             ...     lambda n: Dataset.from_tensors(n).repeat(2), cycle_length=2)

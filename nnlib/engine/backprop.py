@@ -31,7 +31,7 @@ def gradients_function(f, params=None):
         ValueError: If ``f`` returns None, or ``params`` mixes kinds or names an
             unknown parameter.
 
-    Example:
+    Examples:
         >>> def f(x, y):
         ...     return x ** 2 + y ** 2
         >>> [float(g) for g in nnlib.gradients_function(f)(2., 3.)]
@@ -52,7 +52,7 @@ def gradients_function(f, params=None):
 def value_and_gradients_function(f, params=None):
     """Like ``gradients_function``, but the returned function gives ``(value, grads)``.
 
-    Example:
+    Examples:
         >>> value, grads = nnlib.value_and_gradients_function(lambda x, y: x * y)(2., 5.)
         >>> float(value), [float(g) for g in grads]
         (10.0, [5.0, 2.0])
@@ -82,7 +82,7 @@ def implicit_gradients(f):
     The list holds exactly the trainable variables read while ``f`` ran, in the
     order the variables were created, so it is the same on every call.
 
-    Example:
+    Examples:
         >>> vx = nnlib.Variable(1.0, name="vx")
         >>> vy = nnlib.Variable(1.0, name="vy")
         >>> grads = nnlib.implicit_gradients(lambda x: 2 * vx * x)(2.)
@@ -110,7 +110,7 @@ def implicit_value_and_gradients(f):
     Raises:
         ValueError: If ``f`` returns None or reads no trainable variable.
 
-    Example:
+    Examples:
         >>> w = nnlib.Variable(3.0, name="w")
         >>> loss, grads_and_vars = nnlib.implicit_value_and_gradients(lambda: w * w)()
         >>> float(loss), float(grads_and_vars[0][0])

@@ -38,7 +38,7 @@ def custom_gradient(f):
         TypeError: If ``f`` reads variables and ``grad_fn`` has no ``variables``
             keyword.
 
-    Example:
+    Examples:
         >>> @nnlib.custom_gradient
         ... def log1pexp(x):
         ...     e = nnlib.exp(x)
@@ -184,7 +184,7 @@ def stop_gradient(x):
     Returns:
         A Tensor with the same value.
 
-    Example:
+    Examples:
         >>> g = nnlib.gradients_function(lambda x: x * nnlib.stop_gradient(x))
         >>> float(g(3.)[0])
         3.0

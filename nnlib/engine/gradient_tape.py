@@ -30,7 +30,7 @@ class GradientTape(Recorder):
             until the tape is deleted).
         watch_accessed_variables: Watch trainable variables automatically when read.
 
-    Example:
+    Examples:
         >>> x = nnlib.constant(3.0)
         >>> with nnlib.GradientTape() as tape:
         ...     tape.watch(x)
@@ -71,7 +71,7 @@ class GradientTape(Recorder):
             TypeError: If a leaf is not a Tensor (wrap numbers with
                 ``nnlib.constant`` first: a number has no identity to follow).
 
-        Example:
+        Examples:
             >>> x = nnlib.constant([1., 2.])
             >>> with nnlib.GradientTape() as tape:
             ...     tape.watch(x)
@@ -90,7 +90,7 @@ class GradientTape(Recorder):
     def watched_variables(self):
         """Returns the variables this tape watched, in the order they were created.
 
-        Example:
+        Examples:
             >>> v = nnlib.Variable(2.0)
             >>> with nnlib.GradientTape() as tape:
             ...     y = v * 3.0
@@ -103,7 +103,7 @@ class GradientTape(Recorder):
     def stop_recording(self):
         """Temporarily stops recording ops on this tape.
 
-        Example:
+        Examples:
             >>> x = nnlib.constant(2.0)
             >>> with nnlib.GradientTape() as tape:
             ...     tape.watch(x)
@@ -121,7 +121,7 @@ class GradientTape(Recorder):
     def recorded_ops(self):
         """Returns the names of the ops recorded so far, in order (for debugging).
 
-        Example:
+        Examples:
             >>> x = nnlib.constant(2.0)
             >>> with nnlib.GradientTape() as tape:
             ...     tape.watch(x)
@@ -162,7 +162,7 @@ class GradientTape(Recorder):
             TypeError: If a source is an integer or boolean tensor.
             ValueError: If an output gradient's shape differs from its target's.
 
-        Example:
+        Examples:
             >>> v = nnlib.Variable([1., 2.])
             >>> with nnlib.GradientTape() as tape:
             ...     y = v * v
@@ -216,7 +216,7 @@ class GradientTape(Recorder):
 
         Needs a persistent tape when called more than once.
 
-        Example:
+        Examples:
             >>> x = nnlib.constant([1., 2.])
             >>> with nnlib.GradientTape() as tape:
             ...     tape.watch(x)

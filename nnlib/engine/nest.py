@@ -7,7 +7,7 @@ def flatten(structure):
     Dicts are walked in sorted key order so the result does not depend on
     insertion order.
 
-    Example:
+    Examples:
         >>> flatten({"b": [1, 2], "a": 3})
         [3, 1, 2]
     """
@@ -26,7 +26,7 @@ _NESTED = (list, tuple, dict)
 def pack_as(structure, leaves):
     """Builds a structure shaped like ``structure`` from flat ``leaves``.
 
-    Example:
+    Examples:
         >>> pack_as({"b": [0, 0], "a": 0}, [3, 1, 2])
         {'b': [1, 2], 'a': 3}
     """

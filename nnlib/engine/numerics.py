@@ -46,7 +46,7 @@ _CHECKER = _NumericChecker()
 class ErrorState:
     """The previous ``seterr`` mode; as a context manager it restores it on exit.
 
-    Example:
+    Examples:
         >>> with nnlib.seterr(inf_or_nan="raise"):
         ...     nnlib.geterr()
         {'inf_or_nan': 'raise'}
@@ -83,7 +83,7 @@ def seterr(inf_or_nan=None):
     Raises:
         ValueError: For an unknown mode.
 
-    Example:
+    Examples:
         >>> with nnlib.seterr(inf_or_nan="raise"):
         ...     nnlib.log(nnlib.constant([0.0]))
         Traceback (most recent call last):
@@ -106,7 +106,7 @@ def seterr(inf_or_nan=None):
 def geterr():
     """Returns the current ``seterr`` settings as a dict.
 
-    Example:
+    Examples:
         >>> nnlib.geterr()
         {'inf_or_nan': 'ignore'}
     """

@@ -58,7 +58,7 @@ def push(observer):
         The handle ``pop`` takes, so that an observer entered in one thread can
         leave from another (a generator resumed elsewhere).
 
-    Example:
+    Examples:
         >>> class Names:
         ...     seen = []
         ...     def observe(self, name, *args):

@@ -34,7 +34,7 @@ def to_array(value, dtype=None):
     Raises:
         TypeError: If the value is not numeric (strings, objects, ragged lists).
 
-    Example:
+    Examples:
         >>> to_array([1., 2.]).dtype
         dtype('float32')
     """
@@ -80,7 +80,7 @@ class Tensor:
         value: A numpy array, Python number or nested list.
         dtype: Optional numpy dtype; by default Python floats become float32.
 
-    Example:
+    Examples:
         >>> t = nnlib.Tensor([[1., 2.], [3., 4.]])
         >>> t.shape, t.dtype
         ((2, 2), dtype('float32'))
@@ -122,7 +122,7 @@ class Tensor:
         The array shares memory with the tensor; tensors are immutable, so do not
         write into it (copy it first).
 
-        Example:
+        Examples:
             >>> nnlib.constant([1., 2.]).numpy()
             array([1., 2.], dtype=float32)
         """
@@ -216,7 +216,7 @@ def constant(value, dtype=None):
     Raises:
         TypeError: If ``value`` is not numeric.
 
-    Example:
+    Examples:
         >>> nnlib.constant([[1., 2.], [3., 4.]])
         nnlib.Tensor([[1. 2.]
                       [3. 4.]], shape=(2, 2), dtype=float32)
@@ -240,7 +240,7 @@ def convert_to_tensor(value, dtype=None):
     Raises:
         TypeError: If ``value`` is not numeric or a Tensor has another dtype.
 
-    Example:
+    Examples:
         >>> nnlib.convert_to_tensor(np.zeros(2)).dtype
         dtype('float64')
     """

@@ -26,7 +26,7 @@ class Variable(Tensor):
         dtype: Optional dtype; by default nnlib's conversion rules (float32 for
             Python floats).
 
-    Example:
+    Examples:
         >>> v = nnlib.Variable([1., 2.], name="v")
         >>> v.assign_add([0.5, 0.5]).numpy()
         array([1.5, 2.5], dtype=float32)
@@ -65,7 +65,7 @@ class Variable(Tensor):
         Later assignments do not change the returned array: they replace the
         variable's array rather than write into it. Do not write into it either.
 
-        Example:
+        Examples:
             >>> nnlib.Variable(2.0).numpy()
             array(2., dtype=float32)
         """
@@ -102,7 +102,7 @@ class Variable(Tensor):
         Raises:
             ValueError: If the shape differs from the variable's.
 
-        Example:
+        Examples:
             >>> nnlib.Variable([1., 2.]).assign([3., 4.]).numpy()
             array([3., 4.], dtype=float32)
         """
@@ -114,7 +114,7 @@ class Variable(Tensor):
     def assign_add(self, delta):
         """Adds ``delta`` to the value and returns self.
 
-        Example:
+        Examples:
             >>> nnlib.Variable(1.0).assign_add(2.0).numpy()
             array(3., dtype=float32)
         """
@@ -125,7 +125,7 @@ class Variable(Tensor):
     def assign_sub(self, delta):
         """Subtracts ``delta`` from the value and returns self.
 
-        Example:
+        Examples:
             >>> nnlib.Variable(1.0).assign_sub(2.0).numpy()
             array(-1., dtype=float32)
         """

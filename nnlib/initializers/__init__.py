@@ -87,7 +87,7 @@ def get(identifier):
         ValueError: For an unknown name (with the closest valid one) or an
             identifier of another kind.
 
-    Example:
+    Examples:
         >>> from nnlib import initializers
         >>> initializers.get("he_normal")
         HeNormal(seed=None)
@@ -120,7 +120,7 @@ def serialize(initializer):
     Raises:
         ValueError: For a plain function, which has no config to save.
 
-    Example:
+    Examples:
         >>> from nnlib import initializers
         >>> initializers.serialize(initializers.GlorotUniform(seed=1))
         {'class_name': 'GlorotUniform', 'config': {'seed': 1}}

@@ -50,7 +50,7 @@ def compute_fans(shape):
     field size ``prod(spatial)``; a 1-D shape has both equal to its length, and a
     scalar both 1.
 
-    Example:
+    Examples:
         >>> from nnlib import initializers
         >>> initializers.compute_fans((3, 3, 16, 32))
         (144, 288)
@@ -81,7 +81,7 @@ class Initializer:
     override ``__call__``, and ``get_config`` when they take arguments. A plain
     function ``(shape, dtype) -> array`` works wherever an initializer is accepted.
 
-    Example:
+    Examples:
         >>> from nnlib import initializers
         >>> class Twos(initializers.Initializer):
         ...     def _generate(self, shape):
@@ -130,7 +130,7 @@ class Initializer:
     def from_config(cls, config):
         """Builds an initializer from ``get_config()``'s dict.
 
-        Example:
+        Examples:
             >>> from nnlib import initializers
             >>> initializers.RandomNormal.from_config({"stddev": 2.0}).stddev
             2.0

@@ -10,7 +10,7 @@ __all__ = ["Constant", "Identity", "Ones", "Zeros"]
 class Zeros(Initializer):
     """Fills with 0.
 
-    Example:
+    Examples:
         >>> from nnlib import initializers
         >>> initializers.Zeros()((2,))
         array([0., 0.], dtype=float32)
@@ -23,7 +23,7 @@ class Zeros(Initializer):
 class Ones(Initializer):
     """Fills with 1.
 
-    Example:
+    Examples:
         >>> from nnlib import initializers
         >>> initializers.Ones()((2,), dtype="int32")
         array([1, 1], dtype=int32)
@@ -36,7 +36,7 @@ class Ones(Initializer):
 class Constant(Initializer):
     """Fills with ``value``, a number or an array that broadcasts to the shape.
 
-    Example:
+    Examples:
         >>> from nnlib import initializers
         >>> initializers.Constant(0.5)((2,))
         array([0.5, 0.5], dtype=float32)
@@ -71,7 +71,7 @@ class Identity(Initializer):
     Raises:
         ValueError: When called with a shape that is not 2-D.
 
-    Example:
+    Examples:
         >>> from nnlib import initializers
         >>> initializers.Identity(gain=2.0)((2, 3))
         array([[2., 0., 0.],

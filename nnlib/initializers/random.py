@@ -29,7 +29,7 @@ class RandomNormal(Initializer):
         stddev: The standard deviation, >= 0.
         seed: None (draw from ``nnlib.random``) or an int (same values each call).
 
-    Example:
+    Examples:
         >>> from nnlib import initializers
         >>> init = initializers.RandomNormal(stddev=1.0, seed=0)
         >>> np.array_equal(init((3,)), init((3,)))
@@ -53,7 +53,7 @@ class RandomNormal(Initializer):
 class RandomUniform(Initializer):
     """Draws uniformly from ``[minval, maxval)``.
 
-    Example:
+    Examples:
         >>> from nnlib import initializers
         >>> values = initializers.RandomUniform(-1.0, 1.0)((100,))
         >>> bool(values.min() >= -1.0 and values.max() < 1.0)
@@ -83,7 +83,7 @@ class TruncatedNormal(Initializer):
 
     Note that the values' standard deviation is about ``0.88 * stddev``.
 
-    Example:
+    Examples:
         >>> from nnlib import initializers
         >>> values = initializers.TruncatedNormal(stddev=1.0)((1000,))
         >>> bool(np.abs(values).max() <= 2.0)
@@ -127,7 +127,7 @@ class VarianceScaling(Initializer):
     Raises:
         ValueError: For a scale <= 0 or an unknown mode or distribution.
 
-    Example:
+    Examples:
         >>> from nnlib import initializers
         >>> init = initializers.VarianceScaling(2.0, "fan_in", "uniform")
         >>> bool(np.abs(init((50, 10))).max() <= np.sqrt(3 * 2.0 / 50))
@@ -188,7 +188,7 @@ def _preset(name, scale, mode, distribution, summary):
     Args:
         seed: None (draw from ``nnlib.random``) or an int (same values each call).
 
-    Example:
+    Examples:
         >>> from nnlib import initializers
         >>> initializers.{name}(seed=0)((4, 3)).shape
         (4, 3)
@@ -233,7 +233,7 @@ class Orthogonal(Initializer):
     Raises:
         ValueError: When called with a shape of rank < 2.
 
-    Example:
+    Examples:
         >>> from nnlib import initializers
         >>> q = initializers.Orthogonal()((4, 3), dtype="float64")
         >>> np.allclose(q.T @ q, np.eye(3))

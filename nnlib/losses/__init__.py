@@ -17,7 +17,7 @@ Bad input raises before anything is computed: a label outside
 ``categorical_crossentropy``), and ``y_true``/``y_pred`` shapes that differ
 other than by Keras's trailing axis of size 1.
 
-Example:
+Examples:
     >>> import nnlib.losses as losses
     >>> losses.get("sparse_categorical_crossentropy")([2], [[0.1, 0.2, 0.7]])
     nnlib.Tensor([0.3567], shape=(1,), dtype=float32)
@@ -118,7 +118,7 @@ def get(identifier):
         ValueError: For an unknown name (with the closest valid one) or an
             identifier of another kind.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.get("mse") is losses.mean_squared_error
         True
@@ -155,7 +155,7 @@ def serialize(loss):
     Raises:
         ValueError: For a function that ``get`` cannot find by name.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.serialize(losses.mse)
         'mean_squared_error'
@@ -184,7 +184,7 @@ def deserialize(config):
     Raises:
         ValueError: For an unknown class name or a dict without ``class_name``.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.deserialize({"class_name": "Huber", "config": {"delta": 2.0}})
         Huber(name='huber_loss', reduction='sum_over_batch_size', delta=2.0)

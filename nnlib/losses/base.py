@@ -55,7 +55,7 @@ class Loss:
     Raises:
         ValueError: For an unknown reduction (with the closest valid one).
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> class MeanCubicError(losses.Loss):
         ...     def call(self, y_true, y_pred):
@@ -109,7 +109,7 @@ class Loss:
     def from_config(cls, config):
         """Builds the loss from ``get_config()``'s dict.
 
-        Example:
+        Examples:
             >>> import nnlib.losses as losses
             >>> losses.Huber.from_config({"delta": 2.0, "reduction": "sum"})
             Huber(name='huber_loss', reduction='sum', delta=2.0)
@@ -132,7 +132,7 @@ class LossFunctionWrapper(Loss):
         name: The loss's name (by default ``fn``'s name).
         **kwargs: Keyword arguments passed to ``fn``; part of the config.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> loss = losses.LossFunctionWrapper(losses.huber, delta=0.5)
         >>> loss([[0.], [0.]], [[0.5], [2.]])

@@ -40,7 +40,7 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         reduction: ``"sum_over_batch_size"`` (or ``"mean"``), ``"sum"`` or ``"none"``.
         name: The loss's name.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> loss = losses.SparseCategoricalCrossentropy(from_logits=True)
         >>> loss([0, 1], [[0., 0.], [0., 1e4]])
@@ -81,7 +81,7 @@ class CategoricalCrossentropy(LossFunctionWrapper):
         reduction: ``"sum_over_batch_size"`` (or ``"mean"``), ``"sum"`` or ``"none"``.
         name: The loss's name.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> loss = losses.CategoricalCrossentropy(reduction="none")
         >>> loss([[0., 1.], [1., 0.]], [[0.5, 0.5], [0.9, 0.1]])
@@ -116,7 +116,7 @@ class BinaryCrossentropy(LossFunctionWrapper):
         reduction: ``"sum_over_batch_size"`` (or ``"mean"``), ``"sum"`` or ``"none"``.
         name: The loss's name.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> loss = losses.BinaryCrossentropy(from_logits=True)
         >>> loss([1., 0.], [[0.], [0.]])   # (2,) labels, (2, 1) logits
@@ -148,7 +148,7 @@ class MeanSquaredError(LossFunctionWrapper):
         reduction: ``"sum_over_batch_size"`` (or ``"mean"``), ``"sum"`` or ``"none"``.
         name: The loss's name.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.MeanSquaredError()([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]])
         nnlib.Tensor(0.5, shape=(), dtype=float32)
@@ -165,7 +165,7 @@ class MeanAbsoluteError(LossFunctionWrapper):
         reduction: ``"sum_over_batch_size"`` (or ``"mean"``), ``"sum"`` or ``"none"``.
         name: The loss's name.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.MeanAbsoluteError(reduction="sum")([[0.], [0.]], [[1.], [-2.]])
         nnlib.Tensor(3., shape=(), dtype=float32)
@@ -183,7 +183,7 @@ class Huber(LossFunctionWrapper):
         reduction: ``"sum_over_batch_size"`` (or ``"mean"``), ``"sum"`` or ``"none"``.
         name: The loss's name (Keras's default, ``"huber_loss"``).
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.Huber(delta=1.0)([[0.], [0.]], [[0.5], [3.]])
         nnlib.Tensor(1.3125, shape=(), dtype=float32)
@@ -200,7 +200,7 @@ class LogCosh(LossFunctionWrapper):
         reduction: ``"sum_over_batch_size"`` (or ``"mean"``), ``"sum"`` or ``"none"``.
         name: The loss's name.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.LogCosh()([[0.], [0.]], [[0.], [1.]])
         nnlib.Tensor(0.2169, shape=(), dtype=float32)
@@ -217,7 +217,7 @@ class KLDivergence(LossFunctionWrapper):
         reduction: ``"sum_over_batch_size"`` (or ``"mean"``), ``"sum"`` or ``"none"``.
         name: The loss's name.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.KLDivergence()([[0.5, 0.5]], [[0.25, 0.75]])
         nnlib.Tensor(0.1438, shape=(), dtype=float32)
@@ -234,7 +234,7 @@ class Hinge(LossFunctionWrapper):
         reduction: ``"sum_over_batch_size"`` (or ``"mean"``), ``"sum"`` or ``"none"``.
         name: The loss's name.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.Hinge()([[1.], [-1.]], [[0.5], [0.5]])
         nnlib.Tensor(1., shape=(), dtype=float32)
@@ -252,7 +252,7 @@ class CosineSimilarity(LossFunctionWrapper):
         reduction: ``"sum_over_batch_size"`` (or ``"mean"``), ``"sum"`` or ``"none"``.
         name: The loss's name.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.CosineSimilarity()([[0., 1.], [1., 1.]], [[1., 0.], [1., 1.]])
         nnlib.Tensor(-0.5, shape=(), dtype=float32)

@@ -91,7 +91,7 @@ def sparse_categorical_crossentropy(
         TypeError: If class ids are neither integers nor floats, or
             ``from_logits`` is not True or False.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.sparse_categorical_crossentropy(
         ...     [1, 2], [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
@@ -164,7 +164,7 @@ def categorical_crossentropy(
             sparse_categorical_crossentropy"); for a bad ``label_smoothing``.
         TypeError: If ``from_logits`` is not True or False.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.categorical_crossentropy(
         ...     [[0., 1., 0.], [0., 0., 1.]], [[0.05, 0.95, 0.], [0.1, 0.8, 0.1]])
@@ -221,7 +221,7 @@ def binary_crossentropy(
             bad ``label_smoothing``.
         TypeError: If ``from_logits`` is not True or False.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.binary_crossentropy([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 0.6]])
         nnlib.Tensor([0.9163 0.7136], shape=(2,), dtype=float32)
@@ -258,7 +258,7 @@ def kl_divergence(y_true, y_pred):
     Raises:
         ValueError: If the shapes differ (beyond a trailing axis of size 1).
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.kl_divergence([[0.5, 0.5]], [[0.25, 0.75]])
         nnlib.Tensor([0.1438], shape=(1,), dtype=float32)
@@ -285,7 +285,7 @@ def sparse_softmax_cross_entropy(labels, logits):
     Raises:
         ValueError: If a label is out of range or the shapes do not fit.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.sparse_softmax_cross_entropy([0, 1], [[0., 0.], [0., 1e4]])
         nnlib.Tensor(0.3466, shape=(), dtype=float32)

@@ -51,7 +51,7 @@ def mean_squared_error(y_true, y_pred):
     Raises:
         ValueError: If the shapes differ otherwise; both are named.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.mean_squared_error([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]])
         nnlib.Tensor([0.5 0.5], shape=(2,), dtype=float32)
@@ -75,7 +75,7 @@ def mean_absolute_error(y_true, y_pred):
     Raises:
         ValueError: If the shapes differ; both are named.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.mae([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]])
         nnlib.Tensor([0.5 0.5], shape=(2,), dtype=float32)
@@ -111,7 +111,7 @@ def huber(y_true, y_pred, delta=1.0):
     Raises:
         ValueError: If the shapes differ, or ``delta`` is not > 0.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.huber([[0., 0.]], [[0.5, 3.]])
         nnlib.Tensor([1.3125], shape=(1,), dtype=float32)
@@ -139,7 +139,7 @@ def log_cosh(y_true, y_pred):
     Raises:
         ValueError: If the shapes differ; both are named.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.log_cosh([[0., 0.]], [[1., 1e4]])
         nnlib.Tensor([4999.87], shape=(1,), dtype=float32)
@@ -165,7 +165,7 @@ def hinge(y_true, y_pred):
     Raises:
         ValueError: If the shapes differ; both are named.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.hinge([[0., 1.]], [[0.5, 0.5]])
         nnlib.Tensor([1.], shape=(1,), dtype=float32)
@@ -201,7 +201,7 @@ def cosine_similarity(y_true, y_pred, axis=-1):
     Raises:
         ValueError: If the shapes differ or ``axis`` is out of range.
 
-    Example:
+    Examples:
         >>> import nnlib.losses as losses
         >>> losses.cosine_similarity([[0., 1.], [1., 1.]], [[1., 0.], [1., 1.]])
         nnlib.Tensor([-0. -1.], shape=(2,), dtype=float32)

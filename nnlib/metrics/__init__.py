@@ -10,7 +10,7 @@ and ``Recall`` with several thresholds return an array).
 ``"accuracy"`` there means the accuracy that fits the loss, which
 ``resolve_accuracy`` picks as Keras does.
 
-Example:
+Examples:
     >>> import nnlib.metrics as metrics
     >>> m = metrics.get("sparse_categorical_accuracy")
     >>> m.update_state([1, 0], [[0.2, 0.8], [0.3, 0.7]])
@@ -124,7 +124,7 @@ def function(name):
     Raises:
         ValueError: For an unknown name, with the closest valid one.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> metrics.function("binary_accuracy")([1., 0.], [0.7, 0.7])
         array([1., 0.], dtype=float32)
@@ -158,7 +158,7 @@ def get(identifier):
         ValueError: For an unknown name (with the closest valid one) or an
             identifier of another kind.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> metrics.get("mae")
         MeanAbsoluteError(name='mae')
@@ -240,7 +240,7 @@ def resolve_accuracy(loss=None, name="accuracy"):
     Returns:
         A new ``Metric``.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> metrics.resolve_accuracy("sparse_categorical_crossentropy")
         SparseCategoricalAccuracy(name='accuracy')
@@ -263,7 +263,7 @@ def serialize(metric):
     Raises:
         TypeError: For anything that is not a ``Metric``.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> metrics.serialize(metrics.TopKCategoricalAccuracy(k=3))
         {'class_name': 'TopKCategoricalAccuracy', 'config': {'name': 'top_k_categorical_accuracy', 'k': 3}}
@@ -279,7 +279,7 @@ def deserialize(config):
     Raises:
         ValueError: For an unknown class name or a dict without ``class_name``.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> metrics.deserialize({"class_name": "AUC", "config": {"curve": "PR"}}).curve
         'PR'

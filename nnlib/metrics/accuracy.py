@@ -34,7 +34,7 @@ __all__ = [
 def accuracy(y_true, y_pred):
     """1 where ``y_pred`` equals ``y_true`` exactly, else 0, elementwise.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> metrics.accuracy([1, 2, 3], [1, 2, 4])
         array([1., 1., 0.], dtype=float32)
@@ -46,7 +46,7 @@ def accuracy(y_true, y_pred):
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """1 where ``y_pred > threshold`` matches the 0/1 label ``y_true``, elementwise.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> metrics.binary_accuracy([1., 0., 1.], [0.9, 0.7, 0.2])
         array([1., 0., 0.], dtype=float32)
@@ -67,7 +67,7 @@ def _one_hot_shape(y_true, y_pred, owner):
 def categorical_accuracy(y_true, y_pred):
     """1 where the largest score of ``y_pred`` is at the one-hot label's class.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> metrics.categorical_accuracy([[0, 1], [1, 0]], [[0.3, 0.7], [0.4, 0.6]])
         array([1., 0.], dtype=float32)
@@ -128,7 +128,7 @@ def sparse_categorical_accuracy(y_true, y_pred, ignore_class=None):
         ValueError: If a label lies outside ``[0, num_classes)`` or the shapes
             do not fit.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> metrics.sparse_categorical_accuracy([[1], [1]], [[0.3, 0.7], [0.4, 0.6]])
         array([1., 1.], dtype=float32)
@@ -162,7 +162,7 @@ def _k(k, owner):
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1 where the one-hot label's class is among the ``k`` largest scores.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> metrics.top_k_categorical_accuracy(
         ...     [[0, 0, 1], [0, 1, 0]], [[0.5, 0.3, 0.2], [0.1, 0.8, 0.1]], k=2)
@@ -180,7 +180,7 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, ignore_class=None):
     Labels outside ``[0, num_classes)`` raise, as for
     ``sparse_categorical_accuracy`` (``ignore_class`` as there).
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> metrics.sparse_top_k_categorical_accuracy(
         ...     [2, 1], [[0.5, 0.3, 0.2], [0.1, 0.8, 0.1]], k=2)
@@ -196,7 +196,7 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, ignore_class=None):
 class Accuracy(MeanMetricWrapper):
     """How often ``y_pred`` equals ``y_true`` exactly (see ``accuracy``).
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> m = metrics.Accuracy()
         >>> m.update_state([1, 2, 3, 4], [0, 2, 3, 4])
@@ -219,7 +219,7 @@ class BinaryAccuracy(MeanMetricWrapper):
     Raises:
         ValueError: If ``threshold`` is not a finite number.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> m = metrics.BinaryAccuracy()
         >>> m.update_state([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]])
@@ -243,7 +243,7 @@ class BinaryAccuracy(MeanMetricWrapper):
 class CategoricalAccuracy(MeanMetricWrapper):
     """How often the largest score is at the one-hot label's class.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> m = metrics.CategoricalAccuracy()
         >>> m.update_state([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
@@ -306,7 +306,7 @@ class SparseCategoricalAccuracy(_SparseAccuracy):
         ValueError: (in ``update_state``) a label outside ``[0, num_classes)``.
         TypeError: If ``ignore_class`` is not an integer.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> m = metrics.SparseCategoricalAccuracy()
         >>> m.update_state([2, 1], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]])
@@ -326,7 +326,7 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
         k: How many of the largest scores count, an int >= 1.
         name: The metric's name.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> m = metrics.TopKCategoricalAccuracy(k=1)
         >>> m.update_state([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
@@ -348,7 +348,7 @@ class SparseTopKCategoricalAccuracy(_SparseAccuracy):
         name: The metric's name.
         ignore_class: As in ``SparseCategoricalAccuracy``.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> m = metrics.SparseTopKCategoricalAccuracy(k=2)
         >>> m.update_state([2, 2], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]])

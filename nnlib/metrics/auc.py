@@ -91,7 +91,7 @@ class AUC(Metric):
         ValueError: For a bad ``num_thresholds``, curve, summation method or
             thresholds.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> m = metrics.AUC(num_thresholds=3)
         >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])

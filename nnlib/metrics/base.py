@@ -36,7 +36,7 @@ class Metric:
         name: The metric's name, used as the key in training logs (by default
             the snake_case class name).
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> class Maximum(metrics.Metric):
         ...     def reset_state(self):
@@ -80,7 +80,7 @@ class Metric:
     def from_config(cls, config):
         """Builds a metric from ``get_config()``'s dict.
 
-        Example:
+        Examples:
             >>> import nnlib.metrics as metrics
             >>> metrics.BinaryAccuracy.from_config({"threshold": 0.7}).threshold
             0.7
@@ -129,7 +129,7 @@ class Mean(Metric):
     Args:
         name: The metric's name.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> m = metrics.Mean()
         >>> m.update_state([1., 3.]); m.update_state(5., sample_weight=2.)
@@ -165,7 +165,7 @@ class Sum(Metric):
     Args:
         name: The metric's name.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> m = metrics.Sum()
         >>> m.update_state([1., 3.]); m.update_state([5.], sample_weight=[2.])
@@ -201,7 +201,7 @@ class MeanMetricWrapper(Mean):
         name: The metric's name (by default ``fn``'s name).
         **kwargs: Keyword arguments passed to ``fn``; part of the config.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> def within_one(y_true, y_pred):
         ...     return np.abs(np.asarray(y_true) - np.asarray(y_pred)) <= 1

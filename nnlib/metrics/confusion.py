@@ -171,7 +171,7 @@ class Precision(_ThresholdCounts):
     Raises:
         ValueError: For thresholds outside ``[0, 1]`` or a bad ``top_k``/``class_id``.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> m = metrics.Precision()
         >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
@@ -198,7 +198,7 @@ class Recall(_ThresholdCounts):
     Raises:
         ValueError: For thresholds outside ``[0, 1]`` or a bad ``top_k``/``class_id``.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> m = metrics.Recall()
         >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])

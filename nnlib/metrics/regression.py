@@ -16,7 +16,7 @@ def _errors(y_true, y_pred, owner):
 def mean_squared_error(y_true, y_pred):
     """``nnlib.losses.mean_squared_error`` in numpy: one value per sample.
 
-    Example:
+    Examples:
         >>> from nnlib.metrics import regression
         >>> regression.mean_squared_error([[0., 2.]], [[1., 1.]])
         array([1.])
@@ -27,7 +27,7 @@ def mean_squared_error(y_true, y_pred):
 def mean_absolute_error(y_true, y_pred):
     """``nnlib.losses.mean_absolute_error`` in numpy: one value per sample.
 
-    Example:
+    Examples:
         >>> from nnlib.metrics import regression
         >>> regression.mean_absolute_error([[0., 2.]], [[1., 1.]])
         array([1.])
@@ -41,7 +41,7 @@ class MeanSquaredError(MeanMetricWrapper):
     Args:
         name: The metric's name.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> m = metrics.MeanSquaredError()
         >>> m.update_state([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]])
@@ -59,7 +59,7 @@ class MeanAbsoluteError(MeanMetricWrapper):
     Args:
         name: The metric's name.
 
-    Example:
+    Examples:
         >>> import nnlib.metrics as metrics
         >>> m = metrics.MeanAbsoluteError()
         >>> m.update_state([1., 2.], [[1.5], [4.]])   # (2,) against (2, 1)

@@ -69,7 +69,7 @@ def elementwise(forward, *samples, second_order=True, saves="y"):
         second_order: Whether the generic test also checks second derivatives.
         saves: The forward values the gradient rule needs.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from nnlib.ops.registry import REGISTRY, Sample
         >>> @elementwise(np.exp, Sample(shapes=[(3,)]), saves="y")

@@ -59,7 +59,7 @@ def sigmoid(dy, x, y):
 
     Stable for any ``x``: no overflow, results in ``[0, 1]``.
 
-    Example:
+    Examples:
         >>> nnlib.sigmoid([-1e4, 0., 1e4])
         nnlib.Tensor([0.  0.5 1. ], shape=(3,), dtype=float32)
     """
@@ -76,7 +76,7 @@ def relu(dy, x, y):
 
     The gradient at exactly 0 is 0 (the subgradient TensorFlow and PyTorch use).
 
-    Example:
+    Examples:
         >>> nnlib.relu([-1., 0., 2.])
         nnlib.Tensor([0. 0. 2.], shape=(3,), dtype=float32)
     """
@@ -95,7 +95,7 @@ def relu6(dy, x, y):
 
     The gradient is 1 strictly between 0 and 6, and 0 at both kinks.
 
-    Example:
+    Examples:
         >>> nnlib.relu6([-1., 3., 8.])
         nnlib.Tensor([0. 3. 6.], shape=(3,), dtype=float32)
     """
@@ -131,7 +131,7 @@ def leaky_relu(x, alpha=0.2):
     Raises:
         ValueError: If ``alpha`` is not a number.
 
-    Example:
+    Examples:
         >>> nnlib.leaky_relu([-1., 2.])
         nnlib.Tensor([-0.2  2. ], shape=(2,), dtype=float32)
     """
@@ -177,7 +177,7 @@ def elu(x, alpha=1.0):
     Raises:
         ValueError: If ``alpha`` is not a number.
 
-    Example:
+    Examples:
         >>> nnlib.elu([-1., 2.])
         nnlib.Tensor([-0.6321  2.    ], shape=(2,), dtype=float32)
     """
@@ -211,7 +211,7 @@ def selu(x):
     Returns:
         A Tensor of ``x``'s shape and dtype.
 
-    Example:
+    Examples:
         >>> nnlib.selu([-1., 1.])
         nnlib.Tensor([-1.1113  1.0507], shape=(2,), dtype=float32)
     """
@@ -245,7 +245,7 @@ def gelu(x, approximate=False):
     Returns:
         A Tensor of ``x``'s shape and dtype.
 
-    Example:
+    Examples:
         >>> nnlib.gelu([-1., 0., 1.])
         nnlib.Tensor([-0.1587  0.      0.8413], shape=(3,), dtype=float32)
         >>> nnlib.gelu([1.], approximate=True)
@@ -287,7 +287,7 @@ def _softplus(v):
 def softplus(dy, x, y):
     """Returns ``log(1 + exp(x))``, elementwise, stable for any ``x``.
 
-    Example:
+    Examples:
         >>> nnlib.softplus([0., 1e4])
         nnlib.Tensor([6.931e-01 1.000e+04], shape=(2,), dtype=float32)
     """
@@ -304,7 +304,7 @@ def softsign(x):
     Returns:
         A Tensor of ``x``'s shape and dtype, with values in ``(-1, 1)``.
 
-    Example:
+    Examples:
         >>> nnlib.softsign([-1., 3.])
         nnlib.Tensor([-0.5   0.75], shape=(2,), dtype=float32)
     """
@@ -322,7 +322,7 @@ def silu(x):
     Returns:
         A Tensor of ``x``'s shape and dtype.
 
-    Example:
+    Examples:
         >>> nnlib.silu([-1., 0., 1.])
         nnlib.Tensor([-0.2689  0.      0.7311], shape=(3,), dtype=float32)
         >>> nnlib.swish is nnlib.silu
@@ -349,7 +349,7 @@ def hard_sigmoid(x):
     Returns:
         A Tensor of ``x``'s shape and dtype.
 
-    Example:
+    Examples:
         >>> nnlib.hard_sigmoid([-4., 0., 1.5, 4.])
         nnlib.Tensor([0.   0.5  0.75 1.  ], shape=(4,), dtype=float32)
     """

@@ -138,7 +138,7 @@ def add(dy, x, y):
     Raises:
         ValueError: If the shapes cannot be broadcast together.
 
-    Example:
+    Examples:
         >>> nnlib.add([1., 2.], 10.)
         nnlib.Tensor([11. 12.], shape=(2,), dtype=float32)
     """
@@ -149,7 +149,7 @@ def add(dy, x, y):
 def subtract(dy, x, y):
     """Subtracts ``y`` from ``x`` elementwise, with broadcasting.
 
-    Example:
+    Examples:
         >>> nnlib.subtract([3., 4.], [1., 1.])
         nnlib.Tensor([2. 3.], shape=(2,), dtype=float32)
     """
@@ -160,7 +160,7 @@ def subtract(dy, x, y):
 def multiply(dy, x, y):
     """Multiplies ``x`` and ``y`` elementwise, with broadcasting.
 
-    Example:
+    Examples:
         >>> nnlib.multiply([1., 2.], [3., 4.])
         nnlib.Tensor([3. 8.], shape=(2,), dtype=float32)
     """
@@ -171,7 +171,7 @@ def multiply(dy, x, y):
 def divide(dy, x, y):
     """Divides ``x`` by ``y`` elementwise (true division), with broadcasting.
 
-    Example:
+    Examples:
         >>> nnlib.divide([1., 3.], 2.)
         nnlib.Tensor([0.5 1.5], shape=(2,), dtype=float32)
     """
@@ -188,7 +188,7 @@ def power(dy, x, y):
 
     The gradient with respect to ``y`` uses ``log(x)`` and needs ``x > 0``.
 
-    Example:
+    Examples:
         >>> nnlib.power([2., 3.], 2.)
         nnlib.Tensor([4. 9.], shape=(2,), dtype=float32)
     """
@@ -201,7 +201,7 @@ def power(dy, x, y):
 def maximum(dy, x, y):
     """The elementwise maximum of ``x`` and ``y``; ties send the gradient to ``x``.
 
-    Example:
+    Examples:
         >>> nnlib.maximum([1., 5.], [3., 2.])
         nnlib.Tensor([3. 5.], shape=(2,), dtype=float32)
     """
@@ -212,7 +212,7 @@ def maximum(dy, x, y):
 def minimum(dy, x, y):
     """The elementwise minimum of ``x`` and ``y``; ties send the gradient to ``x``.
 
-    Example:
+    Examples:
         >>> nnlib.minimum([1., 5.], [3., 2.])
         nnlib.Tensor([1. 2.], shape=(2,), dtype=float32)
     """
@@ -232,7 +232,7 @@ def mod(dy, x, y):
 
     Differentiable almost everywhere: d/dx is 1 and d/dy is ``-floor(x / y)``.
 
-    Example:
+    Examples:
         >>> nnlib.mod([5., -5.], 3.)
         nnlib.Tensor([2. 1.], shape=(2,), dtype=float32)
     """
@@ -264,7 +264,7 @@ floor_divide = _non_differentiable(
     "floor_divide",
     """Floor division ``x // y``, elementwise (no gradient: it is piecewise constant).
 
-    Example:
+    Examples:
         >>> nnlib.floor_divide([7., -7.], 2.)
         nnlib.Tensor([ 3. -4.], shape=(2,), dtype=float32)
     """,
@@ -278,7 +278,7 @@ def _comparison(ufunc, symbol):
 
     Comparisons are not differentiable.
 
-    Example:
+    Examples:
         >>> nnlib.{name}([1., 2., 3.], 2.).numpy().tolist()
         {expected}
     """
@@ -310,7 +310,7 @@ def where(condition, x, y):
     Returns:
         A Tensor of the broadcast shape.
 
-    Example:
+    Examples:
         >>> nnlib.where([True, False], [1., 2.], [10., 20.])
         nnlib.Tensor([ 1. 20.], shape=(2,), dtype=float32)
     """

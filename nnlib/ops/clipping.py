@@ -79,7 +79,7 @@ def clip_by_value(x, clip_value_min, clip_value_max):
         ValueError: If a bound does not broadcast to ``x``'s shape.
         TypeError: If a tensor bound has another dtype than ``x``.
 
-    Example:
+    Examples:
         >>> nnlib.clip_by_value([-2., 0.5, 3.], -1., 1.)
         nnlib.Tensor([-1.   0.5  1. ], shape=(3,), dtype=float32)
     """

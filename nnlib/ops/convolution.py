@@ -114,7 +114,7 @@ def conv1d(
             does not expect, a kernel wider than the padded input, a bad padding,
             or non-positive strides or dilation.
 
-    Example:
+    Examples:
         >>> x = nnlib.constant([[[1.], [2.], [3.], [4.]]])
         >>> nnlib.conv1d(x, [[[1.]], [[-1.]]])[0, :, 0]
         nnlib.Tensor([-1. -1. -1.], shape=(3,), dtype=float32)
@@ -163,7 +163,7 @@ def conv2d(
             does not expect, a kernel larger than the padded input, a bad padding,
             or non-positive strides or dilation.
 
-    Example:
+    Examples:
         >>> x = nnlib.constant(np.arange(16, dtype="float32").reshape(1, 4, 4, 1))
         >>> nnlib.conv2d(x, nnlib.ones((2, 2, 1, 1)), strides=2)[0, :, :, 0]
         nnlib.Tensor([[10. 18.]
@@ -208,7 +208,7 @@ def depthwise_conv2d(
     Raises:
         ValueError: As ``conv2d``.
 
-    Example:
+    Examples:
         >>> x = nnlib.ones((1, 3, 3, 2))
         >>> k = nnlib.constant(np.array([1., 10.], "float32").reshape(1, 1, 2, 1))
         >>> nnlib.depthwise_conv2d(x, k)[0, 0, 0]
@@ -273,7 +273,7 @@ def conv2d_transpose(
         ValueError: As ``conv2d``, or if ``output_shape`` is not a shape that a
             ``conv2d`` with these settings maps to ``x``'s.
 
-    Example:
+    Examples:
         >>> x = nnlib.ones((1, 2, 2, 1))
         >>> y = nnlib.conv2d_transpose(x, nnlib.ones((3, 3, 1, 1)), strides=2)
         >>> y[0, :, :, 0]

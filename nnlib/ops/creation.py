@@ -49,7 +49,7 @@ def zeros(shape, dtype=_FLOAT32):
     Raises:
         ValueError: If ``shape`` is not a list of non-negative ints.
 
-    Example:
+    Examples:
         >>> nnlib.zeros((2, 3))
         nnlib.Tensor([[0. 0. 0.]
                       [0. 0. 0.]], shape=(2, 3), dtype=float32)
@@ -61,7 +61,7 @@ def zeros(shape, dtype=_FLOAT32):
 def ones(shape, dtype=_FLOAT32):
     """Returns a tensor of ``shape`` filled with ones (see ``zeros``).
 
-    Example:
+    Examples:
         >>> nnlib.ones(3, dtype="int32")
         nnlib.Tensor([1 1 1], shape=(3,), dtype=int32)
     """
@@ -81,7 +81,7 @@ def zeros_like(x, dtype=None):
     Returns:
         A Tensor.
 
-    Example:
+    Examples:
         >>> nnlib.zeros_like(nnlib.constant([[1, 2]]))
         nnlib.Tensor([[0 0]], shape=(1, 2), dtype=int64)
     """
@@ -96,7 +96,7 @@ def zeros_like(x, dtype=None):
 def ones_like(x, dtype=None):
     """Returns ones with the shape of ``x`` and its dtype (see ``zeros_like``).
 
-    Example:
+    Examples:
         >>> nnlib.ones_like(np.zeros(2), dtype="float32")
         nnlib.Tensor([1. 1.], shape=(2,), dtype=float32)
     """
@@ -123,7 +123,7 @@ def fill(dims, value, dtype=None):
     Raises:
         ValueError: If ``value`` is not a scalar or ``dims`` is malformed.
 
-    Example:
+    Examples:
         >>> nnlib.fill((2,), 7.)
         nnlib.Tensor([7. 7.], shape=(2,), dtype=float32)
     """
@@ -156,7 +156,7 @@ def range_(start, limit=None, delta=1, dtype=None):
     Raises:
         ValueError: If ``delta`` is zero or an argument is not a scalar.
 
-    Example:
+    Examples:
         >>> nnlib.range(4)
         nnlib.Tensor([0 1 2 3], shape=(4,), dtype=int64)
         >>> nnlib.range(1., 2., 0.25)
@@ -217,7 +217,7 @@ def one_hot(indices, depth, on_value=1.0, off_value=0.0, axis=-1, dtype=_FLOAT32
         TypeError: If ``indices`` are not integers.
         ValueError: If ``depth`` is negative or ``axis`` out of range.
 
-    Example:
+    Examples:
         >>> nnlib.one_hot([0, 2, 5], 3)
         nnlib.Tensor([[1. 0. 0.]
                       [0. 0. 1.]

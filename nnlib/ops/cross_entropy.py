@@ -80,7 +80,7 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits):
         ValueError: If the shapes do not match or a label is out of range
             (checked before anything is computed).
 
-    Example:
+    Examples:
         >>> nnlib.sparse_softmax_cross_entropy_with_logits(
         ...     [0, 1], [[0., 0.], [0., 1e4]])
         nnlib.Tensor([0.6931 0.    ], shape=(2,), dtype=float32)
@@ -138,7 +138,7 @@ def softmax_cross_entropy_with_logits(labels, logits, axis=-1):
         TypeError: If ``logits`` is not floating point.
         ValueError: If the shapes differ (both are named) or ``axis`` is out of range.
 
-    Example:
+    Examples:
         >>> nnlib.softmax_cross_entropy_with_logits([[0., 1.], [.5, .5]],
         ...                                         [[0., 0.], [0., 0.]])
         nnlib.Tensor([0.6931 0.6931], shape=(2,), dtype=float32)
@@ -186,7 +186,7 @@ def sigmoid_cross_entropy_with_logits(labels, logits):
         TypeError: If ``logits`` is not floating point.
         ValueError: If the shapes differ (both are named).
 
-    Example:
+    Examples:
         >>> nnlib.sigmoid_cross_entropy_with_logits([1., 0., 1.], [0., 1e4, -1e4])
         nnlib.Tensor([6.931e-01 1.000e+04 1.000e+04], shape=(3,), dtype=float32)
     """

@@ -129,7 +129,7 @@ def einsum(equation, *operands):
     Raises:
         ValueError: If the equation is malformed or does not fit the operands.
 
-    Example:
+    Examples:
         >>> a = nnlib.constant([[1., 2.], [3., 4.]])
         >>> nnlib.einsum("ij,jk->ik", a, a)
         nnlib.Tensor([[ 7. 10.]

@@ -61,7 +61,7 @@ def embedding_lookup(params, ids):
             and the size are named).
         ValueError: If ``params`` is a scalar.
 
-    Example:
+    Examples:
         >>> table = nnlib.constant([[0., 0.], [1., 10.], [2., 20.]])
         >>> nnlib.embedding_lookup(table, [[2, 1], [1, 1]])[..., 1]
         nnlib.Tensor([[20. 10.]

@@ -64,7 +64,7 @@ def reduce_max(x, axis=None, keepdims=False):
     Raises:
         ValueError: If an axis is out of range or a reduced slice is empty.
 
-    Example:
+    Examples:
         >>> nnlib.reduce_max([[1., 5.], [3., 2.]], axis=1)
         nnlib.Tensor([5. 3.], shape=(2,), dtype=float32)
     """
@@ -77,7 +77,7 @@ def reduce_min(x, axis=None, keepdims=False):
 
     Args and errors are those of ``reduce_max``.
 
-    Example:
+    Examples:
         >>> nnlib.reduce_min([[1., 5.], [3., 2.]], axis=0)
         nnlib.Tensor([1. 2.], shape=(2,), dtype=float32)
     """
@@ -102,7 +102,7 @@ def reduce_logsumexp(x, axis=None, keepdims=False):
     Raises:
         ValueError: If an axis is out of range.
 
-    Example:
+    Examples:
         >>> nnlib.reduce_logsumexp([10000., 10000.])
         nnlib.Tensor(10000.693, shape=(), dtype=float32)
     """

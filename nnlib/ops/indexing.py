@@ -78,7 +78,7 @@ def getitem(x, key):
     Raises:
         IndexError: If an index is out of range, naming the shape.
 
-    Example:
+    Examples:
         >>> x = nnlib.constant([[1., 2., 3.], [4., 5., 6.]])
         >>> x[:, 1]
         nnlib.Tensor([2. 5.], shape=(2,), dtype=float32)
@@ -151,7 +151,7 @@ def gather(params, indices, axis=None, batch_dims=0):
         ValueError: If ``axis`` or ``batch_dims`` is out of range or the batch
             shapes differ.
 
-    Example:
+    Examples:
         >>> x = nnlib.constant([[1., 2., 3.], [4., 5., 6.]])
         >>> nnlib.gather(x, [2, 0], axis=1)
         nnlib.Tensor([[3. 1.]
@@ -240,7 +240,7 @@ def boolean_mask(tensor, mask, axis=0):
         TypeError: If ``mask`` is not boolean.
         ValueError: If ``mask``'s shape does not match those axes of ``tensor``.
 
-    Example:
+    Examples:
         >>> nnlib.boolean_mask([[1., 2.], [3., 4.]], [False, True])
         nnlib.Tensor([[3. 4.]], shape=(1, 2), dtype=float32)
     """

@@ -52,7 +52,7 @@ def concat(values, axis):
     Raises:
         ValueError: Naming every shape when ranks or the other axes differ.
 
-    Example:
+    Examples:
         >>> nnlib.concat([nnlib.ones((1, 2)), nnlib.zeros((1, 2))], axis=0)
         nnlib.Tensor([[1. 1.]
                       [0. 0.]], shape=(2, 2), dtype=float32)
@@ -104,7 +104,7 @@ def stack(values, axis=0):
     Raises:
         ValueError: Naming every shape when they differ.
 
-    Example:
+    Examples:
         >>> nnlib.stack([nnlib.zeros((2, 3)), nnlib.ones((2, 3))], axis=1).shape
         (2, 2, 3)
     """
@@ -144,7 +144,7 @@ def unstack(x, axis=0):
     Raises:
         ValueError: If ``axis`` is out of range.
 
-    Example:
+    Examples:
         >>> [t.numpy().tolist() for t in nnlib.unstack([[1., 2.], [3., 4.]], axis=1)]
         [[1.0, 3.0], [2.0, 4.0]]
     """
@@ -199,7 +199,7 @@ def split(x, num_or_size_splits, axis=0):
     Raises:
         ValueError: If the axis cannot be split that way, naming its size.
 
-    Example:
+    Examples:
         >>> [t.shape for t in nnlib.split(nnlib.zeros((2, 5)), [1, -1], axis=1)]
         [(2, 1), (2, 4)]
     """

@@ -42,7 +42,7 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
     Raises:
         ValueError: If the inner dimensions differ or batch shapes do not broadcast.
 
-    Example:
+    Examples:
         >>> a = nnlib.constant([[1., 2.], [3., 4.]])
         >>> nnlib.matmul(a, a)
         nnlib.Tensor([[ 7. 10.]
@@ -179,7 +179,7 @@ def tensordot(a, b, axes):
         ValueError: If the axes are out of range, repeated, unequal in number, or
             pair axes of different lengths.
 
-    Example:
+    Examples:
         >>> a = nnlib.constant(np.arange(6.).reshape(2, 3))
         >>> nnlib.tensordot(a, a, axes=([0], [0])).shape
         (3, 3)
@@ -271,7 +271,7 @@ def norm(x, ord="euclidean", axis=None, keepdims=False):
     Raises:
         ValueError: If ``ord`` or ``axis`` is not supported or out of range.
 
-    Example:
+    Examples:
         >>> nnlib.norm([3., 4.])
         nnlib.Tensor(5., shape=(), dtype=float32)
         >>> nnlib.norm([[1., -2.], [3., 4.]], ord=1, axis=(0, 1))

@@ -36,7 +36,7 @@ _POSITIVE = Sample(shapes=[(3, 4)], low=0.2, high=3.0)
 def negative(dy, x, y):
     """Returns ``-x``, elementwise.
 
-    Example:
+    Examples:
         >>> nnlib.negative([1., -2.])
         nnlib.Tensor([-1.  2.], shape=(2,), dtype=float32)
     """
@@ -47,7 +47,7 @@ def negative(dy, x, y):
 def exp(dy, x, y):
     """Returns ``e ** x``, elementwise.
 
-    Example:
+    Examples:
         >>> nnlib.exp([0., 1.])
         nnlib.Tensor([1.     2.7183], shape=(2,), dtype=float32)
     """
@@ -58,7 +58,7 @@ def exp(dy, x, y):
 def log(dy, x, y):
     """Returns the natural logarithm of ``x``, elementwise.
 
-    Example:
+    Examples:
         >>> nnlib.log([1., np.e])
         nnlib.Tensor([0. 1.], shape=(2,), dtype=float32)
     """
@@ -69,7 +69,7 @@ def log(dy, x, y):
 def tanh(dy, x, y):
     """Returns the hyperbolic tangent of ``x``, elementwise.
 
-    Example:
+    Examples:
         >>> nnlib.tanh([0., 1.])
         nnlib.Tensor([0.     0.7616], shape=(2,), dtype=float32)
     """
@@ -80,7 +80,7 @@ def tanh(dy, x, y):
 def square(dy, x, y):
     """Returns ``x * x``, elementwise.
 
-    Example:
+    Examples:
         >>> nnlib.square([2., -3.])
         nnlib.Tensor([4. 9.], shape=(2,), dtype=float32)
     """
@@ -91,7 +91,7 @@ def square(dy, x, y):
 def sqrt(dy, x, y):
     """Returns the square root of ``x``, elementwise.
 
-    Example:
+    Examples:
         >>> nnlib.sqrt([4., 9.])
         nnlib.Tensor([2. 3.], shape=(2,), dtype=float32)
     """
@@ -108,7 +108,7 @@ def _rsqrt(v):
 def rsqrt(dy, x, y):
     """Returns ``1 / sqrt(x)``, elementwise.
 
-    Example:
+    Examples:
         >>> nnlib.rsqrt([4., 0.25])
         nnlib.Tensor([0.5 2. ], shape=(2,), dtype=float32)
     """
@@ -119,7 +119,7 @@ def rsqrt(dy, x, y):
 def expm1(dy, x, y):
     """Returns ``exp(x) - 1``, elementwise, accurate for ``x`` near 0.
 
-    Example:
+    Examples:
         >>> float(nnlib.expm1(np.float64(1e-10)))
         1.00000000005e-10
     """
@@ -130,7 +130,7 @@ def expm1(dy, x, y):
 def log1p(dy, x, y):
     """Returns ``log(1 + x)``, elementwise, accurate for ``x`` near 0.
 
-    Example:
+    Examples:
         >>> float(nnlib.log1p(np.float64(1e-10)))
         9.9999999995e-11
     """
@@ -149,7 +149,7 @@ def sign(x):
     Returns:
         A Tensor of ``x``'s shape and dtype.
 
-    Example:
+    Examples:
         >>> nnlib.sign([-2., 0., 3.])
         nnlib.Tensor([-1.  0.  1.], shape=(3,), dtype=float32)
     """
@@ -166,7 +166,7 @@ def abs(dy, x, y):  # numpy's name; the builtin is not needed in this module
 
     The gradient at 0 is 0 (the subgradient ``sign(0)``).
 
-    Example:
+    Examples:
         >>> nnlib.abs([-2., 3.])
         nnlib.Tensor([2. 3.], shape=(2,), dtype=float32)
     """
@@ -180,7 +180,7 @@ absolute = abs  # numpy's other name; the same registered op
 def sin(dy, x, y):
     """Returns the sine of ``x`` (radians), elementwise.
 
-    Example:
+    Examples:
         >>> nnlib.sin([0., np.pi / 2])
         nnlib.Tensor([0. 1.], shape=(2,), dtype=float32)
     """
@@ -191,7 +191,7 @@ def sin(dy, x, y):
 def cos(dy, x, y):
     """Returns the cosine of ``x`` (radians), elementwise.
 
-    Example:
+    Examples:
         >>> nnlib.cos([0., np.pi])
         nnlib.Tensor([ 1. -1.], shape=(2,), dtype=float32)
     """
@@ -366,7 +366,7 @@ def erf(dy, x, y):
     Raises:
         TypeError: For complex inputs.
 
-    Example:
+    Examples:
         >>> nnlib.erf([0., 1., -np.inf])
         nnlib.Tensor([ 0.      0.8427 -1.    ], shape=(3,), dtype=float32)
     """
@@ -383,7 +383,7 @@ def erfc(dy, x, y):
     Raises:
         TypeError: For complex inputs.
 
-    Example:
+    Examples:
         >>> nnlib.erfc([0., 1.])
         nnlib.Tensor([1.    0.1573], shape=(2,), dtype=float32)
         >>> float(nnlib.erfc(np.float64(10.)))

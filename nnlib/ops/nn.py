@@ -56,7 +56,7 @@ def softmax(logits, axis=-1):
         TypeError: If ``logits`` is not floating point.
         ValueError: If ``axis`` is out of range.
 
-    Example:
+    Examples:
         >>> nnlib.softmax([1., 2., 3.])
         nnlib.Tensor([0.09   0.2447 0.6652], shape=(3,), dtype=float32)
         >>> nnlib.softmax([1e4, 0.])
@@ -86,7 +86,7 @@ def log_softmax(logits, axis=-1):
         TypeError: If ``logits`` is not floating point.
         ValueError: If ``axis`` is out of range.
 
-    Example:
+    Examples:
         >>> nnlib.log_softmax([0., 1.])
         nnlib.Tensor([-1.3133 -0.3133], shape=(2,), dtype=float32)
         >>> nnlib.log_softmax([1e4, 0.])
@@ -108,7 +108,7 @@ def l2_loss(t):
     Returns:
         A scalar Tensor of ``t``'s dtype.
 
-    Example:
+    Examples:
         >>> nnlib.l2_loss([1., 2., 3.])
         nnlib.Tensor(7., shape=(), dtype=float32)
     """
@@ -159,7 +159,7 @@ def dropout(x, rate, training=True, noise_shape=None, seed=None):
         ValueError: If ``rate`` is outside ``[0, 1)`` or ``noise_shape`` does not fit.
         TypeError: If ``x`` is not floating point.
 
-    Example:
+    Examples:
         >>> y = nnlib.dropout(np.ones((2, 4), np.float32), rate=0.5, seed=0)
         >>> sorted(set(y.numpy().ravel().tolist()))
         [0.0, 2.0]

@@ -102,7 +102,7 @@ def batch_normalization(x, mean, variance, offset, scale, variance_epsilon=1e-3)
             another dtype than ``x`` (arrays and numbers are converted).
         ValueError: If an argument does not broadcast to ``x``'s shape.
 
-    Example:
+    Examples:
         >>> nnlib.batch_normalization([[1., 2.], [3., 6.]], mean=[2., 4.],
         ...     variance=[1., 4.], offset=[0., 1.], scale=None, variance_epsilon=0.)
         nnlib.Tensor([[-1.  0.]
@@ -157,7 +157,7 @@ def moments(x, axes, keepdims=False):
         TypeError: If ``x`` is not floating point.
         ValueError: If an axis is out of range or repeated.
 
-    Example:
+    Examples:
         >>> mean, variance = nnlib.moments([[1., 2.], [3., 6.]], axes=0)
         >>> mean
         nnlib.Tensor([2. 4.], shape=(2,), dtype=float32)
@@ -215,7 +215,7 @@ def fused_batch_norm(x, scale, offset, axes, epsilon=1e-3):
         ValueError: If ``scale`` or ``offset`` has the wrong shape (both shapes
             are named), or an axis is out of range.
 
-    Example:
+    Examples:
         >>> y, mean, var = nnlib.fused_batch_norm([[1., 2.], [3., 6.]], [1., 2.],
         ...     [0., 1.], axes=0, epsilon=0.)
         >>> y
@@ -301,7 +301,7 @@ def layer_normalization(x, scale, offset, axis=-1, epsilon=1e-3):
         ValueError: If ``scale`` or ``offset`` has the wrong shape (both shapes
             are named), or an axis is out of range.
 
-    Example:
+    Examples:
         >>> nnlib.layer_normalization([[1., 3.], [2., 6.]], [1., 2.], [0., 1.],
         ...     epsilon=0.)
         nnlib.Tensor([[-1.  3.]

@@ -22,7 +22,7 @@ from ._dispatch import Tensor
 def saved(dy, *values):
     """Forward values in the mode of ``dy``: Tensors, or their numpy arrays.
 
-    Example:
+    Examples:
         >>> x = nnlib.constant([1., 2.])
         >>> saved(np.ones(2), x)[0]
         array([1., 2.], dtype=float32)

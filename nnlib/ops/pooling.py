@@ -187,7 +187,7 @@ def max_pool(x, pool_size, strides=None, padding="valid", data_format="channels_
         ValueError: Naming the shapes, for a rank other than 3 or 4, a pool
             larger than the padded input, a bad padding, or non-positive sizes.
 
-    Example:
+    Examples:
         >>> x = nnlib.constant(np.arange(16, dtype="float32").reshape(1, 4, 4, 1))
         >>> nnlib.max_pool(x, 2)[0, :, :, 0]
         nnlib.Tensor([[ 5.  7.]
@@ -264,7 +264,7 @@ def avg_pool(x, pool_size, strides=None, padding="valid", data_format="channels_
     Raises:
         ValueError: As ``max_pool``.
 
-    Example:
+    Examples:
         >>> x = nnlib.constant(np.arange(16, dtype="float32").reshape(1, 4, 4, 1))
         >>> nnlib.avg_pool(x, 2)[0, :, :, 0]
         nnlib.Tensor([[ 2.5  4.5]

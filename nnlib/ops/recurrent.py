@@ -137,7 +137,7 @@ def lstm(inputs, initial_h, initial_c, recurrent_kernel, bias=None):
             step), naming them all.
         TypeError: If an operand is not floating point.
 
-    Example:
+    Examples:
         >>> seq, h, c = nnlib.lstm(np.zeros((2, 5, 12)), np.zeros((2, 3)),
         ...                        np.zeros((2, 3)), np.zeros((3, 12)))
         >>> seq.shape, h.shape, float(c.numpy().sum())

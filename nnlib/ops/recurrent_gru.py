@@ -93,7 +93,7 @@ def gru(
             step), naming them all.
         TypeError: If an operand is not floating point.
 
-    Example:
+    Examples:
         >>> seq, h = nnlib.gru(np.zeros((2, 5, 9)), np.ones((2, 3)),
         ...                    np.zeros((3, 9)))
         >>> seq.shape, h.numpy()[0]  # z = 0.5, hh = 0: h halves every step

@@ -64,7 +64,7 @@ def reduce_sum(x, axis=None, keepdims=False):
     Raises:
         ValueError: If an axis is out of range.
 
-    Example:
+    Examples:
         >>> nnlib.reduce_sum([[1., 2.], [3., 4.]], axis=0)
         nnlib.Tensor([4. 6.], shape=(2,), dtype=float32)
     """
@@ -100,7 +100,7 @@ def reduce_mean(x, axis=None, keepdims=False):
     Raises:
         ValueError: If an axis is out of range.
 
-    Example:
+    Examples:
         >>> nnlib.reduce_mean([[1., 2.], [3., 5.]], axis=-1)
         nnlib.Tensor([1.5 4. ], shape=(2,), dtype=float32)
     """
@@ -137,7 +137,7 @@ def reduce_prod(x, axis=None, keepdims=False):
     Raises:
         ValueError: If an axis is out of range.
 
-    Example:
+    Examples:
         >>> nnlib.reduce_prod([[1., 2.], [3., 0.]], axis=1)
         nnlib.Tensor([2. 0.], shape=(2,), dtype=float32)
     """
@@ -220,7 +220,7 @@ def reduce_variance(x, axis=None, keepdims=False):
     Raises:
         ValueError: If an axis is out of range.
 
-    Example:
+    Examples:
         >>> nnlib.reduce_variance([[1., 3.], [2., 2.]], axis=1)
         nnlib.Tensor([1. 0.], shape=(2,), dtype=float32)
     """
@@ -238,7 +238,7 @@ def reduce_std(x, axis=None, keepdims=False):
 
     Args and errors are those of ``reduce_variance``.
 
-    Example:
+    Examples:
         >>> nnlib.reduce_std([[1., 3.], [2., 2.]], axis=1)
         nnlib.Tensor([1. 0.], shape=(2,), dtype=float32)
     """
@@ -255,7 +255,7 @@ def reduce_std(x, axis=None, keepdims=False):
 def sum_to_shape(x, shape):
     """Sums a broadcast gradient back down to ``shape`` (undoes broadcasting).
 
-    Example:
+    Examples:
         >>> nnlib.sum_to_shape(nnlib.constant(np.ones((2, 3), np.float32)), (3,))
         nnlib.Tensor([2. 2. 2.], shape=(3,), dtype=float32)
     """

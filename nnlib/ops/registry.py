@@ -84,7 +84,7 @@ def register(
         takes_list: True for ops whose first argument is a list of tensors
             (``concat``, ``stack``): a sample's arrays are passed as that list.
 
-    Example:
+    Examples:
         >>> @register(Sample(shapes=[(2, 3)]), second_order=True)
         ... def my_double(x):
         ...     return x * 2

@@ -45,7 +45,7 @@ def cumsum(x, axis=0, exclusive=False, reverse=False):
     Raises:
         ValueError: If ``x`` is a scalar or ``axis`` is out of range.
 
-    Example:
+    Examples:
         >>> nnlib.cumsum([1., 2., 3.])
         nnlib.Tensor([1. 3. 6.], shape=(3,), dtype=float32)
         >>> nnlib.cumsum([1., 2., 3.], exclusive=True, reverse=True)
@@ -100,7 +100,7 @@ def argmax(x, axis=None, keepdims=False):
     Raises:
         ValueError: If ``axis`` is not an int or None, or is out of range.
 
-    Example:
+    Examples:
         >>> nnlib.argmax([[1., 5.], [3., 2.]], axis=1)
         nnlib.Tensor([1 0], shape=(2,), dtype=int64)
     """
@@ -111,7 +111,7 @@ def argmax(x, axis=None, keepdims=False):
 def argmin(x, axis=None, keepdims=False):
     """The index of the smallest element along ``axis``; see ``argmax``.
 
-    Example:
+    Examples:
         >>> nnlib.argmin([[1., 5.], [3., 2.]], axis=0)
         nnlib.Tensor([0 1], shape=(2,), dtype=int64)
     """
@@ -143,7 +143,7 @@ def reduce_any(x, axis=None, keepdims=False):
     Raises:
         ValueError: If an axis is out of range.
 
-    Example:
+    Examples:
         >>> nnlib.reduce_any([[True, False], [False, False]], axis=1)
         nnlib.Tensor([ True False], shape=(2,), dtype=bool)
     """
@@ -154,7 +154,7 @@ def reduce_any(x, axis=None, keepdims=False):
 def reduce_all(x, axis=None, keepdims=False):
     """Logical and over ``axis``; True for an empty slice. See ``reduce_any``.
 
-    Example:
+    Examples:
         >>> nnlib.reduce_all([[True, False], [True, True]], axis=1)
         nnlib.Tensor([False  True], shape=(2,), dtype=bool)
     """

@@ -43,7 +43,7 @@ def reshape(x, shape):
     Raises:
         ValueError: If the element counts differ.
 
-    Example:
+    Examples:
         >>> nnlib.reshape([1., 2., 3., 4.], (2, 2))
         nnlib.Tensor([[1. 2.]
                       [3. 4.]], shape=(2, 2), dtype=float32)
@@ -74,7 +74,7 @@ def broadcast_to(x, shape):
     Raises:
         ValueError: If ``x``'s shape cannot broadcast to ``shape``.
 
-    Example:
+    Examples:
         >>> nnlib.broadcast_to([1., 2.], (2, 2))
         nnlib.Tensor([[1. 2.]
                       [1. 2.]], shape=(2, 2), dtype=float32)
@@ -110,7 +110,7 @@ def transpose(x, perm=None):
     Raises:
         ValueError: If ``perm`` is not a permutation of ``x``'s axes.
 
-    Example:
+    Examples:
         >>> nnlib.transpose(nnlib.zeros((2, 3, 4)), perm=(2, 0, 1)).shape
         (4, 2, 3)
     """
@@ -141,7 +141,7 @@ def cast(x, dtype):
     Casting between floating-point dtypes is differentiable; casting to an
     integer or boolean dtype is not (no gradient flows through it).
 
-    Example:
+    Examples:
         >>> nnlib.cast([1.7, -1.2], "int32")
         nnlib.Tensor([ 1 -1], shape=(2,), dtype=int32)
     """
@@ -186,7 +186,7 @@ def expand_dims(x, axis):
     Raises:
         ValueError: If ``axis`` is out of range.
 
-    Example:
+    Examples:
         >>> nnlib.expand_dims(nnlib.zeros((2, 3)), -1).shape
         (2, 3, 1)
     """
@@ -213,7 +213,7 @@ def squeeze(x, axis=None):
     Raises:
         ValueError: If a named axis is out of range or longer than 1.
 
-    Example:
+    Examples:
         >>> nnlib.squeeze(nnlib.zeros((1, 3, 1))).shape
         (3,)
     """
@@ -255,7 +255,7 @@ def tile(x, multiples):
     Raises:
         ValueError: If ``multiples`` does not have one entry per axis.
 
-    Example:
+    Examples:
         >>> nnlib.tile([[1., 2.]], (2, 2))
         nnlib.Tensor([[1. 2. 1. 2.]
                       [1. 2. 1. 2.]], shape=(2, 4), dtype=float32)
@@ -317,7 +317,7 @@ def pad(x, paddings, mode="constant", constant_values=0):
         ValueError: For malformed paddings, an unknown mode, or reflect/symmetric
             pads longer than the axis allows.
 
-    Example:
+    Examples:
         >>> nnlib.pad([[1., 2.]], [[1, 0], [0, 1]])
         nnlib.Tensor([[0. 0. 0.]
                       [1. 2. 0.]], shape=(2, 3), dtype=float32)

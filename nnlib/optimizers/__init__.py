@@ -1,6 +1,6 @@
 """Optimizers: apply ``(gradient, variable)`` pairs and own their slot variables.
 
-Example:
+Examples:
     >>> from nnlib import optimizers
     >>> w = nnlib.Variable([1.0, -2.0], name="w")
     >>> opt = optimizers.get("adam")
@@ -74,7 +74,7 @@ def get(identifier):
         ValueError: For an unknown name (with the closest valid one) or an
             identifier of another kind.
 
-    Example:
+    Examples:
         >>> from nnlib import optimizers
         >>> optimizers.get("rmsprop")
         RMSProp(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-07, centered=False)
@@ -101,7 +101,7 @@ def get(identifier):
 def serialize(optimizer):
     """Returns ``{"class_name": ..., "config": ...}`` for an optimizer.
 
-    Example:
+    Examples:
         >>> from nnlib import optimizers
         >>> optimizers.serialize(optimizers.GradientDescent(0.1))["config"]
         {'name': 'GradientDescent', 'learning_rate': 0.1, ...}
@@ -119,7 +119,7 @@ def deserialize(config, custom_objects=None):
     Raises:
         ValueError: For an unknown class name.
 
-    Example:
+    Examples:
         >>> from nnlib import optimizers
         >>> opt = optimizers.deserialize(optimizers.serialize(optimizers.Lion(0.01)))
         >>> type(opt).__name__, opt.learning_rate

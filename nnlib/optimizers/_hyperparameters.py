@@ -40,7 +40,7 @@ def read(owner, name, var, bounds):
     Raises:
         ValueError: If the value is out of range or not finite, naming the Variable.
 
-    Example:
+    Examples:
         >>> import nnlib
         >>> lr = nnlib.Variable(-1.0, name="lr")
         >>> read("SGD", "learning_rate", lr, {})

@@ -29,7 +29,7 @@ class Adagrad(Optimizer):
     Raises:
         ValueError: For a hyperparameter out of its range.
 
-    Example:
+    Examples:
         >>> from nnlib import optimizers
         >>> w = nnlib.Variable([1.0], name="w")
         >>> opt = optimizers.Adagrad(learning_rate=0.1, initial_accumulator_value=0.)
@@ -92,7 +92,7 @@ class Adadelta(Optimizer):
     Raises:
         ValueError: For a hyperparameter out of its range.
 
-    Example:
+    Examples:
         >>> from nnlib import optimizers
         >>> w = nnlib.Variable([1.0], name="w")
         >>> opt = optimizers.Adadelta(learning_rate=1.0, rho=0.5, epsilon=0.25)

@@ -54,7 +54,7 @@ class Adam(_AdamBase):
         ValueError: For a hyperparameter out of its range.
         TypeError: If ``amsgrad`` is not True or False.
 
-    Example:
+    Examples:
         >>> from nnlib import optimizers
         >>> w = nnlib.Variable([1.0, 2.0], name="w")
         >>> opt = optimizers.Adam(learning_rate=0.1)
@@ -112,10 +112,13 @@ class AdamW(Adam):
         learning_rate: A float >= 0 or a schedule (default 0.001).
         weight_decay: The decay factor >= 0 (default 0.004, Keras's; PyTorch's
             is 0.01).
-        beta_1, beta_2, epsilon, amsgrad: As ``Adam``.
+        beta_1: As ``Adam``.
+        beta_2: As ``Adam``.
+        epsilon: As ``Adam``.
+        amsgrad: As ``Adam``.
         **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``.
 
-    Example:
+    Examples:
         >>> from nnlib import optimizers
         >>> w = nnlib.Variable([2.0], name="w")
         >>> opt = optimizers.AdamW(learning_rate=0.1, weight_decay=0.5)
@@ -164,7 +167,7 @@ class Adamax(_AdamBase):
         epsilon: A small constant >= 0 for numerical stability.
         **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``.
 
-    Example:
+    Examples:
         >>> from nnlib import optimizers
         >>> w = nnlib.Variable([1.0], name="w")
         >>> _ = optimizers.Adamax(0.1).apply_gradients([(np.array([2.0]), w)])
@@ -205,10 +208,12 @@ class Nadam(_AdamBase):
 
     Args:
         learning_rate: A float >= 0 or a schedule (default 0.001).
-        beta_1, beta_2, epsilon: As ``Adam``.
+        beta_1: As ``Adam``.
+        beta_2: As ``Adam``.
+        epsilon: As ``Adam``.
         **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``.
 
-    Example:
+    Examples:
         >>> from nnlib import optimizers
         >>> w = nnlib.Variable([1.0], name="w")
         >>> opt = optimizers.Nadam(0.1)

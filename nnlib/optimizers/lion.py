@@ -30,7 +30,7 @@ class Lion(Optimizer):
     Raises:
         ValueError: For a hyperparameter out of its range.
 
-    Example:
+    Examples:
         >>> from nnlib import optimizers
         >>> w = nnlib.Variable([1.0, 1.0], name="w")
         >>> _ = optimizers.Lion(0.1).apply_gradients([(np.array([5.0, -0.1]), w)])

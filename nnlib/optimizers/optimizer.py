@@ -66,7 +66,7 @@ class Optimizer(Hyperparameters):
         TypeError: For a learning rate that is not a number, a float Variable
             or a callable.
 
-    Example:
+    Examples:
         >>> from nnlib import optimizers
         >>> class SignDescent(optimizers.Optimizer):
         ...     def _update(self, var, grad, slots, lr):
@@ -116,7 +116,7 @@ class Optimizer(Hyperparameters):
 
         Assign a float or a schedule to change it between steps.
 
-        Example:
+        Examples:
             >>> from nnlib import optimizers
             >>> opt = optimizers.GradientDescent(0.1)
             >>> opt.learning_rate = 0.01
@@ -170,7 +170,7 @@ class Optimizer(Hyperparameters):
         Slots are otherwise created at a variable's first update; build first
         when restoring a checkpoint into a fresh optimizer.
 
-        Example:
+        Examples:
             >>> from nnlib import optimizers
             >>> opt = optimizers.Adam()
             >>> opt.build([nnlib.Variable([0., 0.], name="w")])
@@ -214,7 +214,7 @@ class Optimizer(Hyperparameters):
         Raises:
             KeyError: If ``var`` has no slots yet or ``slot_name`` is unknown.
 
-        Example:
+        Examples:
             >>> from nnlib import optimizers
             >>> w = nnlib.Variable([1.], name="w")
             >>> opt = optimizers.Momentum(0.1)
@@ -267,7 +267,7 @@ class Optimizer(Hyperparameters):
             ValueError: If every gradient is None, a gradient's shape differs from
                 its variable's, or a variable appears twice.
 
-        Example:
+        Examples:
             >>> from nnlib import optimizers
             >>> w = nnlib.Variable([1., 2.], name="w")
             >>> opt = optimizers.GradientDescent(0.5)
@@ -314,7 +314,7 @@ class Optimizer(Hyperparameters):
                 a Tensor.
             ValueError: If the loss depends on none of the variables.
 
-        Example:
+        Examples:
             >>> from nnlib import optimizers
             >>> w = nnlib.Variable(3.0, name="w")
             >>> opt = optimizers.GradientDescent(0.25)
@@ -349,7 +349,7 @@ class Optimizer(Hyperparameters):
         is kept as the function itself, so the dict is then not JSON-friendly.
         A hyperparameter held in a Variable appears as its current value.
 
-        Example:
+        Examples:
             >>> from nnlib import optimizers
             >>> optimizers.Adam(0.01).get_config()["learning_rate"]
             0.01
@@ -373,7 +373,7 @@ class Optimizer(Hyperparameters):
     def from_config(cls, config):
         """Builds an optimizer from ``get_config()``'s dict.
 
-        Example:
+        Examples:
             >>> from nnlib import optimizers
             >>> opt = optimizers.Adam.from_config(optimizers.Adam(0.01).get_config())
             >>> opt.learning_rate

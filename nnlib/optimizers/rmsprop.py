@@ -39,7 +39,7 @@ class RMSProp(Optimizer):
         ValueError: For a hyperparameter out of its range.
         TypeError: If ``centered`` is not True or False.
 
-    Example:
+    Examples:
         >>> from nnlib import optimizers
         >>> w = nnlib.Variable([1.0], name="w")
         >>> opt = optimizers.RMSProp(learning_rate=0.01, rho=0.75)

@@ -50,7 +50,7 @@ class LearningRateSchedule:
     Subclasses implement ``__call__`` and ``get_config`` (the constructor
     arguments), so ``type(s).from_config(s.get_config())`` rebuilds them.
 
-    Example:
+    Examples:
         >>> from nnlib.optimizers import schedules
         >>> class Halving(schedules.LearningRateSchedule):
         ...     def __init__(self, initial_learning_rate):
@@ -121,7 +121,7 @@ class ExponentialDecay(_RateDecay):
         staircase: If True, ``step / decay_steps`` is rounded down, so the
             rate drops every ``decay_steps`` steps.
 
-    Example:
+    Examples:
         >>> from nnlib.optimizers import schedules
         >>> s = schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
         >>> s(0), s(10), s(5)
@@ -146,7 +146,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         ValueError: If the lengths do not match or the boundaries do not
             increase.
 
-    Example:
+    Examples:
         >>> from nnlib.optimizers import schedules
         >>> s = schedules.PiecewiseConstantDecay([100, 200], [1.0, 0.5, 0.1])
         >>> s(100), s(101), s(500)
@@ -189,7 +189,7 @@ class PolynomialDecay(LearningRateSchedule):
         power: The power of the polynomial (default 1: linear).
         cycle: Whether to restart after ``decay_steps``.
 
-    Example:
+    Examples:
         >>> from nnlib.optimizers import schedules
         >>> s = schedules.PolynomialDecay(1.0, 10, end_learning_rate=0.0)
         >>> s(0), s(5), s(20)
@@ -243,7 +243,7 @@ class InverseTimeDecay(_RateDecay):
         decay_rate: The decay rate, >= 0.
         staircase: If True, ``step / decay_steps`` is rounded down.
 
-    Example:
+    Examples:
         >>> from nnlib.optimizers import schedules
         >>> s = schedules.InverseTimeDecay(1.0, decay_steps=1, decay_rate=0.5)
         >>> s(0), s(2)
@@ -272,7 +272,7 @@ class CosineDecay(LearningRateSchedule):
         warmup_target: The rate at the end of the warmup, or None (no warmup).
         warmup_steps: Steps of the warmup.
 
-    Example:
+    Examples:
         >>> from nnlib.optimizers import schedules
         >>> s = schedules.CosineDecay(0.0, 100, warmup_target=1.0, warmup_steps=10)
         >>> s(5), s(10), s(60), s(110)
@@ -342,7 +342,7 @@ _BUILT_IN = {
 def serialize(schedule):
     """Returns ``{"class_name": ..., "config": ...}`` for a schedule.
 
-    Example:
+    Examples:
         >>> from nnlib.optimizers import schedules
         >>> schedules.serialize(schedules.InverseTimeDecay(0.1, 1, 0.5))["class_name"]
         'InverseTimeDecay'
@@ -360,7 +360,7 @@ def deserialize(config, custom_objects=None):
     Raises:
         ValueError: For an unknown class name.
 
-    Example:
+    Examples:
         >>> from nnlib.optimizers import schedules
         >>> s = schedules.ExponentialDecay(0.1, 10, 0.5)
         >>> schedules.deserialize(schedules.serialize(s))(10)

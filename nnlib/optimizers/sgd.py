@@ -17,7 +17,7 @@ class GradientDescent(Optimizer):
         **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``
             (see ``Optimizer``).
 
-    Example:
+    Examples:
         >>> from nnlib import optimizers
         >>> vx = nnlib.Variable(1.0, name="vx")
         >>> _, grads_and_vars = nnlib.implicit_value_and_gradients(lambda: 2 * vx)()
@@ -55,7 +55,7 @@ class Momentum(Optimizer):
         ValueError: If ``momentum`` is outside [0, 1].
         TypeError: If ``nesterov`` is not True or False.
 
-    Example:
+    Examples:
         >>> from nnlib import optimizers
         >>> w = nnlib.Variable([1.0], name="w")
         >>> opt = optimizers.Momentum(0.1, momentum=0.5)

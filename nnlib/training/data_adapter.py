@@ -90,7 +90,7 @@ class ArrayBatches:
         ValueError: For mismatched lengths ("x has 8 samples, y has 5"), no
             samples, or a batch size below 1.
 
-    Example:
+    Examples:
         >>> batches = ArrayBatches(np.zeros((5, 2)), np.arange(5), batch_size=2)
         >>> batches.steps, [len(y) for _, y, _ in batches]
         (3, [2, 2, 1])

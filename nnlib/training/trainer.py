@@ -45,7 +45,7 @@ class Trainer:
                 is resolved before anything is set, so a failed ``compile``
                 leaves the previous optimizer, loss and metrics in place.
 
-        Example:
+        Examples:
             >>> model = nnlib.Sequential([nnlib.layers.Dense(1, input_shape=(2,))])
             >>> model.compile(optimizer="sgd", loss="mse")
             >>> model.compile(optimizer="adam", loss="mean_sqared_error")
@@ -144,9 +144,10 @@ class Trainer:
         """Trains for ``epochs`` epochs; returns a ``History``.
 
         Args:
-            x, y: Arrays, tensors or nested lists of numbers (x may be a list/dict
-                of arrays for several inputs), or x a ``Dataset`` yielding
+            x: Arrays, tensors or nested lists of numbers (a list/dict of
+                arrays for several inputs), or a ``Dataset`` yielding
                 ``(x, y)`` or ``(x, y, sample_weight)``.
+            y: The targets, like ``x`` (None when ``x`` is a ``Dataset``).
             batch_size: Samples per step (arrays only).
             epochs: Index of the last epoch (``epochs - initial_epoch`` are run),
                 an int >= ``initial_epoch``.
@@ -271,7 +272,7 @@ class Trainer:
                 (the message says ``x[None]`` or ``x.reshape(-1, 1)``), or a bad
                 ``batch_size``, ``verbose`` or ``steps``.
 
-        Example:
+        Examples:
             >>> model = nnlib.Sequential([nnlib.layers.Dense(2, input_shape=(3,))])
             >>> model.predict([[1.0, 2.0, 3.0]]).shape       # nested lists are arrays
             (1, 2)
