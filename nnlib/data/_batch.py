@@ -9,6 +9,7 @@ import itertools
 
 import numpy as np
 
+from .._args import boolean
 from . import _nest, _shapes
 from ._core import Plan, as_iterator, close
 from ._indexed import check_count
@@ -22,7 +23,7 @@ class Batch(Dataset):
     def __init__(self, dataset, batch_size, drop_remainder):
         self._inputs = (dataset,)
         self._size = check_count(batch_size, f"{self._where}: batch_size", 1)
-        self._drop = bool(drop_remainder)
+        self._drop = boolean(drop_remainder, "drop_remainder", self._where)
 
     def _open(self, ctx):
         source = self._inputs[0]._open(ctx)

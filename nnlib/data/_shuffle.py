@@ -20,6 +20,7 @@ import threading
 import numpy as np
 
 from .. import random as _random
+from .._args import boolean
 from ._core import Plan, as_iterator, close
 from ._indexed import check_count
 from .dataset import Dataset
@@ -36,7 +37,9 @@ class Shuffle(Dataset):
         if seed is not None:
             seed = check_count(seed, "shuffle: seed", 0)
         self._seed = seed
-        self._reshuffle = bool(reshuffle_each_iteration)
+        self._reshuffle = boolean(
+            reshuffle_each_iteration, "reshuffle_each_iteration", "shuffle"
+        )
         self._passes = itertools.count()
         self._fixed = None
         self._lock = threading.Lock()

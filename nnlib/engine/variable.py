@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._args import boolean
 from .tensor import Tensor, _next_id, to_array
 
 
@@ -43,7 +44,7 @@ class Variable(Tensor):
         self._value = np.array(to_array(initial_value, dtype), copy=True)
         self._id = _next_id()
         self._name = "Variable" if name is None else str(name)
-        self._trainable = bool(trainable)
+        self._trainable = boolean(trainable, "trainable", f"Variable '{self._name}'")
 
     @property
     def name(self):
@@ -57,7 +58,7 @@ class Variable(Tensor):
 
     @trainable.setter
     def trainable(self, value):
-        self._trainable = bool(value)
+        self._trainable = boolean(value, "trainable", f"Variable '{self._name}'")
 
     def numpy(self):
         """Returns the current value as a numpy array.

@@ -22,6 +22,7 @@ import difflib
 import os
 import sys
 
+from .._args import boolean
 from .._warn import warn
 
 __all__ = [
@@ -148,7 +149,8 @@ def loading(custom_objects=None, safe_mode=True):
         ...
         nnlib.layers._registry.UnsafeClassError: refusing layer class '...SafeModeExample' in safe mode: it is not part of nnlib, and a file could name any class defined in this process; if you trust the file, pass custom_objects={'SafeModeExample': SafeModeExample} (or safe_mode=False)
     """
-    token = _LOADING.set((dict(custom_objects or {}), bool(safe_mode)))
+    safe_mode = boolean(safe_mode, "safe_mode", "load_model")
+    token = _LOADING.set((dict(custom_objects or {}), safe_mode))
     try:
         yield
     finally:

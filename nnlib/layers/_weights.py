@@ -6,6 +6,7 @@ its attributes; ``variables`` lists them with its sublayers' (each once).
 
 import numpy as np
 
+from .._args import boolean
 from ..engine.tensor import to_array
 from ..variable_scope import VariableScope, get_variable, variable_scope
 from . import _building
@@ -128,8 +129,9 @@ class Weights(Tracked):
 
     @trainable.setter
     def trainable(self, value):
+        value = boolean(value, "trainable", f"layer '{self.name}'")
         for layer in self._layers_below():
-            layer._set_trainable(bool(value))
+            layer._set_trainable(value)
 
     def _set_trainable(self, value):
         state = self._nnlib

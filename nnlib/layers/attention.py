@@ -222,6 +222,11 @@ class MultiHeadAttention(Layer):
         training=None,
         use_causal_mask=False,
     ):
+        owner = f"MultiHeadAttention '{self.name}'"
+        return_attention_scores = boolean(
+            return_attention_scores, "return_attention_scores", owner
+        )
+        use_causal_mask = boolean(use_causal_mask, "use_causal_mask", owner)
         key = value if key is None else key
         self._check_inputs(query, value, key)
         mask = self._mask(query, value, attention_mask, use_causal_mask)

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._args import boolean
 from ..engine import nest
 from . import _building, _context, _inputs
 from ._registry import get_layer_class, register
@@ -86,8 +87,9 @@ class Layer(Weights):
             )
         if input_shape is not None:
             input_shape = (None,) + tuple(input_shape)
+        trainable = boolean(trainable, "trainable", type(self).__name__)
         state = LayerState(
-            name, bool(trainable), _float_dtype(self, dtype, name), input_shape
+            name, trainable, _float_dtype(self, dtype, name), input_shape
         )
         object.__setattr__(self, "_nnlib", state)
         object.__setattr__(self, "built", False)
@@ -126,6 +128,11 @@ class Layer(Weights):
         return inputs
 
     def __call__(self, inputs, *args, **kwargs):
+        if inputs is None:
+            raise TypeError(
+                f"layer '{self.name}' was called with None; expected a tensor, a "
+                "numpy array or a nested list of numbers (a batch of inputs)"
+            )
         inputs = self._convert(inputs)
         if not self.built:
             return self._first_call(inputs, args, kwargs)

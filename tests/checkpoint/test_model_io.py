@@ -302,3 +302,14 @@ def test_a_keras_file_says_to_build_the_model_and_load_its_weights(tmp_path):
         group["dense/bias:0"] = np.zeros(2, np.float32)
     with pytest.raises(CheckpointMismatchError, match="is a Keras file.*load_weights"):
         nnlib.load_model(path)
+
+
+def test_safe_mode_must_be_a_boolean(tmp_path):
+    # "False" is truthy: taken as is it would mean the opposite of what it says.
+    path = nnlib.Sequential([layers.Dense(2, input_shape=(3,))]).save(
+        str(tmp_path / "m.h5")
+    )
+    with pytest.raises(
+        TypeError, match=r"safe_mode must be True or False, got 'False'"
+    ):
+        nnlib.load_model(path, safe_mode="False")

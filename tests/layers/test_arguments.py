@@ -6,8 +6,10 @@ boolean belongs is the classic: ``use_bias="no"`` is truthy and used to build a
 bias. Add a row for every new argument check.
 """
 
+import numpy as np
 import pytest
 
+import nnlib
 from nnlib import layers
 
 BOOL = r"must be True or False, got 'no' \(str\)"
@@ -197,3 +199,44 @@ def test_numpy_booleans_are_accepted(build, attribute):
 
     assert getattr(build(np.bool_(False)), attribute) is False
     assert getattr(build(True), attribute) is True
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: layers.Dense(3, trainable="no"),
+        lambda: nnlib.Variable(1.0, name="v", trainable="False"),
+    ],
+    ids=["Layer.trainable", "Variable.trainable"],
+)
+def test_trainable_must_be_a_boolean(build):
+    with pytest.raises(TypeError, match=r"trainable must be True or False, got '"):
+        build()
+
+
+def test_setting_trainable_to_a_string_is_refused_and_changes_nothing():
+    layer = layers.Dense(2)
+    with pytest.raises(TypeError, match=r"layer 'dense\w*': trainable must be True"):
+        layer.trainable = "no"
+    assert layer.trainable is True
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        lambda: layers.Dense(2),
+        lambda: nnlib.Sequential([layers.Dense(2, input_shape=(3,))]),
+    ],
+    ids=["unbuilt layer", "built model"],
+)
+def test_calling_a_layer_with_none_names_the_layer_and_what_it_expects(model):
+    with pytest.raises(TypeError, match=r"layer '\w+' was called with None; expected"):
+        model()(None)
+
+
+@pytest.mark.parametrize("flag", ["return_attention_scores", "use_causal_mask"])
+def test_attention_call_flags_refuse_strings(flag):
+    mha = layers.MultiHeadAttention(2, 4)
+    x = np.ones((1, 3, 4), np.float32)
+    with pytest.raises(TypeError, match=rf"{flag} must be True or False, got 'no'"):
+        mha(x, x, **{flag: "no"})
