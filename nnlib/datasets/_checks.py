@@ -1,9 +1,18 @@
 """What every dataset reader shares: its error, its size limits and the check of
 a decoded split."""
 
+import math
+
 import numpy as np
 
-__all__ = ["MAX_INFLATION", "MIN_INFLATED_LIMIT", "DatasetCorruptError", "check_split"]
+__all__ = [
+    "MAX_INFLATION",
+    "MIN_INFLATED_LIMIT",
+    "DatasetCorruptError",
+    "check_split",
+    "inflated_limit",
+    "read_into",
+]
 
 # Compressed data (an npz member, a gzipped IDX file) may declare at most this
 # many times the compressed file's size once inflated, or MIN_INFLATED_LIMIT
@@ -26,6 +35,34 @@ def inflated_limit(compressed_size):
 
 class DatasetCorruptError(ValueError):
     """A data file is damaged, truncated, or not in the expected format."""
+
+
+_CHUNK = 1 << 20
+
+
+def read_into(stream, shape, dtype, short):
+    """Reads a flat array of ``shape`` and ``dtype`` from ``stream`` a chunk at a time.
+
+    The caller has checked the declared size; reading in chunks straight into the
+    array means a stream that ends early (or a bomb that inflates further) costs
+    no more than the array itself. ``short(done)`` gives the error to raise when
+    the stream ends after ``done`` bytes.
+
+    Examples:
+        >>> import io
+        >>> from nnlib.datasets._checks import read_into
+        >>> read_into(io.BytesIO(bytes([1, 2, 3])), (3,), np.uint8, None)
+        array([1, 2, 3], dtype=uint8)
+    """
+    flat = np.empty(math.prod(shape), dtype)
+    view = memoryview(flat.view(np.uint8))
+    done = 0
+    while done < flat.nbytes:
+        got = stream.readinto(view[done : done + _CHUNK])
+        if not got:
+            raise short(done)
+        done += got
+    return flat
 
 
 def check_split(x, y, where, image_shape=None, num_classes=10):

@@ -16,12 +16,17 @@ import zlib
 
 import numpy as np
 
-from ._checks import MAX_INFLATION, DatasetCorruptError, check_split, inflated_limit
+from ._checks import (
+    MAX_INFLATION,
+    DatasetCorruptError,
+    check_split,
+    inflated_limit,
+    read_into,
+)
 
 __all__ = ["SPLIT_KEYS", "read_npz"]
 
 SPLIT_KEYS = ("x_train", "y_train", "x_test", "y_test")
-_CHUNK = 1 << 20
 
 
 def read_npz(file, where=None, image_shape=None, num_classes=10):
@@ -135,14 +140,12 @@ def _read_member(archive, info, where):
                 f"{name} declares shape {shape} {dtype} ({_mib(nbytes)}) but holds "
                 f"{held} bytes of data"
             )
-        flat = np.empty(math.prod(shape), dtype)
-        view = memoryview(flat.view(np.uint8))
-        done = 0
-        while done < nbytes:
-            got = stream.readinto(view[done : done + _CHUNK])
-            if not got:
-                raise DatasetCorruptError(f"{name} is truncated at byte {done}")
-            done += got
+        flat = read_into(
+            stream,
+            shape,
+            dtype,
+            lambda done: DatasetCorruptError(f"{name} is truncated at byte {done}"),
+        )
     return flat.reshape(shape, order="F" if fortran else "C")
 
 

@@ -18,7 +18,13 @@ import zlib
 
 import numpy as np
 
-from ._checks import MAX_INFLATION, DatasetCorruptError, check_split, inflated_limit
+from ._checks import (
+    MAX_INFLATION,
+    DatasetCorruptError,
+    check_split,
+    inflated_limit,
+    read_into,
+)
 
 # Re-exported so that every reader, and the CIFAR names cifar10.py reads from
 # here, are still found in this module.
@@ -40,7 +46,6 @@ __all__ = [
     "read_npz",
 ]
 
-_CHUNK = 1 << 20
 
 # IDX type codes (the third magic byte) and the big-endian dtypes they name.
 _IDX_TYPES = {
@@ -131,16 +136,14 @@ def _read_idx_stream(stream, path, size, limit):
             f"{path}: {declared}, more than {MAX_INFLATION} times the {size} bytes "
             "of the gzipped file: a damaged file or a decompression bomb"
         )
-    flat = np.empty(math.prod(shape), dtype)
-    view = memoryview(flat.view(np.uint8))
-    done = 0
-    while done < nbytes:
-        got = stream.readinto(view[done : done + _CHUNK])
-        if not got:
-            raise DatasetCorruptError(
-                f"{path}: {declared} but the file holds {done} bytes of data"
-            )
-        done += got
+    flat = read_into(
+        stream,
+        shape,
+        dtype,
+        lambda done: DatasetCorruptError(
+            f"{path}: {declared} but the file holds {done} bytes of data"
+        ),
+    )
     if stream.read(1):
         raise DatasetCorruptError(
             f"{path}: {declared} but the file holds more data than that"
