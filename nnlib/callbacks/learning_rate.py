@@ -20,6 +20,9 @@ def get_learning_rate(owner, model):
             "before fit"
         )
     rate = getattr(optimizer, "learning_rate", None)
+    # A real optimizer's ``learning_rate`` evaluates its schedule to a float:
+    # look at what it holds, so a schedule is refused rather than replaced.
+    rate = getattr(optimizer, "_learning_rate", rate)
     value = None if callable(rate) or isinstance(rate, bool) else to_python(rate)
     if not isinstance(value, float):
         raise TypeError(
@@ -58,8 +61,9 @@ class LearningRateScheduler(Callback):
         verbose: 1 prints the new rate each epoch.
 
     Raises:
-        TypeError: (during ``fit``) the optimizer's ``learning_rate`` is not a
-            float (a schedule object), or ``schedule`` returned a non-number.
+        TypeError: (during ``fit``) the optimizer's learning rate is a
+            schedule (it must be a float, or a float ``Variable``, which is
+            then assigned into), or ``schedule`` returned a non-number.
         ValueError: (during ``fit``) the schedule returned NaN or infinity.
 
     Examples:
@@ -133,6 +137,9 @@ class ReduceLROnPlateau(Callback):
 
     Raises:
         ValueError: ``factor`` is not in (0, 1), or ``mode`` is unknown.
+        TypeError: (during ``fit``) the optimizer's learning rate is a
+            schedule (it must be a float, or a float ``Variable``, which is
+            then assigned into).
 
     Examples:
         >>> import types

@@ -161,6 +161,11 @@ class Trainer:
             sample_weight: Per-sample weights (arrays only).
             initial_epoch: Epoch to start at (to resume).
             steps_per_epoch: Steps per epoch (needed for an infinite Dataset).
+                With arrays, epochs take consecutive batches of one stream:
+                an epoch goes on where the previous one stopped, and when the
+                arrays run out (within an epoch too) a new pass over them
+                begins, reshuffled with ``shuffle``. A Dataset is iterated
+                afresh each epoch, for at most this many batches.
             check_finite: Raise ``FloatingPointError`` if the inputs hold NaN or
                 infinity, naming the row and column: arrays are scanned once
                 before the first step, a Dataset batch by batch (off by default).

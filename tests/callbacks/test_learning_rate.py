@@ -1,4 +1,5 @@
-"""LearningRateScheduler and ReduceLROnPlateau against a stand-in optimizer."""
+"""LearningRateScheduler and ReduceLROnPlateau: against a stand-in optimizer, and
+against a real model with a real optimizer (float, Variable and schedule rates)."""
 
 import json
 import math
@@ -6,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+import nnlib
 from nnlib import callbacks
 
 
@@ -203,3 +205,121 @@ def test_plateau_fresh_state_has_no_best():
     restored = callbacks.ReduceLROnPlateau(mode="max")
     restored.set_state(state)
     assert restored.best == -math.inf
+
+
+# -- a real model, a real optimizer ------------------------------------------
+
+X = np.array([[1.0, 2.0], [-1.0, 0.5], [0.5, -1.5], [2.0, 1.0]], np.float32)
+Y = np.array([[1.0], [0.0], [-1.0], [2.0]], np.float32)
+K0 = np.array([[0.5], [-0.25]], np.float32)
+B0 = np.array([0.1], np.float32)
+
+
+def _real_model(learning_rate):
+    model = nnlib.Sequential([nnlib.layers.Dense(1)])
+    model(X[:1])
+    model.set_weights([K0, B0])
+    model.compile(optimizer=nnlib.optimizers.GradientDescent(learning_rate), loss="mse")
+    return model
+
+
+def _sgd_weights(rates):
+    """Kernel and bias after one full-batch MSE step at each rate (numpy, float64)."""
+    x, y = X.astype(np.float64), Y.astype(np.float64)
+    kernel, bias = K0.astype(np.float64), B0.astype(np.float64)
+    for rate in rates:
+        dpred = 2 * (x @ kernel + bias - y) / len(x)
+        kernel, bias = kernel - rate * x.T @ dpred, bias - rate * dpred.sum(0)
+    return kernel, bias
+
+
+def _fit(model, callback, epochs):
+    history = model.fit(
+        X,
+        Y,
+        batch_size=4,
+        epochs=epochs,
+        shuffle=False,
+        verbose=0,
+        callbacks=[callback],
+    )
+    return history.history
+
+
+def _assert_trained_with(model, rates):
+    kernel, bias = _sgd_weights(rates)
+    np.testing.assert_allclose(model.get_weights()[0], kernel, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.get_weights()[1], bias, rtol=1e-5, atol=1e-6)
+
+
+def _halving():
+    return callbacks.LearningRateScheduler(lambda epoch, lr: 0.4 * 0.5**epoch)
+
+
+def _plateau():
+    """min_delta=1e3: only the first epoch counts as an improvement."""
+    return callbacks.ReduceLROnPlateau(
+        monitor="loss", factor=0.5, patience=1, min_delta=1e3
+    )
+
+
+def test_scheduler_on_a_real_model_sets_the_rate_the_steps_use():
+    model = _real_model(0.1)
+    history = _fit(model, _halving(), epochs=3)
+    assert history["learning_rate"] == [0.4, 0.2, 0.1]
+    assert model.optimizer.learning_rate == 0.1
+    _assert_trained_with(model, [0.4, 0.2, 0.1])
+
+
+def test_plateau_on_a_real_model_halves_the_rate_the_steps_use():
+    model = _real_model(0.4)
+    history = _fit(model, _plateau(), epochs=4)
+    assert history["learning_rate"] == [0.4, 0.4, 0.2, 0.1]
+    assert model.optimizer.learning_rate == 0.05
+    _assert_trained_with(model, [0.4, 0.4, 0.2, 0.1])
+
+
+@pytest.mark.parametrize(
+    "make_callback, epochs, rates",
+    [(_halving, 3, [0.4, 0.2, 0.1]), (_plateau, 4, [0.4, 0.4, 0.2, 0.1])],
+    ids=["LearningRateScheduler", "ReduceLROnPlateau"],
+)
+def test_callbacks_assign_into_a_variable_learning_rate(make_callback, epochs, rates):
+    rate = nnlib.Variable(0.4, name="lr")
+    model = _real_model(rate)
+    history = _fit(model, make_callback(), epochs)
+    assert history["learning_rate"] == pytest.approx(rates)
+    final = rates[-1] if make_callback is _halving else rates[-1] / 2
+    assert rate.numpy() == np.float32(final)
+    _assert_trained_with(model, rates)
+    rate.assign(0.3)  # the optimizer still reads the same Variable
+    assert model.optimizer.learning_rate == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize(
+    "make_callback",
+    [_halving, _plateau],
+    ids=["LearningRateScheduler", "ReduceLROnPlateau"],
+)
+@pytest.mark.parametrize(
+    "make_schedule",
+    [
+        lambda: nnlib.optimizers.schedules.ExponentialDecay(
+            0.4, decay_steps=1, decay_rate=0.5
+        ),
+        lambda: lambda step: 0.4 * 0.5**step,
+    ],
+    ids=["LearningRateSchedule", "callable"],
+)
+def test_callbacks_refuse_a_schedule_on_a_real_optimizer(make_callback, make_schedule):
+    """The documented TypeError; the schedule stays the optimizer's rate."""
+    schedule = make_schedule()
+    model = _real_model(schedule)
+    with pytest.raises(TypeError, match="needs a float learning rate"):
+        _fit(model, make_callback(), epochs=3)
+    steps = int(model.optimizer.iterations.numpy())
+    assert steps == (0 if make_callback is _halving else 1)
+    config = model.optimizer.get_config()["learning_rate"]
+    assert config is schedule or config["class_name"] == "ExponentialDecay"
+    assert model.optimizer.learning_rate == pytest.approx(0.4 * 0.5**steps)
+    _assert_trained_with(model, [0.4] * steps)

@@ -82,12 +82,28 @@ def test_evaluate_predict_and_batch_methods():
 
 
 def test_fit_on_a_dataset_with_sample_weights():
+    """Weights from a Dataset scale each sample's loss: the steps equal those of
+    fit on arrays with the same sample_weight, and differ from unweighted ones."""
     x, y = _blobs(64)
-    w = np.ones(64, np.float32)
+    w = np.linspace(0.0, 3.0, 64).astype(np.float32)
     data = nnlib.data.Dataset.from_tensor_slices((x, y, w)).batch(16)
-    model = _model()
-    history = model.fit(data, epochs=2, verbose=0)
-    assert len(history.history["loss"]) == 2
+    runs = {}
+    for name, kwargs in (
+        ("dataset", {"x": data}),
+        ("arrays", {"x": x, "y": y, "sample_weight": w, "shuffle": False}),
+        ("unweighted", {"x": x, "y": y, "shuffle": False}),
+    ):
+        nnlib.random.set_seed(3)
+        model = _model(optimizer=nnlib.optimizers.GradientDescent(0.1))
+        history = model.fit(batch_size=16, epochs=2, verbose=0, **kwargs)
+        runs[name] = (history.history, model.get_weights())
+    (h_data, w_data), (h_arrays, w_arrays), (h_plain, w_plain) = runs.values()
+    assert h_data["loss"] == pytest.approx(h_arrays["loss"], rel=1e-6)
+    assert h_data["accuracy"] == pytest.approx(h_arrays["accuracy"], rel=1e-6)
+    for a, b in zip(w_data, w_arrays):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert not np.allclose(w_data[0], w_plain[0], rtol=1e-3, atol=1e-4)
+    assert h_data["loss"][0] != pytest.approx(h_plain["loss"][0], rel=1e-3)
 
 
 def test_predict_runs_in_inference_mode():
@@ -174,18 +190,29 @@ def test_check_finite_names_the_row_and_column():
 
 
 def test_early_stopping_and_class_weight():
+    """class_weight is sample_weight = class_weight[label]: same steps, same logs."""
     x, y = _blobs(96)
-    model = _model()
-    stop = nnlib.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10.0)
-    history = model.fit(
-        x,
-        y,
-        epochs=10,
-        verbose=0,
-        callbacks=[stop],
-        class_weight={0: 1.0, 1: 2.0, 2: 1.0},
-    )
-    assert len(history.history["loss"]) == 2
+    class_weight = {0: 1.0, 1: 2.0, 2: 0.5}
+    runs = []
+    for kwargs in (
+        {"class_weight": class_weight},
+        {"sample_weight": np.array([class_weight[k] for k in y], np.float32)},
+        {},
+    ):
+        nnlib.random.set_seed(4)
+        model = _model()
+        stop = nnlib.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10.0)
+        history = model.fit(
+            x, y, epochs=10, verbose=0, shuffle=False, callbacks=[stop], **kwargs
+        )
+        assert len(history.history["loss"]) == 2  # no epoch improves by 10
+        runs.append((history.history, model.get_weights()))
+    (h_class, w_class), (h_sample, w_sample), (h_plain, w_plain) = runs
+    assert h_class == pytest.approx(h_sample, rel=1e-6)
+    for a, b in zip(w_class, w_sample):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert not np.allclose(w_class[0], w_plain[0], rtol=1e-3, atol=1e-4)
+    assert h_class["loss"][0] != pytest.approx(h_plain["loss"][0], rel=1e-3)
 
 
 class _GANLikeStep(nnlib.Network):
