@@ -32,17 +32,31 @@ __all__ = [
     "where",
 ]
 
-_BROADCAST = (((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 4), (3, 1)))
+# Shape pairs every broadcasting binary op is checked on. The last three give
+# outputs with a size-1 axis where an operand with fewer dimensions has a size > 1
+# (and the reverse), so an axis mis-offset by the leading (prepended) dimensions in
+# the gradient's reduction to the operand's shape is caught.
+_BROADCAST = (
+    ((3, 4), (3, 4)),
+    ((3, 4), (4,)),
+    ((2, 1, 4), (3, 1)),
+    ((1, 3), (1, 2, 1)),
+    ((1, 1, 4), (3, 1)),
+    ((2, 1, 1), (1, 3, 1)),
+)
 
 
 def _samples(low=-2.0, high=2.0):
     return tuple(Sample(shapes=s, low=low, high=high) for s in _BROADCAST)
 
 
-def _nonzero_denominator(rng):
-    x = rng.uniform(-2, 2, (3, 4))
-    y = rng.uniform(0.5, 2, (4,)) * rng.choice([-1, 1], (4,))
-    return [x, y], {}
+def _nonzero_denominator(x_shape, y_shape):
+    def make(rng):
+        x = rng.uniform(-2, 2, x_shape)
+        y = rng.uniform(0.5, 2, y_shape) * rng.choice([-1, 1], y_shape)
+        return [x, y], {}
+
+    return Sample(make=make)
 
 
 def reduce_to(grad, operand):
@@ -167,7 +181,7 @@ def multiply(dy, x, y):
     return dy * y, dy * x
 
 
-@binary(np.true_divide, Sample(make=_nonzero_denominator))
+@binary(np.true_divide, *(_nonzero_denominator(*s) for s in _BROADCAST))
 def divide(dy, x, y):
     """Divides ``x`` by ``y`` elementwise (true division), with broadcasting.
 
@@ -178,11 +192,7 @@ def divide(dy, x, y):
     return dy / y, -dy * x / (y * y)
 
 
-@binary(
-    np.power,
-    Sample(shapes=((3, 4), (3, 4)), low=0.5, high=2.0),
-    Sample(shapes=((3, 4), (4,)), low=0.5, high=2.0),
-)
+@binary(np.power, *_samples(low=0.5, high=2.0))
 def power(dy, x, y):
     """Raises ``x`` to the power ``y`` elementwise, with broadcasting.
 
@@ -293,12 +303,20 @@ greater = _comparison(np.greater, ">")
 greater_equal = _comparison(np.greater_equal, ">=")
 
 
-def _where_samples(rng):
-    cond = rng.random((3, 4)) > 0.5
-    return [cond, rng.uniform(-2, 2, (3, 4)), rng.uniform(-2, 2, (4,))], {}
+def _where_samples(cond_shape, x_shape, y_shape):
+    def make(rng):
+        cond = rng.random(cond_shape) > 0.5
+        return [cond, rng.uniform(-2, 2, x_shape), rng.uniform(-2, 2, y_shape)], {}
+
+    return Sample(make=make)
 
 
-@register(Sample(make=_where_samples), second_order=True)
+@register(
+    _where_samples((3, 4), (3, 4), (4,)),
+    # An output axis of size 1 before one an operand with fewer dims broadcasts.
+    _where_samples((1, 2, 1), (1, 3), (2, 1)),
+    second_order=True,
+)
 def where(condition, x, y):
     """Picks ``x`` where ``condition`` is true and ``y`` elsewhere (broadcasting).
 

@@ -36,9 +36,42 @@ def test_mkdocs_build_is_strictly_clean(tmp_path):
         assert not re.search(r"<p>[^<]*&gt;&gt;&gt;", html), page
 
 
+def _nav_paths(entries):
+    """The page paths in an mkdocs ``nav`` (titles and sections unwrapped; links
+    to other sites left out)."""
+    if isinstance(entries, str):
+        return [] if re.match(r"^[a-z][a-z0-9+.-]*://", entries) else [entries]
+    if isinstance(entries, dict):
+        return [p for value in entries.values() for p in _nav_paths(value)]
+    if isinstance(entries, list):
+        return [p for entry in entries for p in _nav_paths(entry)]
+    raise AssertionError(f"unexpected nav entry {entries!r} in mkdocs.yml")
+
+
+def _mkdocs_config():
+    yaml = pytest.importorskip("yaml")
+
+    class Loader(yaml.SafeLoader):
+        """Reads mkdocs' ``!!python/name:`` and ``!ENV`` tags as plain values."""
+
+    Loader.add_multi_constructor("", lambda loader, suffix, node: None)
+    return yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=Loader)
+
+
 def test_every_docs_page_is_in_the_navigation():
-    config = (ROOT / "mkdocs.yml").read_text()
-    pages = [
-        p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")
+    config = _mkdocs_config()
+    docs = ROOT / config.get("docs_dir", "docs")
+    pages = {p.relative_to(docs).as_posix() for p in docs.rglob("*.md")}
+    nav = _nav_paths(config["nav"])
+    assert sorted(pages - set(nav)) == [], "pages missing from the nav"
+    assert sorted(set(nav) - pages) == [], "nav entries with no page"
+    assert len(nav) == len(set(nav)), "a page is in the nav twice"
+
+
+def test_nav_paths_unwraps_sections():
+    nav = [
+        "index.md",
+        {"Home": "tour.md"},
+        {"Guides": [{"A": "a.md"}, "b/c.md", {"Site": "https://example.org/x.md"}]},
     ]
-    assert [p for p in pages if p not in config] == []
+    assert _nav_paths(nav) == ["index.md", "tour.md", "a.md", "b/c.md"]

@@ -70,11 +70,28 @@ def test_dropout_is_reproducible_with_set_seed_and_seeded_layers():
     )
 
 
-def test_dropout_noise_shape_shares_the_mask():
-    out = Dropout(0.5, noise_shape=(None, 1, 4), seed=0)(
-        np.ones((3, 5, 4)), training=True
-    )
-    assert (out.numpy() == out.numpy()[:, :1, :]).all()
+@pytest.mark.parametrize(
+    "noise_shape, shared",
+    [((None, 1, 6), (1,)), ((1, None, None), (0,)), ((None, 1, 1), (1, 2))],
+)
+@pytest.mark.parametrize("rate", [0.5, 0.3])
+def test_dropout_noise_shape_shares_the_mask(noise_shape, shared, rate):
+    # Values that are never 0 and all different, so a dropped element (0) and a
+    # kept one (x / (1 - rate)) cannot be mistaken, nor an input passed through.
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.5, 1.5, (8, 5, 6)) * rng.choice([-1.0, 1.0], (8, 5, 6))
+    x = x.astype(np.float32)
+    out = Dropout(rate, noise_shape=noise_shape, seed=0)(x, training=True).numpy()
+    assert out.shape == x.shape
+    kept = out != 0
+    np.testing.assert_allclose(out[kept], x[kept] / (1 - rate), rtol=1e-6)
+    assert kept.any() and not kept.all()  # some dropped, some kept
+    # One draw per position of the noise shape, shared along its size-1 axes ...
+    first = kept[tuple(slice(0, 1) if a in shared else slice(None) for a in range(3))]
+    np.testing.assert_array_equal(kept, np.broadcast_to(first, kept.shape))
+    # ... and independent draws along the others.
+    for axis in set(range(3)) - set(shared):
+        assert not (kept == kept.take([0], axis=axis)).all(), axis
 
 
 def test_dropout_rejects_a_bad_rate():

@@ -236,8 +236,13 @@ def test_dropout_rejects_bad_rates(rate):
 
 
 def test_dropout_noise_shape_shares_the_mask():
-    y = nnlib.dropout(np.ones((4, 50)), 0.5, noise_shape=(4, 1)).numpy()
-    assert all(len(np.unique(row)) == 1 for row in y)
+    # Distinct nonzero inputs: a pass-through or a mask drawn per element shows.
+    x = np.random.default_rng(1).uniform(0.5, 1.5, (16, 50))
+    y = nnlib.dropout(x, 0.5, noise_shape=(16, 1), seed=0).numpy()
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], x[kept] / 0.5, rtol=1e-12)
+    np.testing.assert_array_equal(kept, np.broadcast_to(kept[:, :1], kept.shape))
+    assert 0 < kept[:, 0].sum() < 16  # one draw per row: some rows kept, some not
     with pytest.raises(ValueError, match="noise_shape"):
         nnlib.dropout(np.ones((4, 50)), 0.5, noise_shape=(2, 1))
 

@@ -70,6 +70,8 @@ CASES = {
         lambda p: torch.optim.Adadelta(p, lr=1.0, rho=0.9, eps=1e-6),
     ),
 }
+# Lion's formula is checked against numpy in test_optimizer_formulas.py::test_lion
+# whatever torch has; here it is also compared with torch's, where torch has one.
 if hasattr(torch.optim, "Lion"):  # not in torch 2.13
     CASES["lion"] = (
         lambda: optimizers.Lion(0.01),
@@ -96,9 +98,3 @@ def test_matches_torch_over_20_steps(case):
         np.testing.assert_allclose(
             mine.numpy(), other.detach().numpy(), rtol=1e-7, atol=1e-9
         )
-
-
-def test_lion_in_torch_is_checked_when_available():
-    if not hasattr(torch.optim, "Lion"):
-        pytest.skip(f"torch {torch.__version__} has no torch.optim.Lion")
-    assert "lion" in CASES
