@@ -28,7 +28,8 @@ from ._version import __version__
 from .checkpoint import Checkpoint, CheckpointManager, latest_checkpoint, load_model
 from .engine import *
 from .engine import __all__ as _engine_all
-from .network import Network, Sequential
+from .layers import Input, KerasTensor
+from .network import Model, Network, Sequential
 from .ops import *
 from .ops import __all__ as _ops_all
 from .variable_scope import (
@@ -48,6 +49,9 @@ __all__ = [
     "AUTO_REUSE",
     "Checkpoint",
     "CheckpointManager",
+    "Input",
+    "KerasTensor",
+    "Model",
     "Network",
     "Sequential",
     "VariableScope",

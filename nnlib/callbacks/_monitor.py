@@ -47,14 +47,19 @@ def monitor_value(owner, monitor, logs):
     logs = logs or {}
     value = logs.get(monitor)
     if value is None:
-        available = ", ".join(sorted(logs)) or "none"
-        warn(
-            f"{owner} is conditioned on metric {monitor!r}, which is not in the "
-            f"logs. Available metrics are: {available}. Pass one of them as "
-            "monitor= (validation metrics need validation data in fit)."
-        )
+        warn_missing(owner, monitor, logs)
         return None
     return to_python(value)
+
+
+def warn_missing(owner, monitor, logs, lead=""):
+    """Warns that ``monitor`` is not in ``logs``, naming the keys that are."""
+    available = ", ".join(sorted(logs or {})) or "none"
+    warn(
+        f"{lead}{owner} is conditioned on metric {monitor!r}, which is not in the "
+        f"logs. Available metrics are: {available}. Pass one of them as "
+        "monitor= (validation metrics need validation data in fit)."
+    )
 
 
 def best_to_state(best):

@@ -47,7 +47,12 @@ class ModelCheckpoint(Callback):
 
     Args:
         filepath: Path template of the HDF5 file.
-        monitor: Metric that decides what is best, e.g. ``"val_loss"``.
+        monitor: Metric that decides what is best, e.g. ``"val_loss"``; read
+            only with ``save_best_only`` (as Keras: without it every file is
+            written, whatever the logs hold). With ``save_best_only`` and the
+            metric missing from an epoch's logs, that save is skipped with
+            Keras's warning ("Can save best model only with val_loss
+            available, skipping."), followed by the metrics available.
         verbose: 1 prints a line for each save (and each skipped save).
         save_best_only: Save only when ``monitor`` improves on the best so far
             (with a fixed ``filepath``, the file always holds the best model).
@@ -141,8 +146,16 @@ class ModelCheckpoint(Callback):
         logs = {name: to_python(value) for name, value in (logs or {}).items()}
         path = self._filepath(epoch, batch, logs)
         if self.save_best_only:
-            current = _monitor.monitor_value("ModelCheckpoint", self.monitor, logs)
+            current = logs.get(self.monitor)
             if current is None:
+                # Keras's warning, word for word, then what the logs hold.
+                _monitor.warn_missing(
+                    "ModelCheckpoint",
+                    self.monitor,
+                    logs,
+                    f"Can save best model only with {self.monitor} available, "
+                    "skipping. ",
+                )
                 return
             if not _monitor.improved(current, self.best, self.mode, 0):
                 self._say(epoch, f"{self.monitor} did not improve from {self.best:.5f}")

@@ -203,7 +203,11 @@ def _load(stored, configs, custom_objects, compile, safe_mode):
 
 
 def _model_config(model):
-    custom = type(model).get_config is Layer.get_config and bool(model._sublayers)
+    # A subclassed Network (or Model without a functional graph) is its code.
+    graphless = getattr(model, "_nnlib_graph", False) is None
+    custom = (type(model).get_config is Layer.get_config or graphless) and bool(
+        model._sublayers
+    )
     return {
         **_registry.class_spec(type(model)),
         "config": model.get_config(),

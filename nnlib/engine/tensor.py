@@ -69,6 +69,11 @@ def _has_float64(value):
     return isinstance(value, (np.ndarray, np.float64)) and value.dtype == np.float64
 
 
+# Empty until a mask is first attached to a tensor in this process: layers skip
+# looking for masks (a cost on every layer call) while no mask exists.
+MASKS_IN_USE = []
+
+
 class Tensor:
     """An immutable multi-dimensional array produced by nnlib operations.
 
@@ -89,8 +94,25 @@ class Tensor:
                [6., 8.]], dtype=float32)
     """
 
-    __slots__ = ("__weakref__", "_id", "_value")
+    # _mask backs _keras_mask, the padding mask a layer attached (Keras 3's
+    # attribute). Ops never set it, so it stays unset on every tensor no
+    # masking layer produced.
+    __slots__ = ("__weakref__", "_id", "_mask", "_value")
     __array_priority__ = 100.0
+
+    @property
+    def _keras_mask(self):
+        # Keras 3's attribute: None, or the boolean (batch, time) mask.
+        try:
+            return self._mask
+        except AttributeError:
+            return None
+
+    @_keras_mask.setter
+    def _keras_mask(self, mask):
+        if not MASKS_IN_USE:  # from now on, layers look for masks
+            MASKS_IN_USE.append(True)
+        self._mask = mask
 
     def __init__(self, value, dtype=None):
         self._value = to_array(value, dtype)
@@ -127,6 +149,39 @@ class Tensor:
             array([1., 2.], dtype=float32)
         """
         return np.asarray(self._value)
+
+    def __getstate__(self):
+        """What ``pickle`` and ``copy.deepcopy`` keep: every slot set but the id
+        (a copy gets its own; see ``__setstate__``), in Python's slots form."""
+        slots = {}
+        for cls in type(self).__mro__:
+            for name in cls.__dict__.get("__slots__", ()):
+                if name not in ("__weakref__", "_id") and hasattr(self, name):
+                    slots[name] = getattr(self, name)
+        return None, slots
+
+    def __setstate__(self, state):
+        """Restores a pickled or ``copy.deepcopy``-ed tensor under a new id.
+
+        Ids key gradients on tapes and order variables by creation, so two
+        live tensors never share one: a copy gets the next id when restored
+        (copies of a model's variables are restored in its creation order,
+        see ``nnlib.layers._pickling``).
+
+        Examples:
+            >>> import copy
+            >>> v = nnlib.Variable([1., 2.], name="copied_example")
+            >>> w = copy.deepcopy(v)
+            >>> w.name, w._id != v._id, w.numpy()
+            ('copied_example', True, array([1., 2.], dtype=float32))
+        """
+        if isinstance(state, tuple):  # (None, {slot: value}): Python's form
+            state = state[1] or {}
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        if "_mask" in state and not MASKS_IN_USE:
+            MASKS_IN_USE.append(True)
+        self._id = _next_id()
 
     def __array__(self, dtype=None, copy=None):
         array = np.asarray(self._value)

@@ -6,17 +6,32 @@ not built (callers check ``built`` first, and again under the lock), and dropped
 once it is. Re-entrant, because a network's first call builds its sublayers
 from inside itself.
 
+``build`` itself is wrapped (``wrap_build``, applied to every Layer class) so
+that calling it by hand, as Keras code does (``layer.build((None, 3))``), is
+such a build too: locked, undone on failure, and leaving the layer built; a
+second call does nothing.
+
 A build that raises is undone: the attributes it set, the sublayers it built and
 the variables it created (their names are freed, so a retry does not hit
 "already exists"). Hooks announcing new variables (deferred restore) run only
 when the outermost build succeeds, so a failed build consumes no loaded value.
 """
 
+import functools
 import threading
 
 from ..variable_scope import _forget_variable
 
-__all__ = ["Build", "begin", "build_lock", "building", "fail", "finish", "record"]
+__all__ = [
+    "Build",
+    "begin",
+    "build_lock",
+    "building",
+    "fail",
+    "finish",
+    "record",
+    "wrap_build",
+]
 
 _GUARD = threading.Lock()
 _LOCAL = threading.local()
@@ -119,3 +134,35 @@ def fail(build):
     """Ends a failed build, undoing it."""
     _stack().pop()
     build.undo()
+
+
+def _building_layer(layer):
+    """True while ``layer``'s own build runs on this thread."""
+    return any(build.layer is layer for build in getattr(_LOCAL, "stack", ()))
+
+
+def wrap_build(build):
+    """``build`` made safe to call by hand (Keras's contract), once per layer.
+
+    Called by hand, the wrapper runs the build as the first call would (under
+    the build lock, undone if it raises) and marks the layer built with the
+    given shape; a layer already built is left as it is. Inside a build in
+    progress (the first call's, or ``super().build(...)``) the original runs.
+    Costs nothing after the build: calls never go through ``build`` then.
+    """
+    if getattr(build, "_nnlib_build", False):
+        return build
+
+    @functools.wraps(build)
+    def build_wrapper(self, *args, **kwargs):
+        if _building_layer(self):
+            return build(self, *args, **kwargs)
+        if self.built:
+            return None
+        shapes = (*args, *kwargs.values())
+        shape = shapes[0] if len(shapes) == 1 else (shapes or None)
+        self._build_on(shape, lambda: build(self, *args, **kwargs))
+        return None
+
+    build_wrapper._nnlib_build = True
+    return build_wrapper

@@ -10,7 +10,15 @@ from .. import activations, initializers, regularizers
 from .._args import boolean
 from ..ops import convolution as _conv
 from ..ops.shape import reshape
-from ._spatial import FORMATS, check_fits, choice, int_tuple, spatial_input
+from ._spatial import (
+    FORMATS,
+    check_fits,
+    choice,
+    int_tuple,
+    output_shape,
+    spatial_input,
+    window_output_size,
+)
 from .base import Layer
 from .core import positive_int
 from .input_spec import InputSpec
@@ -104,6 +112,31 @@ class _Conv(Layer):
             )
         axis = -1 if self.data_format == "channels_last" else 1
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={axis: channels})
+
+    def compute_output_shape(self, input_shape):
+        """The convolution's output shape (the input's rank and channels checked).
+
+        Examples:
+            >>> conv = nnlib.layers.Conv2D(8, 3, strides=2)
+            >>> conv.compute_output_shape((None, 28, None, 3))
+            (None, 13, None, 8)
+        """
+        channels, spatial = spatial_input(
+            self, input_shape, self.rank, self.data_format
+        )
+        self._check_input(input_shape, spatial)
+        out_channels = None if channels is None else self._output_channels(channels)
+        return output_shape(
+            input_shape, self._output_spatial(spatial), out_channels, self.data_format
+        )
+
+    def _output_spatial(self, spatial):
+        return tuple(
+            window_output_size(size, (k - 1) * d + 1, s, self.padding)
+            for size, k, d, s in zip(
+                spatial, self.kernel_size, self.dilation_rate, self.strides
+            )
+        )
 
     def call(self, inputs):
         outputs = self._convolve(inputs, getattr(self, self._kernel_name))

@@ -51,6 +51,30 @@ def spatial_input(layer, input_shape, rank, data_format):
     return input_shape[1], input_shape[2:]
 
 
+def window_output_size(size, extent, stride, padding):
+    """The output size of a window sliding over ``size`` elements: ``"valid"``
+    keeps whole windows, ``"same"`` and ``"causal"`` give ``ceil(size /
+    stride)``; None (unknown) stays None.
+
+    Examples:
+        >>> window_output_size(7, 3, 2, "valid"), window_output_size(7, 3, 2, "same")
+        (3, 4)
+    """
+    if size is None:
+        return None
+    if padding == "valid":
+        return max(size - extent, -1) // stride + 1
+    return -(-size // stride)
+
+
+def output_shape(input_shape, spatial, channels, data_format):
+    """The full output shape from its batch, spatial sizes and channels."""
+    batch = tuple(input_shape[:1])
+    if data_format == "channels_last":
+        return (*batch, *spatial, channels)
+    return (*batch, channels, *spatial)
+
+
 def check_fits(layer, input_shape, spatial, window, padding, what, dilation=None):
     """With ``"valid"`` padding, a window larger than the input is an error."""
     dilation = dilation or (1,) * len(window)

@@ -29,6 +29,7 @@ class LayerState:
         "batch_input_shape",  # from input_shape=, batch axis first
         "build_input_shape",
         "build_lock",  # made on the first call, dropped once built
+        "copied_scope",  # a copy's scope before its renaming (see _pickling)
         "dtype",
         "frozen",  # variable id -> True: trainable before the layer was frozen
         "given_name",  # as passed to the constructor, or None
@@ -53,6 +54,7 @@ class LayerState:
         self.trainable, self.dtype = trainable, dtype
         self.batch_input_shape = batch_input_shape
         self.build_input_shape = self.output_shape = self.build_lock = None
+        self.copied_scope = None
 
 
 # How to fix an assignment of a reserved name that means something in Keras.

@@ -14,11 +14,15 @@ import numpy as np
 
 from .. import initializers, regularizers
 from .._args import boolean
+from ..engine.tensor import Tensor
 from ..ops import arithmetic, linalg, nn, shape
+from . import _masks, _symbolic
 from .base import Layer
 from .core import fraction, positive_int
 
 __all__ = ["MultiHeadAttention"]
+
+_MASK_ARGS = ("query_mask", "value_mask", "key_mask")
 
 # Keras's stand-in for -inf on masked scores: exp() of it is 0, and a row with
 # every position masked still gets a finite (uniform) softmax.
@@ -30,6 +34,7 @@ class _Projection(Layer):
     ``those axes + out_shape`` and adds a bias of ``out_shape`` (EinsumDense)."""
 
     _cast_integers = True  # int64 data into a float model gives float outputs
+    supports_masking = True  # position by position
 
     def __init__(self, reduced, out_shape, use_bias, config, **kwargs):
         super().__init__(**kwargs)
@@ -99,6 +104,17 @@ class MultiHeadAttention(Layer):
         training: Whether dropout is active.
         use_causal_mask: Let position ``i`` attend only to positions ``j <= i``
             (combined with ``attention_mask``).
+        query_mask: Optional (batch, target) booleans, false at padded query
+            positions; by default the mask ``query`` carries (from an
+            ``Embedding(mask_zero=True)`` or ``Masking``).
+        value_mask: Optional (batch, source) booleans, false at padded value
+            positions (which no query attends to); by default ``value``'s mask.
+        key_mask: Like ``value_mask``, for ``key`` (by default its mask, when
+            ``key`` is given).
+
+    The masks combine as in Keras 3: ``query_mask[:, :, None] &
+    value_mask[:, None, :] & key_mask[:, None, :]``, with the causal mask and
+    ``attention_mask``; the output carries the query's mask.
 
     Returns:
         The output (batch, target length, output features), and with
@@ -119,6 +135,7 @@ class MultiHeadAttention(Layer):
     """
 
     _cast_integers = True  # int64 data into a float model gives float outputs
+    supports_masking = True
 
     def __init__(
         self,
@@ -166,9 +183,24 @@ class MultiHeadAttention(Layer):
         self._rng = None if seed is None else np.random.default_rng(seed)
 
     def __call__(self, query, value, key=None, **kwargs):
+        if not isinstance(query, Tensor) and _symbolic.is_symbolic(
+            query, (value, key), kwargs
+        ):
+            args = (value,) if key is None else (value, key)
+            return _symbolic.call(self, query, args, kwargs)
         # Build from all three shapes (the base class sees only the first input).
+        given = (query, value, key)
         query, value = self._convert(query), self._convert(value)
         key = value if key is None else self._convert(key)
+        # Each input's mask goes to its own argument (Keras's query_mask, ...).
+        for name, original, tensor in zip(_MASK_ARGS, given, (query, value, key)):
+            if original is None:
+                continue
+            if tensor is not original:
+                _masks.carry(original, tensor)
+            mask = _masks.of(tensor)
+            if mask is not None and kwargs.get(name) is None:
+                kwargs[name] = mask
         if not self.built:
             self._build_on((query.shape, value.shape, key.shape))
         return super().__call__(query, value, key, **kwargs)
@@ -221,6 +253,9 @@ class MultiHeadAttention(Layer):
         return_attention_scores=False,
         training=None,
         use_causal_mask=False,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
     ):
         owner = f"MultiHeadAttention '{self.name}'"
         return_attention_scores = boolean(
@@ -230,6 +265,7 @@ class MultiHeadAttention(Layer):
         key = value if key is None else key
         self._check_inputs(query, value, key)
         mask = self._mask(query, value, attention_mask, use_causal_mask)
+        mask = self._combine(mask, query, value, query_mask, value_mask, key_mask)
         q = self.query_dense(query) * (1.0 / math.sqrt(self.key_dim))
         k = self.key_dense(key)
         v = self.value_dense(value)
@@ -286,6 +322,56 @@ class MultiHeadAttention(Layer):
             return None
         mask = mask.reshape((1,) * (3 - mask.ndim) + mask.shape)
         return mask[:, None]
+
+    def _combine(self, mask, query, value, query_mask, value_mask, key_mask):
+        """``mask`` (from ``_mask``) and the inputs' masks, Keras 3's way."""
+        given = (
+            (query_mask, query, (slice(None), None, slice(None), None)),
+            (value_mask, value, (slice(None), None, None, slice(None))),
+            (key_mask, value, (slice(None), None, None, slice(None))),
+        )
+        for m, tensor, where in given:
+            if m is not None:
+                m = _masks.step_mask(m, tensor, f"layer '{self.name}'")[where]
+                mask = m if mask is None else mask & m
+        return mask
+
+    def compute_output_shape(
+        self,
+        query_shape,
+        value_shape=None,
+        key_shape=None,
+        attention_mask_shape=None,
+        return_attention_scores=False,
+        use_causal_mask=False,
+    ):
+        """``(batch, target, output features)``; with ``return_attention_scores``
+        also the scores' ``(batch, num_heads, target, source)``.
+
+        Examples:
+            >>> mha = nnlib.layers.MultiHeadAttention(2, key_dim=4)
+            >>> mha.compute_output_shape((None, 5, 8), (None, 7, 6))
+            (None, 5, 8)
+        """
+        value_shape = query_shape if value_shape is None else value_shape
+        key_shape = value_shape if key_shape is None else key_shape
+        for role, s in (
+            ("query", query_shape),
+            ("value", value_shape),
+            ("key", key_shape),
+        ):
+            if len(s) != 3:
+                raise ValueError(
+                    f"layer '{self.name}' expected {role} of rank 3 (batch, length, "
+                    f"features), got shape {tuple(s)}"
+                )
+        out = self.output_shape if self.output_shape is not None else query_shape[-1]
+        out = tuple(out) if isinstance(out, tuple) else (out,)
+        output = (query_shape[0], query_shape[1], *out)
+        if not return_attention_scores:
+            return output
+        scores = (query_shape[0], self.num_heads, query_shape[1], value_shape[1])
+        return output, scores
 
     def get_config(self):
         return {

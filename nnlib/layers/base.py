@@ -1,10 +1,20 @@
 """Layer: builds its variables on first call, owns them, and computes in ``call``."""
 
+import inspect
+
 import numpy as np
 
 from .._args import boolean
 from ..engine import nest
-from . import _building, _context, _inputs
+from ..engine.tensor import MASKS_IN_USE, Tensor
+from . import (
+    _building,
+    _context,
+    _inputs,
+    _masks,
+    _pickling,  # copies: pickle and copy.deepcopy
+    _symbolic,
+)
 from ._registry import get_layer_class, register
 from ._tracking import LayerState
 from ._weights import (
@@ -15,6 +25,11 @@ from ._weights import (
 from .input_spec import InputSpec
 
 __all__ = ["InputSpec", "Layer", "get_layer_class"]
+
+
+# A first argument of these types is data: the call runs (the common case, so
+# one isinstance decides it). Anything else may hold KerasTensors.
+_DATA = (Tensor, np.ndarray)
 
 
 class Layer(Weights):
@@ -79,6 +94,10 @@ class Layer(Weights):
         # nnlib's classes by bare name, others by module and qualified name:
         # a user's ``class Dense(Layer)`` cannot replace nnlib's in configs.
         register(cls)
+        # build() called by hand builds as the first call does (Keras's contract).
+        build = vars(cls).get("build")
+        if inspect.isfunction(build):
+            cls.build = _building.wrap_build(build)
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None):
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
@@ -120,34 +139,108 @@ class Layer(Weights):
 
     # -- building and calling -------------------------------------------------------
 
+    @_building.wrap_build
     def build(self, input_shape):
-        """Creates the layer's variables for inputs of ``input_shape``; override it."""
+        """Creates the layer's variables for inputs of ``input_shape``; override it.
+
+        The first call builds the layer; calling ``build`` by hand does the
+        same (as in Keras): afterwards the layer is built, its variables exist
+        (``set_weights`` works) and the first call uses them. Calling it on a
+        built layer does nothing. Every subclass's ``build`` behaves so.
+
+        Examples:
+            >>> layer = nnlib.layers.Dense(2, name="build_example")
+            >>> layer.build((None, 3))
+            >>> layer.built, [v.shape for v in layer.variables]
+            (True, [(3, 2), (2,)])
+        """
 
     def call(self, inputs, *args, **kwargs):
         """The computation; override it. The base layer returns its inputs."""
         return inputs
 
+    def compute_output_shape(self, input_shape):
+        """The shape of the outputs for inputs of ``input_shape`` (batch axis
+        first, None for sizes not known yet, which stay unknown; a list of
+        shapes for several inputs or outputs). Calling a layer on KerasTensors
+        uses it. Built-in layers compute it from their configuration; this
+        default runs the layer on zeros (twice, with different sizes for the
+        unknown ones) and keeps no variable it makes: override it where a run
+        is costly or has side effects.
+
+        Examples:
+            >>> nnlib.layers.Dense(4).compute_output_shape((None, 3))
+            (None, 4)
+            >>> class Twice(nnlib.layers.Layer):
+            ...     def call(self, inputs):
+            ...         return nnlib.concat([inputs, inputs], axis=1)
+            >>> Twice().compute_output_shape((None, 3))
+            (None, 6)
+        """
+        return _symbolic.trace_shapes(self, input_shape)
+
+    compute_output_shape._nnlib_traces = True
+
+    # -- masking ----------------------------------------------------------------------
+
+    @property
+    def supports_masking(self):
+        """Whether the layer passes masks on (Keras's flag; settable).
+
+        By default True exactly when the class overrides ``compute_mask``.
+        A masked input reaching a layer that does not support masking loses its
+        mask there (with a warning, as in Keras).
+        """
+        value = self.__dict__.get("supports_masking")
+        return _context.computes_mask(self) if value is None else value
+
+    @supports_masking.setter
+    def supports_masking(self, value):
+        self.__dict__["supports_masking"] = bool(value)
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs: by default the input mask, unchanged.
+
+        Called after ``call`` when the layer supports masking; what it returns
+        is attached to the outputs as ``_keras_mask``, where the next layer
+        finds it. Override it to make masks (``Embedding``) or to end them
+        (a pooling layer returns None).
+
+        Args:
+            inputs: The inputs of the call.
+            mask: The input mask (a boolean Tensor, usually (batch, time)), or
+                None.
+
+        Returns:
+            A mask, None, or a list with one per output.
+
+        Examples:
+            >>> emb = nnlib.layers.Embedding(5, 2, mask_zero=True)
+            >>> y = nnlib.layers.Dense(3)(emb(np.array([[3, 1, 0]])))
+            >>> y._keras_mask.numpy()  # Dense passed Embedding's mask on
+            array([[ True,  True, False]])
+        """
+        return mask
+
     def __call__(self, inputs, *args, **kwargs):
+        # KerasTensors: record the call in a functional graph (nothing runs).
+        if not isinstance(inputs, _DATA) and _symbolic.is_symbolic(
+            inputs, args, kwargs
+        ):
+            return _symbolic.call(self, inputs, args, kwargs)
         if inputs is None:
             raise TypeError(
                 f"layer '{self.name}' was called with None; expected a tensor, a "
                 "numpy array or a nested list of numbers (a batch of inputs)"
             )
-        inputs = self._convert(inputs)
+        converted = self._convert(inputs)
+        if converted is not inputs and MASKS_IN_USE:  # a cast keeps the mask
+            _masks.carry(inputs, converted)
         if not self.built:
-            return self._first_call(inputs, args, kwargs)
+            return self._first_call(converted, args, kwargs)
         if self.input_spec is not None:
-            self.input_spec.check(self.name, inputs)
-        # _run's body, inlined: this is every call's path.
-        training = kwargs.pop("training", None)
-        if training is None:
-            training = _context.training()
-        if training is not None and _context.accepts_training(self):
-            kwargs["training"] = training
-        with _context.training_scope(training):
-            outputs = self.call(inputs, *args, **kwargs)
-        self._nnlib.output_shape = _inputs.shapes(outputs)
-        return outputs
+            self.input_spec.check(self.name, converted)
+        return self._run(converted, args, kwargs)
 
     def _first_call(self, inputs, args, kwargs):
         # An input_spec set in __init__ is checked before building (as Keras).
@@ -159,23 +252,42 @@ class Layer(Weights):
         return self._run(inputs, args, kwargs)
 
     def _run(self, inputs, args, kwargs):
-        """Calls ``call`` (as ``__call__`` does, inline, once built).
+        """Calls ``call`` with the flags and mask it takes; attaches output masks.
 
         An explicit ``training`` flag wins, then the enclosing call's; a
-        ``call`` without a training parameter never receives one.
+        ``call`` without a training parameter never receives one. The mask the
+        inputs carry (or an explicit ``mask=``) goes to a ``call`` with a
+        ``mask`` parameter, and ``compute_mask``'s result onto the outputs.
         """
+        takes_training, slot, computes_mask = _context.CALL_FLAGS.get(
+            type(self)
+        ) or _context.call_flags(self)
         training = kwargs.pop("training", None)
         if training is None:
             training = _context.training()
-        if training is not None and _context.accepts_training(self):
+        if training is not None and takes_training:
             kwargs["training"] = training
+        mask = _masks.of(inputs) if MASKS_IN_USE else None
+        if slot is not None:  # call has a mask parameter: a given mask wins
+            if len(args) > slot:
+                mask = args[slot]
+            elif kwargs.get("mask") is None:
+                kwargs["mask"] = mask
+            else:
+                mask = kwargs["mask"]
         with _context.training_scope(training):
             outputs = self.call(inputs, *args, **kwargs)
         self._nnlib.output_shape = _inputs.shapes(outputs)
+        if mask is not None or computes_mask:
+            _masks.attach(self, inputs, outputs, mask)
         return outputs
 
-    def _build_on(self, input_shape):
-        """Builds once, even from several threads; a failed build is undone."""
+    def _build_on(self, input_shape, run=None):
+        """Builds once, even from several threads; a failed build is undone.
+
+        ``run`` makes the build (default ``self.build(input_shape)``; a
+        ``build`` called by hand passes its own arguments).
+        """
         if self.built:
             return
         with _building.build_lock(self):
@@ -183,14 +295,19 @@ class Layer(Weights):
                 return
             build = _building.begin(self)
             try:
-                self.build(input_shape)
+                if run is None:
+                    self.build(input_shape)
+                else:
+                    run()
             except BaseException:
                 _building.fail(build)
                 raise
             created = _building.finish(build)
             object.__setattr__(self, "built", True)
             state = self._nnlib
-            state.build_input_shape, state.build_lock = input_shape, None
+            if input_shape is not None or state.build_input_shape is None:
+                state.build_input_shape = input_shape
+            state.build_lock = None
         _announce(created)
 
     def _convert(self, inputs):
@@ -219,6 +336,36 @@ class Layer(Weights):
     def from_config(cls, config):
         """Creates a layer from ``get_config()``'s dict."""
         return cls(**config)
+
+    # -- copies ---------------------------------------------------------------------
+
+    def __getstate__(self):
+        """The layer for ``pickle`` and ``copy.deepcopy`` (see ``_pickling``).
+
+        A copy has new variables with equal values and its sublayers' names; a
+        top-level copy is named as a new instance would be (``mnist_1`` while
+        ``mnist`` lives), its variables renamed with it.
+
+        Examples:
+            >>> import copy
+            >>> layer = nnlib.layers.Dense(2, name="copy_example")
+            >>> _ = layer(np.ones((1, 3)))
+            >>> twin = copy.deepcopy(layer)
+            >>> twin.name, [v.name for v in twin.variables]
+            ('copy_example_1', ['copy_example_1/kernel', 'copy_example_1/bias'])
+            >>> np.array_equal(twin.kernel.numpy(), layer.kernel.numpy())
+            True
+        """
+        return _pickling.layer_getstate(self)
+
+    def __setstate__(self, state):
+        _pickling.layer_setstate(self, state)
+
+    def __deepcopy__(self, memo):
+        return _pickling.deepcopy_layer(self, memo)
+
+    def __copy__(self):
+        return _pickling.copy_layer(self)
 
     def __repr__(self):
         return f"<{type(self).__name__} '{self.name}' built={self.built}>"

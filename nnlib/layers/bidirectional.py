@@ -1,7 +1,7 @@
 """``Bidirectional``: a recurrent layer read forwards and a copy read backwards."""
 
 from ..ops import joining
-from . import _registry
+from . import _context, _registry
 from .base import Layer
 
 __all__ = ["Bidirectional"]
@@ -20,6 +20,11 @@ class Bidirectional(Layer):
     ``return_sequences`` the backward outputs are reversed back in time before
     merging, so step ``t`` of both halves describes input step ``t``.
 
+    A mask reaches both directions (the backward layer reads it reversed, with
+    the inputs); as in Keras, with ``return_sequences`` both layers output
+    zeros at masked steps (``zero_output_for_mask`` is forced on), and the
+    merged sequence carries the input mask.
+
     Args:
         layer: A ``SimpleRNN``, ``LSTM`` or ``GRU`` (or any layer with the
             same ``go_backwards``/``return_sequences``/``return_state`` config).
@@ -33,6 +38,8 @@ class Bidirectional(Layer):
         inputs: (batch, time, features).
         initial_state: Optional list: the forward layer's states, then the
             backward layer's.
+        mask: Optional (batch, time) booleans, false at padded steps (by
+            default the mask the inputs carry).
 
     Returns:
         The merged output; with ``return_state`` followed by the forward
@@ -51,6 +58,8 @@ class Bidirectional(Layer):
         >>> [v.name for v in bi.variables][::3]
         ['bi_doc/forward_encoder_doc/kernel', 'bi_doc/backward_encoder_doc/kernel']
     """
+
+    supports_masking = True
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
         _check_recurrent(layer, "layer")
@@ -88,15 +97,23 @@ class Bidirectional(Layer):
         self.backward_layer = backward_layer
         self.return_sequences = config["return_sequences"]
         self.return_state = config["return_state"]
+        # Keras: masked steps of a returned sequence are zeros in both halves.
+        for direction in (self.forward_layer, self.backward_layer):
+            if getattr(direction, "zero_output_for_mask", None) is not None:
+                direction.zero_output_for_mask = self.return_sequences
 
-    def call(self, inputs, initial_state=None):
+    def call(self, inputs, initial_state=None, mask=None):
         forward_state = backward_state = None
         if initial_state is not None:
             initial_state = list(initial_state)
             half = len(initial_state) // 2
             forward_state, backward_state = initial_state[:half], initial_state[half:]
-        y = self.forward_layer(inputs, initial_state=forward_state)
-        y_rev = self.backward_layer(inputs, initial_state=backward_state)
+        masks = [
+            {"mask": mask} if _context.accepts_mask(layer) else {}
+            for layer in (self.forward_layer, self.backward_layer)
+        ]
+        y = self.forward_layer(inputs, initial_state=forward_state, **masks[0])
+        y_rev = self.backward_layer(inputs, initial_state=backward_state, **masks[1])
         states = []
         if self.return_state:
             states = y[1:] + y_rev[1:]
@@ -107,6 +124,45 @@ class Bidirectional(Layer):
         if not self.return_state:
             return output
         return (output if self.merge_mode is None else [output]) + states
+
+    def compute_mask(self, inputs, mask=None):
+        """The input mask for a merged sequence (one per half with
+        ``merge_mode=None``); None for last outputs and for the states."""
+        output_mask = mask if self.return_sequences else None
+        masks = [output_mask] * (2 if self.merge_mode is None else 1)
+        if self.return_state:
+            states = sum(
+                len(getattr(layer, "state_names", ("h",)))
+                for layer in (self.forward_layer, self.backward_layer)
+            )
+            return masks + [None] * states
+        return masks if self.merge_mode is None else output_mask
+
+    def compute_output_shape(self, input_shape, initial_state_shape=None):
+        """The merged output's shape (both directions' shapes for
+        ``merge_mode=None``), then with ``return_state`` the states' shapes.
+
+        Examples:
+            >>> bi = nnlib.layers.Bidirectional(nnlib.layers.GRU(3))
+            >>> bi.compute_output_shape((None, 5, 4))
+            (None, 6)
+        """
+        shapes = []
+        for layer in (self.forward_layer, self.backward_layer):
+            shape = layer.compute_output_shape(input_shape)
+            shapes.append(list(shape) if self.return_state else [shape])
+        (y, *states), (y_rev, *states_rev) = shapes
+        if self.merge_mode == "concat":
+            last = None if None in (y[-1], y_rev[-1]) else y[-1] + y_rev[-1]
+            output = tuple(y[:-1]) + (last,)
+        elif self.merge_mode is None:
+            output = [tuple(y), tuple(y_rev)]
+        else:
+            output = tuple(y)
+        if not self.return_state:
+            return output
+        merged = output if self.merge_mode is None else [output]
+        return merged + [tuple(s) for s in states + states_rev]
 
     def get_config(self):
         return {

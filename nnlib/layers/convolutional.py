@@ -164,6 +164,9 @@ class Conv2DTranspose(_Conv):
             )
         )
 
+    def _output_spatial(self, spatial):
+        return self._output_hw(spatial)
+
     def _check_input(self, input_shape, spatial):
         for size, out, k, d, s in zip(
             spatial,

@@ -77,6 +77,7 @@ class Dense(Layer):
     """
 
     _cast_integers = True  # int64 data into a float model gives float outputs
+    supports_masking = True  # position by position: masks pass through
 
     def __init__(
         self,
@@ -134,6 +135,21 @@ class Dense(Layer):
             outputs = outputs + self.bias
         return self.activation(outputs) if self.activation is not None else outputs
 
+    def compute_output_shape(self, input_shape):
+        """``input_shape`` with its last axis replaced by ``units``.
+
+        Examples:
+            >>> nnlib.layers.Dense(4).compute_output_shape((None, 7, 3))
+            (None, 7, 4)
+        """
+        input_shape = tuple(input_shape)
+        if len(input_shape) < 2 or input_shape[-1] is None:
+            raise ValueError(
+                f"layer '{self.name}' expected inputs of rank at least 2 with a "
+                f"known last dimension (batch, features), got shape {input_shape}"
+            )
+        return input_shape[:-1] + (self.units,)
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -156,6 +172,7 @@ class Activation(Layer):
     """
 
     _cast_integers = True  # int64 data into a float model gives float outputs
+    supports_masking = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
@@ -163,6 +180,10 @@ class Activation(Layer):
 
     def call(self, inputs):
         return self.activation(inputs) if self.activation is not None else inputs
+
+    def compute_output_shape(self, input_shape):
+        """The input's shape."""
+        return tuple(input_shape)
 
     def get_config(self):
         return {
@@ -196,6 +217,7 @@ class Dropout(Layer):
     """
 
     _cast_integers = True  # int64 data into a float model gives float outputs
+    supports_masking = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -217,6 +239,10 @@ class Dropout(Layer):
             inputs, self.rate, training=True, noise_shape=noise_shape, seed=seed
         )
 
+    def compute_output_shape(self, input_shape):
+        """The input's shape."""
+        return tuple(input_shape)
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -237,6 +263,20 @@ class Flatten(Layer):
     def call(self, inputs):
         return shape.reshape(inputs, (inputs.shape[0], -1) if inputs.ndim else (1,))
 
+    def compute_output_shape(self, input_shape):
+        """``(batch, product of the other sizes)``; unknown if one of them is.
+
+        Examples:
+            >>> nnlib.layers.Flatten().compute_output_shape((None, 3, 4))
+            (None, 12)
+        """
+        input_shape = tuple(input_shape)
+        if not input_shape:
+            return (1,)
+        rest = input_shape[1:]
+        size = None if None in rest else math.prod(rest)
+        return (input_shape[0], size)
+
 
 class Reshape(Layer):
     """Reshapes each example to ``target_shape`` (the batch axis is kept).
@@ -255,6 +295,31 @@ class Reshape(Layer):
 
     def call(self, inputs):
         return shape.reshape(inputs, (inputs.shape[0],) + self.target_shape)
+
+    def compute_output_shape(self, input_shape):
+        """``(batch,) + target_shape``, its -1 worked out where the sizes are known.
+
+        Raises:
+            ValueError: If the known sizes cannot be reshaped to
+                ``target_shape``, naming the layer and both shapes.
+
+        Examples:
+            >>> nnlib.layers.Reshape((-1, 2)).compute_output_shape((None, 6))
+            (None, 3, 2)
+        """
+        input_shape = tuple(input_shape)
+        rest, target = input_shape[1:], self.target_shape
+        if None in rest:
+            return input_shape[:1] + tuple(None if d == -1 else d for d in target)
+        size, known = math.prod(rest), math.prod(d for d in target if d != -1)
+        fits = size % known == 0 if -1 in target else size == known
+        if not fits or target.count(-1) > 1:
+            raise ValueError(
+                f"layer '{self.name}' cannot reshape inputs of shape {input_shape} "
+                f"to (batch,) + {target}: {size} values per example"
+            )
+        filled = tuple(size // known if d == -1 else d for d in target)
+        return input_shape[:1] + filled
 
     def get_config(self):
         return {**super().get_config(), "target_shape": self.target_shape}
@@ -279,6 +344,21 @@ class Permute(Layer):
 
     def call(self, inputs):
         return shape.transpose(inputs, (0,) + self.dims)
+
+    def compute_output_shape(self, input_shape):
+        """The input's axes in the order ``dims`` gives.
+
+        Examples:
+            >>> nnlib.layers.Permute((2, 1)).compute_output_shape((None, 3, 5))
+            (None, 5, 3)
+        """
+        input_shape = tuple(input_shape)
+        if len(input_shape) != len(self.dims) + 1:
+            raise ValueError(
+                f"layer '{self.name}' permutes {len(self.dims)} axes (dims="
+                f"{self.dims}) but got inputs of shape {input_shape}"
+            )
+        return input_shape[:1] + tuple(input_shape[d] for d in self.dims)
 
     def get_config(self):
         return {**super().get_config(), "dims": self.dims}

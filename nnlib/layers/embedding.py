@@ -117,6 +117,26 @@ class Embedding(Layer):
             return None
         return arithmetic.not_equal(inputs, 0)
 
+    def compute_output_shape(self, input_shape):
+        """``input_shape + (output_dim,)``: one vector per id.
+
+        Examples:
+            >>> nnlib.layers.Embedding(10, 3).compute_output_shape((None, 7))
+            (None, 7, 3)
+        """
+        input_shape = tuple(input_shape)
+        if self.input_length is not None and (
+            not input_shape or input_shape[-1] not in (None, self.input_length)
+        ):
+            raise ValueError(
+                f"layer '{self.name}' expected ids with last dimension "
+                f"input_length={self.input_length}, got shape {input_shape}"
+            )
+        return input_shape + (self.output_dim,)
+
+    def _compute_output_dtype(self, input_dtypes):
+        return self.dtype  # vectors of the layer's dtype, whatever the ids' type
+
     def get_config(self):
         return {
             **super().get_config(),

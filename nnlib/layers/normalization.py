@@ -5,7 +5,9 @@ import numpy as np
 from .. import initializers, regularizers
 from .._args import boolean
 from ..ops import normalization as _norm
+from ..ops import reduction as _reduce
 from ..ops import shape as _shape
+from ..ops.math import square
 from .base import Layer
 from .input_spec import InputSpec
 
@@ -44,6 +46,7 @@ class _AffineNormalization(Layer):
     scale (``gamma``) and offset (``beta``) applied after normalizing."""
 
     _cast_integers = True  # int64 data into a float model gives float outputs
+    supports_masking = True  # masks pass through unchanged
 
     def __init__(
         self,
@@ -83,6 +86,10 @@ class _AffineNormalization(Layer):
                 regularizer=self.beta_regularizer,
             )
 
+    def compute_output_shape(self, input_shape):
+        """The input's shape (normalizing keeps it)."""
+        return tuple(input_shape)
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -104,6 +111,10 @@ class BatchNormalization(_AffineNormalization):
     ``gamma`` and shifted by ``beta``; the moving statistics are updated,
     ``moving = moving * momentum + batch * (1 - momentum)``, outside any tape.
     Inference (``training`` false or unset): the moving statistics are used.
+    With a mask (an input mask of the inputs' shape without the channel axis,
+    such as (batch, time)), the batch statistics count the unmasked positions
+    only, as Keras 3 computes them (``sum(mask * x) / (sum(mask) + 1e-7)``);
+    every position is normalized, and the mask passes through.
 
     Like Keras 3 the moving variance averages the biased batch variance (no
     Bessel correction; PyTorch's ``running_var`` averages the unbiased one, and
@@ -216,11 +227,14 @@ class BatchNormalization(_AffineNormalization):
             self._stat_shape = (channels,) + (1,) * (ndim - 1 - axis)
         self.input_spec = InputSpec(ndim=ndim, axes={axis: channels})
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         if training and self.trainable:
-            outputs, mean, variance = _norm.fused_batch_norm(
-                inputs, self.gamma, self.beta, self._reduction_axes, self.epsilon
-            )
+            if mask is None:
+                outputs, mean, variance = _norm.fused_batch_norm(
+                    inputs, self.gamma, self.beta, self._reduction_axes, self.epsilon
+                )
+            else:
+                outputs, mean, variance = self._masked_batch_norm(inputs, mask)
             # Plain arrays: the moving averages are state, not part of the graph.
             for moving, batch in (
                 (self.moving_mean, mean),
@@ -237,6 +251,37 @@ class BatchNormalization(_AffineNormalization):
                 for p in params
             ]
         return _norm.batch_normalization(inputs, *params, self.epsilon)
+
+    def _masked_batch_norm(self, inputs, mask):
+        """Keras 3's masked moments, then the normalization with them."""
+        axes = self._reduction_axes
+        (channel,) = set(range(inputs.ndim)) - set(axes)
+        weights = np.asarray(mask)
+        if weights.shape != inputs.shape[:channel] + inputs.shape[channel + 1 :]:
+            raise ValueError(
+                f"layer '{self.name}' expected a mask of the inputs' shape without "
+                f"the channel axis {channel}, got {weights.shape} for inputs of "
+                f"shape {inputs.shape}"
+            )
+        weights = np.expand_dims(weights, channel).astype(inputs.dtype)
+        count = weights.sum(axis=axes, keepdims=True) + 1e-7  # Keras's epsilon
+        mean = _reduce.reduce_sum(inputs * weights, axis=axes, keepdims=True) / count
+        variance = (
+            _reduce.reduce_sum(
+                square(inputs - mean) * weights, axis=axes, keepdims=True
+            )
+            / count
+        )
+        gamma, beta = self.gamma, self.beta
+        if self._stat_shape is not None:
+            gamma, beta = [
+                None if p is None else _shape.reshape(p, self._stat_shape)
+                for p in (gamma, beta)
+            ]
+        outputs = _norm.batch_normalization(
+            inputs, mean, variance, beta, gamma, self.epsilon
+        )
+        return outputs, _shape.reshape(mean, (-1,)), _shape.reshape(variance, (-1,))
 
     def get_config(self):
         return {

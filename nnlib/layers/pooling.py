@@ -3,13 +3,26 @@
 ``MaxPooling1D/2D`` and ``AveragePooling1D/2D`` slide a window (``pool_size``,
 moved by ``strides``, which default to ``pool_size``) over ``(N, W, C)`` or ``(N,
 H, W, C)`` inputs (channels first with ``data_format="channels_first"``). The
-global layers reduce every spatial axis. None has variables.
+global layers reduce every spatial axis; the 1-D ones leave masked steps out.
+None has variables.
 """
 
+import numpy as np
+
 from .._args import boolean
+from ..ops import arithmetic
 from ..ops import pooling as _pool
 from ..ops import reduction as _reduce
-from ._spatial import FORMATS, check_fits, choice, int_tuple, spatial_input
+from . import _masks
+from ._spatial import (
+    FORMATS,
+    check_fits,
+    choice,
+    int_tuple,
+    output_shape,
+    spatial_input,
+    window_output_size,
+)
 from .base import Layer
 from .input_spec import InputSpec
 
@@ -60,6 +73,25 @@ class _Pooling(Layer):
         return type(self)._pool(
             inputs, self.pool_size, self.strides, self.padding, self.data_format
         )
+
+    def compute_output_shape(self, input_shape):
+        """The pooled shape (the input's rank and size checked).
+
+        Examples:
+            >>> nnlib.layers.MaxPooling2D().compute_output_shape((None, 7, 8, 3))
+            (None, 3, 4, 3)
+        """
+        channels, spatial = spatial_input(
+            self, input_shape, self._rank, self.data_format
+        )
+        check_fits(
+            self, input_shape, spatial, self.pool_size, self.padding, "pool size"
+        )
+        sizes = tuple(
+            window_output_size(size, k, s, self.padding)
+            for size, k, s in zip(spatial, self.pool_size, self.strides)
+        )
+        return output_shape(input_shape, sizes, channels, self.data_format)
 
     def get_config(self):
         return {
@@ -168,6 +200,23 @@ class _GlobalPooling(Layer):
         spatial_input(self, input_shape, self._rank, self.data_format)
         self.input_spec = InputSpec(ndim=self._rank + 2)
 
+    def compute_output_shape(self, input_shape):
+        """``(batch, channels)``, or with ``keepdims`` size-1 spatial axes.
+
+        Examples:
+            >>> layer = nnlib.layers.GlobalAveragePooling2D(keepdims=True)
+            >>> layer.compute_output_shape((None, 7, 7, 3))
+            (None, 1, 1, 3)
+        """
+        channels, spatial = spatial_input(
+            self, input_shape, self._rank, self.data_format
+        )
+        if not self.keepdims:
+            return (*tuple(input_shape)[:1], channels)
+        return output_shape(
+            input_shape, (1,) * len(spatial), channels, self.data_format
+        )
+
     def call(self, inputs):
         first = 1 if self.data_format == "channels_last" else 2
         axes = tuple(range(first, first + self._rank))
@@ -203,16 +252,53 @@ class GlobalAveragePooling2D(_GlobalPooling):
     _reduce = staticmethod(_reduce.reduce_mean)
 
 
-class GlobalAveragePooling1D(_GlobalPooling):
+class _GlobalPooling1D(_GlobalPooling):
+    """A global 1-D pooling that reads a mask: masked steps are left out, and
+    the output (one vector per sequence) carries no mask."""
+
+    _rank = 1
+    supports_masking = True
+
+    def call(self, inputs, mask=None):
+        axis = 1 if self.data_format == "channels_last" else 2
+        mask = _masks.step_mask(mask, inputs, f"layer '{self.name}'", axis)
+        if mask is None or mask.all():
+            return type(self)._reduce(inputs, axis=axis, keepdims=self.keepdims)
+        keep = mask[:, :, None] if axis == 1 else mask[:, None, :]
+        return self._masked(inputs, keep, axis)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+
+class GlobalAveragePooling1D(_GlobalPooling1D):
     """The mean over the steps: ``(N, W, C)`` to ``(N, C)`` (see the 2-D layer).
+
+    With a mask (from ``Embedding(mask_zero=True)`` or ``Masking``), the mean
+    of the unmasked steps only, as in Keras; a sequence with every step
+    masked gives zeros (Keras: NaN).
+
+    Call arguments:
+        inputs: ``(N, W, C)`` (``(N, C, W)`` channels first).
+        mask: Optional ``(N, W)`` booleans, false at the steps to leave out
+            (by default the mask the inputs carry).
 
     Examples:
         >>> nnlib.layers.GlobalAveragePooling1D(keepdims=True)(np.ones((2, 5, 3))).shape
         (2, 1, 3)
+        >>> x = np.array([[[1.], [3.], [100.]]], np.float32)
+        >>> nnlib.layers.GlobalAveragePooling1D()(x, mask=[[True, True, False]]).numpy()
+        array([[2.]], dtype=float32)
     """
 
-    _rank = 1
     _reduce = staticmethod(_reduce.reduce_mean)
+
+    def _masked(self, inputs, keep, axis):
+        total = _reduce.reduce_sum(
+            arithmetic.where(keep, inputs, 0.0), axis=axis, keepdims=self.keepdims
+        )
+        count = keep.sum(axis=axis, keepdims=self.keepdims).astype(inputs.dtype)
+        return total / np.maximum(count, 1)
 
 
 class GlobalMaxPooling2D(_GlobalPooling):
@@ -229,13 +315,30 @@ class GlobalMaxPooling2D(_GlobalPooling):
     _reduce = staticmethod(_reduce.reduce_max)
 
 
-class GlobalMaxPooling1D(_GlobalPooling):
+class GlobalMaxPooling1D(_GlobalPooling1D):
     """The maximum over the steps: ``(N, W, C)`` to ``(N, C)``.
+
+    With a mask, the maximum over the unmasked steps (zeros for a sequence
+    with every step masked). Keras 3 ignores the mask here (with a warning),
+    so padding can win the maximum there.
+
+    Call arguments:
+        inputs: ``(N, W, C)`` (``(N, C, W)`` channels first).
+        mask: Optional ``(N, W)`` booleans, false at the steps to leave out.
 
     Examples:
         >>> nnlib.layers.GlobalMaxPooling1D()(np.ones((2, 5, 3))).shape
         (2, 3)
+        >>> x = np.array([[[1.], [3.], [100.]]], np.float32)
+        >>> nnlib.layers.GlobalMaxPooling1D()(x, mask=[[True, True, False]]).numpy()
+        array([[3.]], dtype=float32)
     """
 
-    _rank = 1
     _reduce = staticmethod(_reduce.reduce_max)
+
+    def _masked(self, inputs, keep, axis):
+        lowest = np.finfo(inputs.dtype).min
+        peak = _reduce.reduce_max(
+            arithmetic.where(keep, inputs, lowest), axis=axis, keepdims=self.keepdims
+        )
+        return arithmetic.where(keep.any(axis=axis, keepdims=self.keepdims), peak, 0.0)

@@ -3,9 +3,11 @@
 Weights have Keras's names, shapes and gate order, so they can be exchanged with
 Keras: ``kernel`` (features, gates * units), ``recurrent_kernel`` (units,
 gates * units) and ``bias``. Inputs are (batch, time, features). Every layer
-takes ``initial_state=`` in its call, and ``return_sequences``,
+takes ``initial_state=`` and ``mask=`` in its call, and ``return_sequences``,
 ``return_state`` and ``go_backwards`` as Keras defines them (with
 ``go_backwards`` the returned sequence is in the reversed order it was read).
+A mask (by default the one the inputs carry, from ``Embedding(mask_zero=True)``
+or ``Masking``) makes the layer skip padded steps (see ``recurrent_cells``).
 """
 
 import numpy as np
@@ -40,11 +42,19 @@ class SimpleRNN(RNNBase):
             instead of the last one (batch, units).
         return_state: Also return the final state: ``[output, h]``.
         go_backwards: Read the sequence from its end.
+        zero_output_for_mask: With a mask, output zeros at masked steps
+            instead of repeating the last output (``Bidirectional`` sets it
+            when it returns sequences, as Keras does).
         **kwargs: ``name``, ``trainable``, ``dtype``, ``input_shape``.
 
     Call arguments:
         inputs: (batch, time, features).
         initial_state: Optional ``[h]`` (batch, units); zeros by default.
+        mask: Optional (batch, time) booleans, false at the steps to skip
+            (padding); by default the mask the inputs carry. A skipped step
+            leaves the state as it was and repeats the previous output; the
+            last output is the last unmasked step's. With
+            ``return_sequences`` the output carries the mask on.
 
     Raises:
         ValueError: For a bad ``units``; at call time, for inputs that are not
@@ -54,6 +64,12 @@ class SimpleRNN(RNNBase):
         >>> rnn = nnlib.layers.SimpleRNN(4, return_sequences=True)
         >>> rnn(np.ones((2, 5, 3), np.float32)).shape
         (2, 5, 4)
+        >>> x = np.random.default_rng(0).normal(size=(1, 4, 3)).astype("float32")
+        >>> padded = rnn(x, mask=[[True, True, False, False]])
+        >>> np.allclose(padded[:, 1], rnn(x[:, :2])[:, 1])  # steps 2, 3 skipped
+        True
+        >>> np.array_equal(padded[:, 3], padded[:, 1])  # the output repeats
+        True
         >>> [v.shape for v in rnn.variables]
         [(3, 4), (4, 4), (4,)]
     """
@@ -86,6 +102,8 @@ class LSTM(RNNBase):
     Call arguments:
         inputs: (batch, time, features).
         initial_state: Optional ``[h, c]``, each (batch, units).
+        mask: Optional (batch, time) booleans, false at the steps to skip
+            (as for ``SimpleRNN``); the fused op skips them too.
 
     Returns:
         The output, or ``[output, h, c]`` with ``return_state``.
@@ -126,16 +144,16 @@ class LSTM(RNNBase):
 
         return initializer
 
-    def run(self, z, states):
+    def run(self, z, states, mask=None):
         if (
             self.activation is _math_ops.tanh
             and self.recurrent_activation is _activation_ops.sigmoid
         ):
             sequence, h, c = _fused_lstm(
-                z, states[0], states[1], self.recurrent_kernel, self.bias
+                z, states[0], states[1], self.recurrent_kernel, self.bias, mask=mask
             )
             return sequence, [h, c]
-        return super().run(z, states)
+        return super().run(z, states, mask)
 
     def step(self, z, states, kernel):
         h, c = states
@@ -184,6 +202,8 @@ class GRU(RNNBase):
     Call arguments:
         inputs: (batch, time, features).
         initial_state: Optional ``[h]`` (batch, units).
+        mask: Optional (batch, time) booleans, false at the steps to skip
+            (as for ``SimpleRNN``).
 
     Examples:
         >>> gru = nnlib.layers.GRU(4, return_sequences=True)
@@ -217,7 +237,7 @@ class GRU(RNNBase):
             return self.bias
         return self.bias[0]
 
-    def run(self, z, states):
+    def run(self, z, states, mask=None):
         if (
             self.activation is _math_ops.tanh
             and self.recurrent_activation is _activation_ops.sigmoid
@@ -232,9 +252,10 @@ class GRU(RNNBase):
                 bias,
                 reset_after=self.reset_after,
                 input_bias=in_bias,
+                mask=mask,
             )
             return sequence, [h]
-        return super().run(z, states)
+        return super().run(z, states, mask)
 
     def step_weights(self):
         u, kernel = self.units, self.recurrent_kernel

@@ -77,6 +77,33 @@ def weight_shape(weights, values, owner):
     return w + (1,) * (len(v) - len(w))
 
 
+def mask_of(y_pred):
+    """The mask ``y_pred`` carries (``_keras_mask``, set by a masking layer),
+    as a numpy bool array, or None."""
+    mask = getattr(y_pred, "_keras_mask", None)
+    return None if mask is None else np.asarray(as_numpy(mask)) != 0
+
+
+def mask_for(mask, values_shape, owner):
+    """``mask`` broadcast to ``values_shape``: a mask covers the leading axes of
+    the values (one flag per example and time step), as a sample weight does.
+
+    Raises:
+        ValueError: If the mask does not cover the values' leading axes.
+    """
+    m, v = mask.shape, tuple(values_shape)
+    if len(m) == len(v) + 1 and m[-1] == 1:
+        m = m[:-1]
+    if not (len(m) <= len(v) and m == v[: len(m)]):
+        raise ValueError(
+            f"{owner}: y_pred carries a mask of shape {mask.shape}, which does "
+            f"not fit the per-example values of shape {v}: a mask has one flag "
+            "per example and time step, for a loss or metric that keeps the "
+            "time axis"
+        )
+    return np.broadcast_to(mask.reshape(m + (1,) * (len(v) - len(m))), v)
+
+
 def tensor_weights(sample_weight, values, owner):
     """``sample_weight`` as a Tensor of ``values``' dtype, shaped to multiply it."""
     w = tensor(sample_weight)

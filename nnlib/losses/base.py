@@ -7,8 +7,10 @@ applies the reduction, all with nnlib ops, so the result is differentiable.
 
 import re
 
+import numpy as np
+
 from .._lookup import unknown_name
-from ..ops import reduce_sum
+from ..ops import reduce_sum, where
 from . import _inputs
 
 __all__ = ["REDUCTIONS", "Loss", "LossFunctionWrapper"]
@@ -48,6 +50,12 @@ class Loss:
     values (per example and time step, ...); other shapes raise rather than
     broadcast.
 
+    A mask ``y_pred`` carries (``y_pred._keras_mask``, from a model with an
+    ``Embedding(mask_zero=True)`` or ``Masking`` layer) leaves the masked
+    values out, as in Keras 3: they are zeroed, and the mean reductions divide
+    by the number of unmasked values (times any weights, the sum of the
+    weighted unmasked values over their count), 0 when every value is masked.
+
     Args:
         name: The loss's name (by default the snake_case class name).
         reduction: One of ``REDUCTIONS``.
@@ -82,20 +90,25 @@ class Loss:
         Raises:
             ValueError: If the shapes of the inputs or of the weights do not fit.
         """
+        mask = _inputs.mask_of(y_pred)
         y_true, y_pred = _inputs.tensor(y_true), _inputs.tensor(y_pred)
         values = self.call(y_true, y_pred)
         if sample_weight is not None:
             values = values * _inputs.tensor_weights(sample_weight, values, self.name)
+        if mask is not None:
+            mask = _inputs.mask_for(mask, values.shape, self.name)
+            values = where(mask, values, 0.0)
         if self.reduction == "none":
             return values
         total = reduce_sum(values)
         if self.reduction == "sum":
             return total
-        return total / max(self._count(y_true, values), 1)
+        return total / max(self._count(y_true, values, mask), 1)
 
-    def _count(self, y_true, values):
-        """The divisor of the mean reductions."""
-        return values.size
+    def _count(self, y_true, values, mask=None):
+        """The divisor of the mean reductions: the values that count (all, or
+        the unmasked ones)."""
+        return values.size if mask is None else int(np.count_nonzero(mask))
 
     def call(self, y_true, y_pred):
         """Returns the unreduced losses of Tensors ``y_true`` and ``y_pred``."""

@@ -64,11 +64,14 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             ignore_class=ignore_class,
         )
 
-    def _count(self, y_true, values):
+    def _count(self, y_true, values, mask=None):
         ignore_class = self._fn_kwargs["ignore_class"]
         if ignore_class is None:
-            return values.size
-        return int(np.count_nonzero(_inputs.as_numpy(y_true) != ignore_class))
+            return super()._count(y_true, values, mask)
+        valid = _inputs.as_numpy(y_true) != ignore_class
+        if mask is not None:  # Keras: the ignored labels' mask and y_pred's
+            valid = valid.reshape(mask.shape) & mask
+        return int(np.count_nonzero(valid))
 
 
 class CategoricalCrossentropy(LossFunctionWrapper):

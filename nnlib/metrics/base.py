@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 
-from ..losses._inputs import aligned_shapes, as_numpy
+from ..losses._inputs import aligned_shapes, as_numpy, mask_for, mask_of, weight_shape
 
 __all__ = ["Mean", "MeanMetricWrapper", "Metric", "Sum"]
 
@@ -189,11 +189,27 @@ class Sum(Metric):
         return self.total
 
 
+def _masked_weights(sample_weight, mask, values, owner):
+    """Keras's ``apply_mask``: the mask (one flag per leading position of the
+    values) times the sample weights (one per example, or covering the
+    leading axes)."""
+    shape = np.shape(as_numpy(values))
+    weights = mask_for(mask, shape[: mask.ndim], owner).astype(np.float64)
+    if sample_weight is not None:
+        w = values_of(sample_weight)
+        weights = weights * w.reshape(weight_shape(w.shape, weights.shape, owner))
+    return weights
+
+
 class MeanMetricWrapper(Mean):
     """The weighted mean of ``fn(y_true, y_pred, **kwargs)`` over every sample.
 
     The built-in accuracies and error metrics are such wrappers. ``fn`` may
     return a numpy array or a Tensor (a loss function works).
+
+    A mask ``y_pred`` carries (``_keras_mask``, as in ``fit`` on a masked
+    model) multiplies the sample weights, as in Keras 3: masked values do not
+    count, and the result is the mean over the unmasked ones.
 
     Args:
         fn: A function of ``(y_true, y_pred)`` returning one value per sample
@@ -223,7 +239,10 @@ class MeanMetricWrapper(Mean):
             ValueError: If the shapes do not fit (as ``fn`` checks them), or
                 ``sample_weight`` does not fit the values.
         """
+        mask = mask_of(y_pred)
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        if mask is not None:
+            sample_weight = _masked_weights(sample_weight, mask, values, self.name)
         super().update_state(values, sample_weight=sample_weight)
 
     def get_config(self):

@@ -126,9 +126,18 @@ class _ThresholdCounts(Metric):
 
         Raises:
             ValueError: For shapes that do not fit, predictions outside [0, 1],
-                or a ``class_id`` beyond the last axis.
+                a ``class_id`` beyond the last axis, or a ``class_id`` with
+                predictions of fewer than 2 axes (no class axis).
         """
         positive, predictions, weights = _read(y_true, y_pred, sample_weight, self.name)
+        if self.class_id is not None and predictions.ndim < 2:
+            raise ValueError(
+                f"{self.name}: class_id={self.class_id} indexes the classes, the "
+                f"last axis of predictions shaped (batch, classes); got y_pred of "
+                f"shape {predictions.shape}, which has no class axis. For binary "
+                "predictions drop class_id, or pass them as (batch, 1) with "
+                "class_id=0"
+            )
         if self.top_k is not None:
             predictions = _top_k(predictions, self.top_k)
         if self.class_id is not None:
@@ -164,8 +173,11 @@ class Precision(_ThresholdCounts):
         thresholds: A threshold in ``[0, 1]`` or a list of them (then ``result``
             gives one precision per threshold); default 0.5, or with ``top_k``
             "among the k largest".
-        top_k: Count only the ``k`` largest predictions of each row as positive.
-        class_id: Score only this class (index on the last axis).
+        top_k: Count only the ``k`` largest predictions along the last axis
+            as positive (of each row; for 1-D predictions, of the batch, as
+            Keras documents).
+        class_id: Score only this class: an index on the last axis of
+            ``(batch, classes)`` predictions (1-D predictions are refused).
         name: The metric's name.
 
     Raises:
@@ -191,8 +203,10 @@ class Recall(_ThresholdCounts):
 
     Args:
         thresholds: A threshold in ``[0, 1]`` or a list of them (see ``Precision``).
-        top_k: Count only the ``k`` largest predictions of each row as positive.
-        class_id: Score only this class (index on the last axis).
+        top_k: Count only the ``k`` largest predictions along the last axis
+            as positive (see ``Precision``).
+        class_id: Score only this class: an index on the last axis of
+            ``(batch, classes)`` predictions (1-D predictions are refused).
         name: The metric's name.
 
     Raises:

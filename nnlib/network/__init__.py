@@ -1,6 +1,7 @@
-"""Networks: models made of tracked layers."""
+"""Networks: models made of tracked layers, and functional models."""
 
+from .functional import Model
 from .network import Network
 from .sequential import Sequential
 
-__all__ = ["Network", "Sequential"]
+__all__ = ["Model", "Network", "Sequential"]

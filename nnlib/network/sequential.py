@@ -1,9 +1,14 @@
 """Sequential: a network that applies its layers one after another."""
 
+import inspect
+
 import numpy as np
 
-from ..layers import _registry
+from ..layers import _registry, _symbolic
 from ..layers.base import Layer
+from ..layers.input_layer import InputLayer
+from ..layers.keras_tensor import KerasTensor
+from . import _nesting
 from .network import Network
 
 __all__ = ["Sequential"]
@@ -12,11 +17,12 @@ __all__ = ["Sequential"]
 class Sequential(Network):
     """A linear stack of layers.
 
-    Give the first layer ``input_shape=`` to build the model at once (so
-    ``summary()`` works before any data), or let it build on the first call.
+    Start with ``nnlib.Input(shape)`` (as in Keras 3), or give the first layer
+    ``input_shape=``, to build the model at once (so ``summary()`` works
+    before any data); or let it build on the first call.
 
     Args:
-        layers: Layers to add, in order.
+        layers: Layers to add, in order; the first may be an ``nnlib.Input``.
         name: The model's name.
         **kwargs: ``trainable``, ``dtype`` as for ``Layer``.
 
@@ -32,6 +38,8 @@ class Sequential(Network):
         58
         >>> model(np.ones((3, 4), np.float32)).shape
         (3, 2)
+        >>> nnlib.Sequential([nnlib.Input(shape=(4,)), nnlib.layers.Dense(2)]).built
+        True
     """
 
     def __init__(self, layers=None, name=None, **kwargs):
@@ -42,11 +50,26 @@ class Sequential(Network):
     def add(self, layer):
         """Appends a layer (building it at once when the input shape is known).
 
+        An ``nnlib.Input`` (or ``InputLayer``) added first sets the input shape.
+
         Raises:
             TypeError: If ``layer`` is not a Layer.
-            ValueError: If the layer does not fit the model's output; the model
-                is left as it was, without the layer.
+            ValueError: If the layer does not fit the model's output (the model
+                is left as it was, without the layer), or for an Input after
+                the first layer.
         """
+        if isinstance(layer, KerasTensor) and isinstance(
+            getattr(layer.node, "layer", None), InputLayer
+        ):
+            layer = layer.node.layer
+        if isinstance(layer, InputLayer):
+            if self._nnlib.sublayers:
+                raise ValueError(
+                    f"Sequential '{self.name}': an Input can only come first, "
+                    f"before any layer (got one after {len(self.layers)} layers)"
+                )
+            self._nnlib.batch_input_shape = layer.batch_shape
+            return
         if not isinstance(layer, Layer):
             raise TypeError(
                 f"Sequential.add expects a Layer, got {type(layer).__name__}"
@@ -57,7 +80,8 @@ class Sequential(Network):
         shape = self._input_shape()
         # Unknown sizes (None) beyond the batch axis: build on the first real call,
         # since zeros of size 1 might not fit (a valid 3x3 convolution).
-        if shape is not None and None not in shape[1:]:
+        # A model rebuilt inside another's config waits to be built by it.
+        if shape is not None and None not in shape[1:] and not _nesting.current():
             try:
                 self._build_from_input_shape()
             except BaseException:
@@ -73,7 +97,15 @@ class Sequential(Network):
         if self._nnlib.batch_input_shape is not None:
             return self._nnlib.batch_input_shape
         sublayers = self._nnlib.sublayers
-        return sublayers[0]._nnlib.batch_input_shape if sublayers else None
+        if not sublayers:
+            return None
+        first = sublayers[0]
+        if isinstance(first, Sequential):
+            return first._input_shape()
+        graph = getattr(first, "_nnlib_graph", None)  # a functional model
+        if graph is not None and len(graph.inputs) == 1:
+            return graph.inputs[0].shape
+        return first._nnlib.batch_input_shape
 
     def _build_from_input_shape(self):
         shape = tuple(1 if d is None else d for d in self._input_shape())
@@ -85,6 +117,25 @@ class Sequential(Network):
         for layer in self._nnlib.sublayers:
             outputs = layer(outputs)
         return outputs
+
+    def compute_output_shape(self, input_shape):
+        """Each layer's ``compute_output_shape`` in turn.
+
+        Examples:
+            >>> model = nnlib.Sequential([nnlib.layers.Dense(8), nnlib.layers.Dense(2)])
+            >>> model.compute_output_shape((None, 4))
+            (None, 2)
+        """
+        shape = input_shape
+        for layer in self._nnlib.sublayers:
+            shape = layer.compute_output_shape(shape)
+        return shape
+
+    def _compute_output_dtype(self, input_dtypes):
+        for layer in self._nnlib.sublayers:
+            dtypes = _symbolic.output_dtypes(layer, input_dtypes)
+            input_dtypes = dtypes if isinstance(dtypes, list) else [dtypes]
+        return input_dtypes if len(input_dtypes) > 1 else input_dtypes[0]
 
     def build(self, input_shape=None):
         """Builds every layer for inputs of ``input_shape`` (batch axis included).
@@ -109,14 +160,18 @@ class Sequential(Network):
             raise
 
     def get_config(self):
-        """The architecture: the model's name and each layer's class and config."""
-        return {
-            "name": self.name,
-            "layers": [
-                {**_registry.class_spec(type(layer)), "config": layer.get_config()}
-                for layer in self._nnlib.sublayers
-            ],
-        }
+        """The architecture: the model's name and each layer's class and config
+        (an ``InputLayer`` first where the model's own input shape is known,
+        as Keras 3 writes it)."""
+        layers = [
+            {**_registry.class_spec(type(layer)), "config": layer.get_config()}
+            for layer in self._nnlib.sublayers
+        ]
+        shape = self._nnlib.batch_input_shape
+        if shape is not None:
+            config = {"batch_shape": tuple(shape), "dtype": self.dtype.name}
+            layers.insert(0, {"class_name": "InputLayer", "config": config})
+        return {"name": self.name, "layers": layers}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -136,8 +191,19 @@ class Sequential(Network):
         """
         custom_objects = custom_objects or {}
         layers = []
-        for spec in config["layers"]:
-            layer_cls = _registry.resolve(spec, custom_objects)
-            layer_config = dict(spec["config"])
-            layers.append(layer_cls.from_config(layer_config))
+        # Models nested here wait to be built by this one, in its scope.
+        with _nesting.rebuilding(_nesting.current() or True):
+            for spec in config["layers"]:
+                layer_cls = _registry.resolve(spec, custom_objects)
+                layer_config = dict(spec["config"])
+                if (
+                    "custom_objects"
+                    in inspect.signature(layer_cls.from_config).parameters
+                ):
+                    layer = layer_cls.from_config(
+                        layer_config, custom_objects=custom_objects
+                    )
+                else:
+                    layer = layer_cls.from_config(layer_config)
+                layers.append(layer)
         return cls(layers, name=config.get("name"))

@@ -56,6 +56,23 @@ def _check_shapes(op, gates, z, h, c, kernel, bias):
     return batch, time, units
 
 
+def _step_mask(op, mask, batch, time, dtype):
+    """``mask`` (batch, time), true where a step is read, as time-major
+    ``(keep, skip)`` float arrays (time, batch, 1) and ``skip`` as booleans; or
+    None for no mask. A skipped step carries every state over unchanged."""
+    if mask is None:
+        return None
+    m = np.asarray(mask._value if isinstance(mask, Tensor) else mask)
+    if m.shape != (batch, time):
+        raise ValueError(
+            f"{op}: expected a mask of shape (batch, time) = {(batch, time)}, "
+            f"got {m.shape}"
+        )
+    skip = (m == 0).T[..., None]
+    keep = (~skip).astype(dtype)
+    return keep, 1.0 - keep, skip
+
+
 def _block_vectors(gates, tanh_block, units, dtype):
     """Per-column scale and offset so that ``scale * tanh(scale * z) + offset`` is
     the sigmoid on sigmoid blocks (``0.5 tanh(z / 2) + 0.5``, stable for any z)
@@ -93,7 +110,15 @@ def _kernel_gradient(h_prev, dz, need):
     )
 
 
-def _lstm_sample(batch, time, units, bias):
+# Sample masks: skipped steps first, between and last, and a sequence whose
+# every step is skipped (its states pass through untouched).
+SAMPLE_MASKS = {
+    (2, 3): np.array([[True, False, True], [False, True, False]]),
+    (3, 4): np.array([[False, True, True, False], [True] * 4, [False] * 4]),
+}
+
+
+def _lstm_sample(batch, time, units, bias, masked=False):
     def make(rng):
         args = [
             rng.uniform(-2, 2, (batch, time, 4 * units)),
@@ -101,7 +126,8 @@ def _lstm_sample(batch, time, units, bias):
             rng.uniform(-1, 1, (batch, units)),
             rng.uniform(-1, 1, (units, 4 * units)),
         ]
-        return args + ([rng.uniform(-1, 1, 4 * units)] if bias else []), {}
+        kwargs = {"mask": SAMPLE_MASKS[batch, time]} if masked else {}
+        return args + ([rng.uniform(-1, 1, 4 * units)] if bias else []), kwargs
 
     return Sample(make=make)
 
@@ -109,9 +135,11 @@ def _lstm_sample(batch, time, units, bias):
 @register(
     _lstm_sample(2, 3, 2, bias=True),
     _lstm_sample(1, 2, 3, bias=False),
+    _lstm_sample(2, 3, 2, bias=True, masked=True),
+    _lstm_sample(3, 4, 2, bias=False, masked=True),
     second_order=True,
 )
-def lstm(inputs, initial_h, initial_c, recurrent_kernel, bias=None):
+def lstm(inputs, initial_h, initial_c, recurrent_kernel, bias=None, mask=None):
     """Runs an LSTM over a sequence whose input projection is already computed.
 
     With the gates in Keras's order (input ``i``, forget ``f``, candidate ``g``,
@@ -127,10 +155,15 @@ def lstm(inputs, initial_h, initial_c, recurrent_kernel, bias=None):
         recurrent_kernel: (units, 4 * units).
         bias: Optional (4 * units,); added here, it saves a pass over the
             projected inputs.
+        mask: Optional (batch, time) booleans (or numbers, non-zero true),
+            false at the steps to skip (padding): there ``h`` and ``c`` carry
+            over unchanged, and the step's inputs get no gradient. Not
+            differentiable.
 
     Returns:
-        A tuple ``(sequence, h, c)``: every step's ``h`` (batch, time, units),
-        and the last hidden and cell states (batch, units).
+        A tuple ``(sequence, h, c)``: every step's ``h`` (batch, time, units)
+        (with a mask, the carried ``h`` at skipped steps), and the last hidden
+        and cell states (batch, units).
 
     Raises:
         ValueError: If the shapes do not fit together (or there is no time
@@ -142,12 +175,18 @@ def lstm(inputs, initial_h, initial_c, recurrent_kernel, bias=None):
         ...                        np.zeros((2, 3)), np.zeros((3, 12)))
         >>> seq.shape, h.shape, float(c.numpy().sum())
         ((2, 5, 3), (2, 3), 0.0)
+        >>> seq, h, c = nnlib.lstm(np.ones((1, 3, 4)), np.zeros((1, 1)),
+        ...                        np.zeros((1, 1)), np.zeros((1, 4)),
+        ...                        mask=[[True, True, False]])
+        >>> bool(np.all(seq.numpy()[:, 2] == seq.numpy()[:, 1]))  # carried over
+        True
     """
     operands, dtype = _float_operands(
         "lstm", inputs, initial_h, initial_c, recurrent_kernel, bias
     )
     z, h0, c0, kernel, bias = operands
     batch, time, units = _check_shapes("lstm", 4, z, h0, c0, kernel, bias)
+    steps_mask = _step_mask("lstm", mask, batch, time, dtype)
     zv, kv = z._value, kernel._value.astype(dtype, copy=False)
     scale, offset = _block_vectors(4, 2, units, dtype)
     seq = np.empty((batch, time, units), dtype)
@@ -170,44 +209,56 @@ def lstm(inputs, initial_h, initial_c, recurrent_kernel, bias=None):
         np.multiply(a[:, units : 2 * units], cells[t], out=c)
         c += a[:, :units] * a[:, 2 * units : 3 * units]
         np.tanh(c, out=tanh_c[t])
-        h = seq[:, t]
+        h_prev, h = h, seq[:, t]
         np.multiply(a[:, 3 * units :], tanh_c[t], out=h)
+        if steps_mask is not None:
+            np.copyto(c, cells[t], where=steps_mask[2][t])
+            np.copyto(h, h_prev, where=steps_mask[2][t])
     outputs = (wrap(seq), wrap(h.copy()), wrap(cells[time]))
     if ACTIVE:
         need = [needs_gradient(v) for v in operands]
 
         def backward(dys):
             if isinstance(dys[0], Tensor):
-                steps = _lstm_recompute(z, h0, c0, kernel, bias)
+                steps = _lstm_recompute(z, h0, c0, kernel, bias, steps_mask)
                 h_prev = stack([h0] + [s[-1] for s in steps[:-1]], axis=1)
-                return _lstm_rule(dys, steps, h_prev, kernel, need)
+                return _lstm_rule(dys, steps, h_prev, kernel, need, steps_mask)
             steps = [
                 (*np.split(gates[t], 4, axis=-1), cells[t], tanh_c[t])
                 for t in range(time)
             ]
             h_prev = np.concatenate([h0._value[:, None], seq[:, :-1]], axis=1)
-            return _lstm_rule(dys, steps, h_prev, kv, need)
+            return _lstm_rule(dys, steps, h_prev, kv, need, steps_mask)
 
         record("lstm", tuple(operands), outputs, backward, raw=True)
     return outputs
 
 
-def _lstm_recompute(z, h0, c0, kernel, bias):
-    """The forward again in nnlib ops: per step ``(i, f, g, o, c_prev, tanh c, h)``."""
+def _lstm_recompute(z, h0, c0, kernel, bias, steps_mask):
+    """The forward again in nnlib ops: per step ``(i, f, g, o, c_prev, tanh c, h)``
+    (``c_prev`` and ``h`` the carried states)."""
     h, c, steps = h0, c0, []
-    for zt in unstack(z, axis=1):
+    for t, zt in enumerate(unstack(z, axis=1)):
         zt = zt + matmul(h, kernel)
         zi, zf, zg, zo = split(zt if bias is None else zt + bias, 4, axis=-1)
         i, f, g, o = sigmoid(zi), sigmoid(zf), tanh(zg), sigmoid(zo)
         c_prev, c = c, f * c + i * g
         tc = tanh(c)
-        h = o * tc
+        h_new = o * tc
+        if steps_mask is None:
+            h = h_new
+        else:
+            keep, skip = steps_mask[0][t], steps_mask[1][t]
+            h, c = h_new * keep + h * skip, c * keep + c_prev * skip
         steps.append((i, f, g, o, c_prev, tc, h))
     return steps
 
 
-def _lstm_rule(dys, steps, h_prev, kernel, need):
-    """Backpropagation through time, written for arrays and Tensors alike."""
+def _lstm_rule(dys, steps, h_prev, kernel, need, steps_mask=None):
+    """Backpropagation through time, written for arrays and Tensors alike.
+
+    At a skipped step (``steps_mask``) the gradients of ``h`` and ``c`` pass to
+    the step before unchanged, and none reaches the step's gates."""
     dseq, dh, dc = dys
     dseq = _unstack(dseq)
     time = len(steps)
@@ -218,6 +269,10 @@ def _lstm_rule(dys, steps, h_prev, kernel, need):
     for t in reversed(range(time)):
         i, f, g, o, c_prev, tc = steps[t][:6]
         dh = dh + dseq[t]
+        if steps_mask is not None:
+            keep, skip = steps_mask[0][t], steps_mask[1][t]
+            dh_carried, dc_carried = dh * skip, dc * skip
+            dh, dc = dh * keep, dc * keep
         dct = dc + dh * o * (1.0 - tc * tc)
         parts = [
             dct * g * i * (1.0 - i),
@@ -229,6 +284,8 @@ def _lstm_rule(dys, steps, h_prev, kernel, need):
         dc = dct * f
         if t or need[1]:
             dh = _poly.matmul(dz, kernel, transpose_b=True)
+        if steps_mask is not None:
+            dh, dc = dh + dh_carried, dc + dc_carried
     dz = dz_all if raw else stack(dzs, axis=1)
     return (
         dz if need[0] else None,

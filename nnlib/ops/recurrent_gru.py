@@ -17,10 +17,12 @@ from .joining import split, stack, unstack
 from .linalg import matmul
 from .math import tanh
 from .recurrent import (
+    SAMPLE_MASKS,
     _check_shapes,
     _concat,
     _float_operands,
     _kernel_gradient,
+    _step_mask,
     _unstack,
 )
 from .registry import Sample, register
@@ -28,7 +30,7 @@ from .registry import Sample, register
 __all__ = ["gru"]
 
 
-def _gru_sample(batch, time, units, bias, reset_after):
+def _gru_sample(batch, time, units, bias, reset_after, masked=False):
     def make(rng):
         args = [
             rng.uniform(-2, 2, (batch, time, 3 * units)),
@@ -36,7 +38,10 @@ def _gru_sample(batch, time, units, bias, reset_after):
             rng.uniform(-1, 1, (units, 3 * units)),
         ]
         args += [rng.uniform(-1, 1, 3 * units)] if bias else []
-        return args, {"reset_after": reset_after}
+        kwargs = {"reset_after": reset_after}
+        if masked:
+            kwargs["mask"] = SAMPLE_MASKS[batch, time]
+        return args, kwargs
 
     return Sample(make=make)
 
@@ -46,6 +51,8 @@ def _gru_sample(batch, time, units, bias, reset_after):
     _gru_sample(2, 3, 2, bias=True, reset_after=False),
     _gru_sample(1, 2, 3, bias=False, reset_after=True),
     _gru_sample(1, 2, 3, bias=False, reset_after=False),
+    _gru_sample(2, 3, 2, bias=True, reset_after=True, masked=True),
+    _gru_sample(3, 4, 2, bias=True, reset_after=False, masked=True),
     second_order=True,
 )
 def gru(
@@ -55,6 +62,7 @@ def gru(
     recurrent_bias=None,
     reset_after=True,
     input_bias=None,
+    mask=None,
 ):
     """Runs a GRU over a sequence whose input projection is already computed.
 
@@ -83,10 +91,14 @@ def gru(
         input_bias: Optional (3 * units,), added to ``inputs`` here (it saves
             a pass over them): Keras's first bias row with ``reset_after``,
             its only bias without.
+        mask: Optional (batch, time) booleans, false at the steps to skip
+            (padding): there ``h`` carries over unchanged and the step's
+            inputs get no gradient. Not differentiable.
 
     Returns:
-        A tuple ``(sequence, h)``: every step's ``h`` (batch, time, units) and
-        the last one (batch, units).
+        A tuple ``(sequence, h)``: every step's ``h`` (batch, time, units)
+        (with a mask, the carried ``h`` at skipped steps) and the last one
+        (batch, units).
 
     Raises:
         ValueError: If the shapes do not fit together (or there is no time
@@ -110,6 +122,7 @@ def gru(
             f"got shape {in_bias.shape}"
         )
     reset_after = bool(reset_after)
+    steps_mask = _step_mask("gru", mask, batch, time, dtype)
     u2 = 2 * units
     xv, kv = x._value, kernel._value.astype(dtype, copy=False)
     b_zr, b_in, b_rec = _bias_parts(bias, in_bias, reset_after, u2, dtype)
@@ -161,14 +174,18 @@ def gru(
         np.subtract(h, hh, out=h_new)
         h_new *= a[:, :units]
         h_new += hh
+        if steps_mask is not None:
+            np.copyto(h_new, h, where=steps_mask[2][t])
         h = h_new
     outputs = (wrap(seq), wrap(h.copy()))
     if ACTIVE:
 
         def backward(dys):
             if isinstance(dys[0], Tensor):
-                forward = _gru_recompute(x, h0, kernel, bias, in_bias, reset_after)
-                return _gru_rule(dys, forward, kernel, reset_after, need)
+                forward = _gru_recompute(
+                    x, h0, kernel, bias, in_bias, reset_after, steps_mask
+                )
+                return _gru_rule(dys, forward, kernel, reset_after, need, steps_mask)
             h_prev = np.concatenate([h0._value[:, None], seq[:, :-1]], axis=1)
             blocks = acts.transpose(1, 0, 2)  # batch-major views, like seq
             z, r, hh = blocks[..., :units], blocks[..., units:u2], blocks[..., u2:]
@@ -176,7 +193,8 @@ def gru(
                 mh, weights = kept_mh.transpose(1, 0, 2), kv
             else:
                 mh, weights = None, (kzr, kh)
-            return _gru_rule(dys, (z, r, hh, h_prev, mh), weights, reset_after, need)
+            forward = (z, r, hh, h_prev, mh)
+            return _gru_rule(dys, forward, weights, reset_after, need, steps_mask)
 
         record("gru", tuple(operands), outputs, backward, raw=True)
     return outputs
@@ -203,7 +221,7 @@ def _add(a, b):
     return a if b is None else b if a is None else a + b
 
 
-def _gru_recompute(x, h0, kernel, bias, in_bias, reset_after):
+def _gru_recompute(x, h0, kernel, bias, in_bias, reset_after, steps_mask=None):
     """The forward again in nnlib ops: ``z, r, hh``, ``h`` before every step and
     (with ``reset_after``) ``m_h``, each stacked to (batch, time, units)."""
     units = h0.shape[-1]
@@ -214,7 +232,7 @@ def _gru_recompute(x, h0, kernel, bias, in_bias, reset_after):
         x = x + in_bias
     if not reset_after and bias is not None:
         x = x + bias
-    for xt in unstack(x, axis=1):
+    for t, xt in enumerate(unstack(x, axis=1)):
         xz, xr, xh = split(xt, 3, axis=-1)
         if reset_after:
             m = matmul(h, kernel)
@@ -226,17 +244,22 @@ def _gru_recompute(x, h0, kernel, bias, in_bias, reset_after):
             z, r = sigmoid(xz + mz), sigmoid(xr + mr)
             hh, mh = tanh(xh + matmul(r * h, kh)), None
         values.append((z, r, hh, h, mh))
-        h = z * h + (1.0 - z) * hh
+        h_new = z * h + (1.0 - z) * hh
+        if steps_mask is None:
+            h = h_new
+        else:
+            h = h_new * steps_mask[0][t] + h * steps_mask[1][t]
     return [None if v[0] is None else stack(v, axis=1) for v in zip(*values)]
 
 
-def _gru_rule(dys, forward, kernel, reset_after, need):
+def _gru_rule(dys, forward, kernel, reset_after, need, steps_mask=None):
     """Backpropagation through time, written for arrays and Tensors alike.
 
     ``forward`` holds ``z, r, hh``, ``h`` before every step and ``m_h`` (None
     without ``reset_after``), each (batch, time, units). ``kernel`` is ``U``
     with ``reset_after``; without it ``(U_zr, U_h)`` as arrays, or ``U`` as a
-    Tensor (sliced here).
+    Tensor (sliced here). At a skipped step (``steps_mask``) the gradient of
+    ``h`` passes to the step before unchanged.
     """
     dseq, dh = dys
     z, r, hh, h_prev, mh = forward
@@ -256,6 +279,8 @@ def _gru_rule(dys, forward, kernel, reset_after, need):
     dxs = [None] * time
     for t in reversed(range(time)):
         dh = dh + dseq[t]
+        if steps_mask is not None:
+            dh_carried, dh = dh * steps_mask[1][t], dh * steps_mask[0][t]
         dah = dh * dhh_dh[t]
         daz = dh * dz_dh[t]
         if reset_after:
@@ -272,6 +297,8 @@ def _gru_rule(dys, forward, kernel, reset_after, need):
             if t or need[1]:
                 dzr = _poly.matmul(dx[:, : 2 * units], kernel[0], transpose_b=True)
                 dh = dh * zs[t] + drh * rs[t] + dzr
+        if steps_mask is not None:
+            dh = dh + dh_carried
     dx = out if raw else stack(dxs, axis=1)
     u2 = 2 * units
     dx_zr, dx_h = dx[..., :u2], dx[..., u2:]

@@ -14,6 +14,7 @@ that tensors and ``numpy()`` results read earlier keep their value.
 """
 
 import math
+import weakref
 
 import numpy as np
 
@@ -21,13 +22,14 @@ from ..engine import Tensor, Variable, implicit_value_and_gradients
 from . import _hyperparameters as _hyper
 from . import schedules as _schedules
 from ._arrays import check_number, check_variable
+from ._copies import Copies
 from ._gradients import check_minimize_loss, checked_pairs, clip_arg, clipped
 from ._hyperparameters import Hyperparameters
 
 __all__ = ["Optimizer"]
 
 
-class Optimizer(Hyperparameters):
+class Optimizer(Hyperparameters, Copies):
     """Base class of the optimizers: applies ``(gradient, variable)`` pairs.
 
     The base class validates the pairs (before any variable changes), skips
@@ -105,6 +107,7 @@ class Optimizer(Hyperparameters):
             np.int64(0), name=f"{self.name}/iterations", trainable=False
         )
         self._slots = {}  # variable _id -> tuple of slot variables
+        self._slot_owners = weakref.WeakValueDictionary()  # _id -> its variable
         self._slot_prefixes = set()
         self._scratch_buffers = {}
 
@@ -198,6 +201,7 @@ class Optimizer(Hyperparameters):
                 for slot in self._slot_names
             )
             self._slots[var._id] = slots
+            self._slot_owners[var._id] = var  # for copies (see __getstate__)
         return slots
 
     def _slot_initial(self, slot, var):

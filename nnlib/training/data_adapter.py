@@ -16,6 +16,7 @@ from ..engine.tensor import Tensor
 __all__ = [
     "ArrayBatches",
     "DatasetBatches",
+    "StepBatches",
     "adapt",
     "is_dataset",
     "split_validation",
@@ -147,6 +148,7 @@ class DatasetBatches:
     def __init__(self, dataset, steps=None):
         self.dataset = dataset
         cardinality = int(dataset.cardinality())
+        self.cardinality = cardinality
         known = cardinality if cardinality >= 0 else None
         if cardinality == -1 and steps is None:
             raise ValueError(
@@ -156,32 +158,102 @@ class DatasetBatches:
         self.steps = steps if steps is not None else known
 
     def __iter__(self):
-        for step, data in enumerate(self.dataset):
-            if self.steps is not None and step >= self.steps:
-                return
+        for data in self.dataset:
             yield unpack(data)
 
 
-class _Limited:
-    """At most ``steps`` batches of ``batches``, restarting it when it runs out."""
+class StepBatches:
+    """``steps`` batches an epoch from one stream of batches, as Keras 3 reads them.
+
+    Epochs go on where the previous one stopped. When the data runs out before
+    ``steps`` batches, the epoch ends there (``ran_out`` then holds the number
+    of steps it ran, for the caller's warning), and the next epoch begins a new
+    pass over the data (reshuffled arrays, a Dataset iterated again); so does
+    the epoch after one that used the last batch exactly. A pass's length is
+    the number of batches when known, else found when the data first runs out.
+
+    Examples:
+        >>> batches = StepBatches(ArrayBatches(np.arange(5)[:, None], batch_size=2), 2)
+        >>> [[int(x[0, 0]) for x, _, _ in batches] for epoch in range(2)]
+        [[0, 2], [4]]
+        >>> batches.ran_out            # the second epoch ran 1 step of 2
+        1
+        >>> [int(x[0, 0]) for x, _, _ in batches]  # a new pass
+        [0, 2]
+    """
 
     def __init__(self, batches, steps):
-        self.batches, self.steps = batches, steps
-        self._iterator = None
+        self.batches, self.steps = batches, int(steps)
+        known = getattr(batches, "cardinality", getattr(batches, "steps", None))
+        self.per_pass = known if known is not None and known >= 0 else None
+        self.ran_out = None  # steps of the latest epoch, if the data ran out
+        self._iterator, self._seen = None, 0
 
     def __iter__(self):
-        for _ in range(self.steps):
-            if self._iterator is None:
-                self._iterator = iter(self.batches)
+        self.ran_out = None
+        if self._iterator is None:
+            self._iterator, self._seen = iter(self.batches), 0
+        step = 0
+        while step < self.steps:
+            if self.per_pass is not None and self._seen >= self.per_pass:
+                self.ran_out = step
+                break
             try:
-                yield next(self._iterator)
+                batch = next(self._iterator)
             except StopIteration:
-                self._iterator = iter(self.batches)
-                yield next(self._iterator)
+                self.per_pass = self._seen
+                if step == 0 and self._seen:  # the last epoch took the last batch
+                    self._iterator, self._seen = iter(self.batches), 0
+                    continue
+                self.ran_out = step
+                break
+            self._seen += 1
+            step += 1
+            yield batch
+        if self.per_pass is not None and self._seen >= self.per_pass:
+            self._iterator = None  # the next epoch starts a new pass
+
+    def ran_out_message(self, owner, epoch=None):
+        """The warning for an epoch that ended early: what ran, and what to set.
+
+        Examples:
+            >>> batches = StepBatches(ArrayBatches(np.zeros((5, 1)), batch_size=2), 4)
+            >>> _ = list(batches)
+            >>> batches.ran_out_message("evaluate")
+            'evaluate: the input ran out of data after 3 of 4 steps (the arrays make 3 batches); stopping there, as Keras does. Pass steps=None to read all the data once.'
+        """
+        dataset = isinstance(self.batches, DatasetBatches)
+        source = "the Dataset makes" if dataset else "the arrays make"
+        size = "" if self.per_pass is None else f"{self.per_pass} batches"
+        if owner != "fit":
+            made = f" ({source} {size})" if size else ""
+            return (
+                f"{owner}: the input ran out of data after {self.ran_out} of "
+                f"{self.steps} steps{made}; stopping there, as Keras does. Pass "
+                "steps=None to read all the data once."
+            )
+        made = f" ({source} {size} a pass)" if size else ""
+        divides = f"divides {self.per_pass}" if size else "divides a pass"
+        repeat = (
+            f"repeat the Dataset (dataset.repeat()) to read {self.steps} steps "
+            "every epoch, or "
+            if dataset
+            else ""
+        )
+        return (
+            f"fit: the input ran out of data after {self.ran_out} of {self.steps} "
+            f"steps of epoch {epoch + 1}{made}; the epoch ends there, as in Keras, "
+            f"and the next one starts a new pass. For epochs of equal length, "
+            f"{repeat}pass a steps_per_epoch that {divides}, or None (one pass an "
+            "epoch)."
+        )
 
 
 def adapt(x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None):
     """Returns an iterable of ``(x, y, sample_weight)`` batches with a ``steps`` count.
+
+    With ``steps``, a ``StepBatches``: that many batches an epoch, continuing
+    across epochs, and fewer when the data runs out.
 
     Raises:
         ValueError: For a Dataset given with ``y`` or ``sample_weight`` (they
@@ -193,13 +265,14 @@ def adapt(x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=Non
                 "when x is a Dataset, y and sample_weight must come from it "
                 "(as (x, y) or (x, y, sample_weight) elements)"
             )
-        return DatasetBatches(x, steps)
-    batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle)
-    if steps is not None and steps != batches.steps:
-        limited = _Limited(batches, int(steps))
-        limited.num_samples = batches.num_samples
-        return limited
-    return batches
+        batches = DatasetBatches(x, steps)
+    else:
+        batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle)
+    if steps is None:
+        return batches
+    limited = StepBatches(batches, steps)
+    limited.num_samples = getattr(batches, "num_samples", None)
+    return limited
 
 
 def split_validation(x, y, sample_weight, validation_split):

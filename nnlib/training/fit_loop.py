@@ -3,9 +3,10 @@
 import numpy as np
 
 from .. import callbacks as _callbacks
+from .._warn import warn
 from ..engine import nest
 from . import _checks, _data_checks, data_adapter
-from .trainer import _adapted, _class_weights, warn_nonfinite
+from ._steps import adapted, class_weights, warn_nonfinite
 
 __all__ = ["run_fit"]
 
@@ -49,7 +50,7 @@ def run_fit(
         (x, y, sample_weight), validation_data = data_adapter.split_validation(
             x, y, sample_weight, validation_split
         )
-    train = _adapted("fit: ", x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
+    train = adapted("fit: ", x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
     if arrays:
         _data_checks.check_labels(model, x, y, "fit")
         if check_finite:
@@ -68,6 +69,7 @@ def run_fit(
         steps=train.steps,
     )
     model.stop_training = False
+    object.__setattr__(model, "_untrained_warned", False)  # warn once per fit
     callback_list.on_train_begin()
     # BackupAndRestore found an interrupted run: go on after its last epoch.
     initial_epoch = max(initial_epoch, model.__dict__.pop("_resume_at_epoch", 0))
@@ -79,13 +81,15 @@ def run_fit(
         for step, (bx, by, bw) in enumerate(train):
             if per_batch_finite:
                 _check_finite(bx, epoch, step)
-            bw = _class_weights(by, bw, class_weight)
+            bw = class_weights(by, bw, class_weight)
             callback_list.on_train_batch_begin(step)
             logs = model.train_step((bx, by, bw))
             callback_list.on_train_batch_end(step, logs)
             nan_seen = nan_seen or warn_nonfinite(logs, epoch, step)
             if model.stop_training:
                 break
+        if getattr(train, "ran_out", None) is not None:
+            warn(train.ran_out_message("fit", epoch))
         if not logs:
             raise ValueError(
                 "the training data yielded no batch: it is empty (or "
@@ -134,7 +138,7 @@ def _validation_batches(model, data, batch_size, check_finite, x, y):
     if x is not None:
         _data_checks.check_sample_shapes(x, vx, "fit", "x")
         _data_checks.check_sample_shapes(y, vy, "fit", "y")
-    batches = _adapted("fit: validation_data: ", vx, vy, vw, batch_size)
+    batches = adapted("fit: validation_data: ", vx, vy, vw, batch_size)
     _data_checks.check_labels(model, vx, vy, "fit", "validation_data y")
     if check_finite:
         _data_checks.check_finite(vx, "fit", "validation_data x")

@@ -7,8 +7,6 @@ schedules epochs, batches and callbacks around it. Subclasses override
 fit's callbacks, metrics and progress display.
 """
 
-import math
-
 import numpy as np
 
 from .. import callbacks as _callbacks
@@ -18,8 +16,7 @@ from .._args import boolean
 from .._warn import warn
 from ..engine import nest
 from ..engine.gradient_tape import GradientTape
-from ..engine.tensor import Tensor
-from . import _checks, _data_checks, data_adapter
+from . import _checks, _data_checks, _steps, data_adapter
 
 __all__ = ["Trainer"]
 
@@ -30,15 +27,22 @@ class Trainer:
     compiled_loss = None
     optimizer = None
     stop_training = False
+    _untrained_warned = False  # set once per fit: see _train_nothing
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
         """Sets the optimizer, loss and metrics ``fit`` and ``evaluate`` use.
 
         Args:
             optimizer: An optimizer object or name (``"adam"``).
-            loss: A loss name, function or object; a list/dict for several outputs.
-            metrics: Metric names or objects (``["accuracy"]``).
-            loss_weights: Weights of the losses of several outputs.
+            loss: A loss name, function or object. For several outputs, a
+                list (by position) or a dict by output name (outputs left out
+                get no loss); a single loss applies to every output (Keras 3).
+            metrics: Metric names or objects (``["accuracy"]``). For several
+                outputs, a dict by output name or a list with one entry (a
+                metric, a list of them, or None) per output; dict outputs log
+                them as ``<output>_<metric>``.
+            loss_weights: Weights of the losses of several outputs (the
+                structure of ``loss``).
 
         Raises:
             ValueError: For unknown names (with the closest valid one). Everything
@@ -92,10 +96,32 @@ class Trainer:
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
+        self.compiled_metrics.build(y_pred)  # metrics that fit no output: no step
         variables = tape.watched_variables()
-        grads = tape.gradient(loss, variables)
-        self.optimizer.apply_gradients(zip(grads, variables))
+        if variables or not self._train_nothing():
+            grads = tape.gradient(loss, variables)
+            self.optimizer.apply_gradients(zip(grads, variables))
         return self._update_metrics(loss, y, y_pred, sample_weight)
+
+    def _train_nothing(self):
+        """True, with a warning (once per fit), when no weight can train.
+
+        As Keras, which warns "The model does not have any trainable weights."
+        and runs the step without an update: a frozen model evaluated through
+        ``fit`` is common. A model with trainable weights that the loss does
+        not reach still gets the optimizer's error.
+        """
+        if self.trainable_variables:
+            return False
+        if not self._untrained_warned:
+            object.__setattr__(self, "_untrained_warned", True)
+            warn(
+                f"model '{self.name}' has no trainable weights (all frozen, or "
+                "none made): training computes the loss and metrics and runs the "
+                "callbacks, but nothing will be trained (the optimizer takes no "
+                "step)"
+            )
+        return True
 
     def test_step(self, data):
         """Loss and metrics on a batch in inference mode; returns the logs."""
@@ -113,8 +139,7 @@ class Trainer:
         batch = len(np.asarray(nest.flatten(y_pred)[0]))
         self._loss_tracker.update_state(float(loss), sample_weight=batch)
         if y is not None:
-            preds = y_pred if not isinstance(y_pred, Tensor) else y_pred.numpy()
-            self.compiled_metrics.update_state(y, preds, sample_weight)
+            self.compiled_metrics.update_state(y, y_pred, sample_weight)
         return {
             "loss": float(self._loss_tracker.result()),
             **self.compiled_metrics.results(),
@@ -161,11 +186,14 @@ class Trainer:
             sample_weight: Per-sample weights (arrays only).
             initial_epoch: Epoch to start at (to resume).
             steps_per_epoch: Steps per epoch (needed for an infinite Dataset).
-                With arrays, epochs take consecutive batches of one stream:
-                an epoch goes on where the previous one stopped, and when the
-                arrays run out (within an epoch too) a new pass over them
-                begins, reshuffled with ``shuffle``. A Dataset is iterated
-                afresh each epoch, for at most this many batches.
+                As in Keras 3, epochs read one stream of batches, arrays and
+                Datasets alike: an epoch goes on where the previous one
+                stopped. When the data runs out first, the epoch ends early
+                with a warning (how many steps ran, what to set), and the
+                next epoch starts a new pass (arrays reshuffled with
+                ``shuffle``, a Dataset iterated again); so does the epoch
+                after one that took the last batch. A repeated Dataset never
+                runs out.
             check_finite: Raise ``FloatingPointError`` if the inputs hold NaN or
                 infinity, naming the row and column: arrays are scanned once
                 before the first step, a Dataset batch by batch (off by default).
@@ -236,7 +264,9 @@ class Trainer:
         else:
             x = _checks.input_data(self, x, "evaluate")
             y = _checks.target_data(self, y, "evaluate", "test_step")
-        batches = _adapted("evaluate: ", x, y, sample_weight, batch_size, steps=steps)
+        batches = _steps.adapted(
+            "evaluate: ", x, y, sample_weight, batch_size, steps=steps
+        )
         if not _checks.is_dataset(x):
             _data_checks.check_labels(self, x, y, "evaluate")
         callback_list = _callbacks.CallbackList(
@@ -248,6 +278,7 @@ class Trainer:
             steps=batches.steps,
         )
         logs = self._evaluate_batches(batches, callback_list)
+        _steps.warn_ran_out(batches, "evaluate")
         if return_dict:
             return logs
         values = list(logs.values())
@@ -269,7 +300,10 @@ class Trainer:
     def predict(self, x, batch_size=32, verbose=0, steps=None, callbacks=None):
         """The model's outputs for ``x``, batch by batch, as numpy arrays.
 
-        An empty ``x`` gives an empty result with the model's output shape.
+        The result has the structure of the model's output, as in Keras: one
+        array for one output; for several, the same dict (in its key order),
+        tuple or list, nested as the model returns them, each leaf the batches
+        concatenated. An empty ``x`` gives empty arrays of the output shapes.
 
         Raises:
             TypeError: For ``x`` None, a file name, or a ragged or non-numeric list.
@@ -292,81 +326,38 @@ class Trainer:
         if not _checks.is_dataset(x):
             x = _checks.input_data(self, x, "predict")
             if np.shape(nest.flatten(x)[0])[0] == 0:
-                return np.asarray(self(x, training=False))
-        batches = _adapted("predict: ", x, None, None, batch_size, steps=steps)
+                return _steps.as_arrays(self(x, training=False))
+        batches = _steps.adapted("predict: ", x, None, None, batch_size, steps=steps)
         callback_list = _callbacks.CallbackList(callbacks, model=self, verbose=verbose)
         callback_list.on_predict_begin()
-        outputs = []
+        outputs, structure = [], None
         for step, data in enumerate(batches):
             callback_list.on_predict_batch_begin(step)
             out = self.predict_step(data)
+            structure = out if structure is None else structure
             outputs.append([np.asarray(o) for o in nest.flatten(out)])
             callback_list.on_predict_batch_end(step, {"outputs": out})
         callback_list.on_predict_end()
+        _steps.warn_ran_out(batches, "predict")
         if not outputs:
             raise ValueError("predict got no batch: the data is empty")
         joined = [np.concatenate(parts) for parts in zip(*outputs)]
-        return joined[0] if len(joined) == 1 else joined
+        return nest.pack_as(structure, joined)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None):
         """One training step on one batch; returns the loss (and metrics) as floats."""
         self._check_compiled()
         self._reset_metrics()
-        sample_weight = _class_weights(y, sample_weight, class_weight)
+        sample_weight = _steps.class_weights(y, sample_weight, class_weight)
         logs = self.train_step((x, y, sample_weight))
-        return _scalar_or_list(logs)
+        return _steps.scalar_or_list(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None):
         """Loss (and metrics) of one batch in inference mode."""
         self._check_compiled()
         self._reset_metrics()
-        return _scalar_or_list(self.test_step((x, y, sample_weight)))
+        return _steps.scalar_or_list(self.test_step((x, y, sample_weight)))
 
     def predict_on_batch(self, x):
-        """The model's outputs for one batch, as numpy arrays."""
-        out = self.predict_step((x,))
-        flat = [np.asarray(o) for o in nest.flatten(out)]
-        return flat[0] if len(flat) == 1 else flat
-
-
-def _adapted(prefix, x, y, sample_weight, batch_size, shuffle=False, steps=None):
-    """``data_adapter.adapt``, its errors prefixed with the call they are about."""
-    try:
-        return data_adapter.adapt(x, y, sample_weight, batch_size, shuffle, steps)
-    except ValueError as error:
-        raise ValueError(f"{prefix}{error}") from None
-
-
-def _scalar_or_list(logs):
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
-
-
-def _class_weights(y, sample_weight, class_weight):
-    """Per-sample weights from ``class_weight`` (times any given sample weights)."""
-    if class_weight is None:
-        return sample_weight
-    labels = np.asarray(y)
-    if labels.ndim > 1 and labels.shape[-1] > 1:
-        labels = labels.argmax(-1)
-    labels = labels.reshape(len(labels), -1)[:, 0].astype(np.int64)
-    missing = set(np.unique(labels).tolist()) - set(class_weight)
-    if missing:
-        raise ValueError(f"class_weight has no weight for classes {sorted(missing)}")
-    weights = np.array([class_weight[c] for c in labels.tolist()], np.float32)
-    return weights if sample_weight is None else weights * np.asarray(sample_weight)
-
-
-def _nonfinite(value):
-    return isinstance(value, float) and not math.isfinite(value)
-
-
-def warn_nonfinite(logs, epoch, step):
-    """Warns once when the loss stops being finite, saying where."""
-    if _nonfinite(logs.get("loss")):
-        warn(
-            f"loss became {logs['loss']} at epoch {epoch + 1}, step {step + 1}",
-            RuntimeWarning,
-        )
-        return True
-    return False
+        """The model's outputs for one batch, as numpy arrays (in their structure)."""
+        return _steps.as_arrays(self.predict_step((x,)))

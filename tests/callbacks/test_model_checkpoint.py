@@ -135,10 +135,43 @@ def test_a_template_naming_a_missing_metric_says_which(tmp_path):
 
 
 def test_save_best_only_without_the_metric_warns_and_skips(tmp_path):
+    """Keras's warning, word for word, then nnlib's hint; nothing is saved."""
     save = callbacks.ModelCheckpoint(str(tmp_path / "m.h5"), save_best_only=True)
-    with pytest.warns(UserWarning, match="'val_loss', which is not in the logs"):
-        _fit(_model(), save, epochs=1, val=False)
+    with pytest.warns(UserWarning) as caught:
+        _fit(_model(), save, epochs=2, val=False)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2  # one per epoch
+    assert messages[0].startswith(
+        "Can save best model only with val_loss available, skipping."
+    )
+    assert "'val_loss', which is not in the logs" in messages[0]
+    assert "Available metrics are: loss" in messages[0]
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("save_freq", ["epoch", 2])
+def test_an_unknown_monitor_without_save_best_only_saves_every_time(
+    tmp_path, recwarn, save_freq
+):
+    """As Keras: without save_best_only the monitor is not read, so a name that
+    is in no log changes nothing: every file is written, silently."""
+    template = str(tmp_path / "{epoch}-{batch}.h5")
+    save = callbacks.ModelCheckpoint(
+        template if save_freq != "epoch" else str(tmp_path / "{epoch}.h5"),
+        monitor="no_such_metric",
+        save_freq=save_freq,
+        save_weights_only=True,
+    )
+    _, weights = _fit(_model(), save, epochs=2, val=False)
+    if save_freq == "epoch":
+        assert sorted(os.listdir(tmp_path)) == ["1.h5", "2.h5"]
+        for epoch in (1, 2):
+            saved = _weights_in(str(tmp_path / f"{epoch}.h5"))
+            for got, want in zip(saved, weights[epoch - 1]):
+                np.testing.assert_array_equal(got, want)
+    else:  # 4 batches an epoch: after batches 2 and 4 of each
+        assert sorted(os.listdir(tmp_path)) == ["1-2.h5", "1-4.h5", "2-2.h5", "2-4.h5"]
+    assert not [w for w in recwarn if "no_such_metric" in str(w.message)]
 
 
 @pytest.mark.parametrize("freq", ["batch", 0, -2, 1.5, True])

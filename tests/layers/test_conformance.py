@@ -61,12 +61,17 @@ CASES = {
     "BatchNormalization": ({}, _x(6, 3), True),
     "LayerNormalization": ({}, _x(2, 5), True),
     "Embedding": ({"input_dim": 5, "output_dim": 3}, _ids(2, 4), False),
+    "Masking": ({"mask_value": 0.0}, _x(2, 4, 3), True),
     "SimpleRNN": ({"units": 3}, _x(2, 4, 3), True),
     "LSTM": ({"units": 3}, _x(2, 3, 2), True),
     "GRU": ({"units": 3}, _x(2, 3, 2), True),
 }
 # Layers whose call takes more than one tensor, or that wrap another layer.
 SPECIAL = {"Bidirectional", "MultiHeadAttention", "Lambda", "InputSpec", "Layer"}
+# Merging layers take a list of tensors (tests/layers/test_merging.py);
+# InputLayer makes a functional model's KerasTensor (tests/network/).
+SPECIAL |= {"Add", "Average", "Concatenate", "Maximum", "Minimum", "Multiply"}
+SPECIAL |= {"Subtract", "InputLayer"}
 # Layers that own no variables: no variable gradients to check (and
 # test_weightless_layers_create_no_variables keeps this set true).
 WEIGHTLESS = {
@@ -81,6 +86,7 @@ WEIGHTLESS = {
     "GlobalMaxPooling2D",
     "MaxPooling1D",
     "MaxPooling2D",
+    "Masking",
     "Permute",
     "Reshape",
 }

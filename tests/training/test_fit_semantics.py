@@ -7,6 +7,7 @@ rows and batches each step sees.
 """
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -426,40 +427,123 @@ def _fit_ids(n, epochs, **kwargs):
     )
 
 
-def test_steps_per_epoch_continues_the_arrays_where_the_last_epoch_stopped():
-    """Batches b0=[0-3], b1=[4-7], b2=[8,9]; 2 steps an epoch go b0 b1 | b2 b0 | b1 b2."""
-    _, orders = _fit_ids(10, 3, batch_size=4, steps_per_epoch=2, shuffle=False)
-    b0, b1, b2 = [0, 1, 2, 3], [4, 5, 6, 7], [8, 9]
-    assert orders == [[b0, b1], [b2, b0], [b1, b2]]
+S0, S1, S2 = [0, 1, 2, 3], [4, 5, 6, 7], [8, 9]  # the batches of 10 ids by 4
 
 
-def test_steps_per_epoch_beyond_the_data_starts_a_new_pass_within_the_epoch():
-    _, orders = _fit_ids(10, 1, batch_size=4, steps_per_epoch=5, shuffle=False)
-    b0, b1, b2 = [0, 1, 2, 3], [4, 5, 6, 7], [8, 9]
-    assert orders == [[b0, b1, b2, b0, b1]]
+def _ran_out(caught):
+    return [str(w.message) for w in caught if "ran out of data" in str(w.message)]
+
+
+def test_steps_per_epoch_continues_where_the_last_epoch_stopped_and_stops_at_the_end():
+    """As Keras 3: 2 steps an epoch over 3 batches go b0 b1 | b2 (ran out) | b0 b1 | b2."""
+    with pytest.warns(UserWarning, match="ran out of data") as caught:
+        _, orders = _fit_ids(10, 4, batch_size=4, steps_per_epoch=2, shuffle=False)
+    assert orders == [[S0, S1], [S2], [S0, S1], [S2]]
+    messages = _ran_out(caught)
+    assert len(messages) == 2
+    assert "after 1 of 2 steps of epoch 2" in messages[0]
+    assert "after 1 of 2 steps of epoch 4" in messages[1]
+    assert "3 batches" in messages[0] and "steps_per_epoch" in messages[0]
+
+
+def test_steps_per_epoch_beyond_the_data_ends_each_epoch_after_one_pass():
+    with pytest.warns(UserWarning, match="ran out of data") as caught:
+        _, orders = _fit_ids(10, 2, batch_size=4, steps_per_epoch=5, shuffle=False)
+    assert orders == [[S0, S1, S2], [S0, S1, S2]]
+    assert ["after 3 of 5 steps of epoch 1" in m for m in _ran_out(caught)] == [
+        True,
+        False,
+    ]
+    assert "after 3 of 5 steps of epoch 2" in _ran_out(caught)[1]
+
+
+def test_steps_per_epoch_dividing_the_batches_never_runs_out(recwarn):
+    _, orders = _fit_ids(8, 3, batch_size=2, steps_per_epoch=2, shuffle=False)
+    assert orders == [[[0, 1], [2, 3]], [[4, 5], [6, 7]], [[0, 1], [2, 3]]]
+    assert _ran_out(recwarn) == []
 
 
 def test_steps_per_epoch_with_shuffle_reshuffles_each_pass():
     nnlib.random.set_seed(11)
-    _, orders = _fit_ids(10, 4, batch_size=4, steps_per_epoch=2)
-    steps = _flat(orders)
-    assert [len(s) for s in steps] == [4, 4, 2, 4, 4, 2, 4, 4]
-    first, second = _flat(steps[:3]), _flat(steps[3:6])
+    with pytest.warns(UserWarning, match="ran out of data"):
+        _, orders = _fit_ids(10, 4, batch_size=4, steps_per_epoch=2)
+    assert [[len(b) for b in epoch] for epoch in orders] == [[4, 4], [2], [4, 4], [2]]
+    first, second = _flat(_flat(orders[:2])), _flat(_flat(orders[2:]))
     assert sorted(first) == sorted(second) == list(range(10))
     assert first != second
 
 
-def test_steps_per_epoch_restarts_a_dataset_every_epoch():
-    """A Dataset is iterated afresh each epoch, for at most steps_per_epoch batches."""
+def test_steps_per_epoch_keeps_a_datasets_place_across_epochs():
+    """A finite Dataset is read on from where the last epoch stopped, as arrays are."""
     x, y = _ids(10)
     data = nnlib.data.Dataset.from_tensor_slices((x, y)).batch(4)
-    b0, b1, b2 = [0, 1, 2, 3], [4, 5, 6, 7], [8, 9]
-    for steps, expected in ((2, [b0, b1]), (5, [b0, b1, b2])):
+    for steps, expected, warned in (
+        (2, [[S0, S1], [S2], [S0, S1]], 1),
+        (3, [[S0, S1, S2]] * 3, 0),
+        (5, [[S0, S1, S2]] * 3, 3),
+    ):
         model, recorder = _ids_model()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            orders = _per_epoch(
+                recorder,
+                lambda cbs, steps=steps, model=model: model.fit(
+                    data, epochs=3, steps_per_epoch=steps, verbose=0, callbacks=cbs
+                ),
+            )
+        assert orders == expected, steps
+        assert len(_ran_out(caught)) == warned, steps
+
+
+def test_steps_per_epoch_finds_the_end_of_a_dataset_of_unknown_size():
+    """filter() hides the size: the end is found when the data runs out, and an
+    epoch that starts exactly there starts a new pass instead of ending empty."""
+    x, y = _ids(8)
+    data = (
+        nnlib.data.Dataset.from_tensor_slices((x, y)).filter(lambda a, b: True).batch(2)
+    )
+    assert data.cardinality() == nnlib.data.UNKNOWN
+    model, recorder = _ids_model()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         orders = _per_epoch(
             recorder,
-            lambda cbs, steps=steps, model=model: model.fit(
-                data, epochs=2, steps_per_epoch=steps, verbose=0, callbacks=cbs
+            lambda cbs: model.fit(
+                data, epochs=3, steps_per_epoch=2, verbose=0, callbacks=cbs
             ),
         )
-        assert orders == [expected] * 2
+    assert orders == [[[0, 1], [2, 3]], [[4, 5], [6, 7]], [[0, 1], [2, 3]]]
+    assert _ran_out(caught) == []
+    model, recorder = _ids_model()
+    with pytest.warns(UserWarning, match="after 1 of 3 steps of epoch 2"):
+        orders = _per_epoch(
+            recorder,
+            lambda cbs: model.fit(
+                data, epochs=2, steps_per_epoch=3, verbose=0, callbacks=cbs
+            ),
+        )
+    assert orders == [[[0, 1], [2, 3], [4, 5]], [[6, 7]]]
+
+
+def test_steps_per_epoch_on_a_repeated_dataset_reads_on_without_warning(recwarn):
+    x, y = _ids(10)
+    data = nnlib.data.Dataset.from_tensor_slices((x, y)).batch(4).repeat()
+    model, recorder = _ids_model()
+    orders = _per_epoch(
+        recorder,
+        lambda cbs: model.fit(
+            data, epochs=2, steps_per_epoch=2, verbose=0, callbacks=cbs
+        ),
+    )
+    assert orders == [[S0, S1], [S2, S0]]
+    assert _ran_out(recwarn) == []
+
+
+def test_evaluate_steps_beyond_the_data_stops_at_its_end():
+    """evaluate(steps=) past the data reads it once (no batch counted twice)."""
+    model = _linear(K0, B0, nnlib.optimizers.GradientDescent(0.1))
+    x, y = _ids(10)
+    x = np.repeat(x, 2, axis=1)
+    with pytest.warns(UserWarning, match="evaluate: the input ran out of data"):
+        loss = model.evaluate(x, y, batch_size=4, steps=5, verbose=0)
+    assert loss == pytest.approx(_mse_loss(x, y, K0, B0), 1e-5)
