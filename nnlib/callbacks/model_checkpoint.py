@@ -50,9 +50,9 @@ class ModelCheckpoint(Callback):
         monitor: Metric that decides what is best, e.g. ``"val_loss"``; read
             only with ``save_best_only`` (as Keras: without it every file is
             written, whatever the logs hold). With ``save_best_only`` and the
-            metric missing from an epoch's logs, that save is skipped with
-            Keras's warning ("Can save best model only with val_loss
-            available, skipping."), followed by the metrics available.
+            metric missing from an epoch's logs, the file is saved anyway,
+            with Keras 3's warning ("Can save best model only with val_loss
+            available.") followed by the metrics available.
         verbose: 1 prints a line for each save (and each skipped save).
         save_best_only: Save only when ``monitor`` improves on the best so far
             (with a fixed ``filepath``, the file always holds the best model).
@@ -148,24 +148,25 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:
-                # Keras's warning, word for word, then what the logs hold.
+                # As Keras 3 (3.15): warn, word for word, then save anyway; a
+                # misspelt monitor must not leave a run with no checkpoint.
                 _monitor.warn_missing(
                     "ModelCheckpoint",
                     self.monitor,
                     logs,
-                    f"Can save best model only with {self.monitor} available, "
-                    "skipping. ",
+                    f"Can save best model only with {self.monitor} available. ",
                 )
-                return
-            if not _monitor.improved(current, self.best, self.mode, 0):
+                self._say(epoch, f"{self.monitor} is missing; saving model to {path}")
+            elif not _monitor.improved(current, self.best, self.mode, 0):
                 self._say(epoch, f"{self.monitor} did not improve from {self.best:.5f}")
                 return
-            self._say(
-                epoch,
-                f"{self.monitor} improved from {self.best:.5f} to {current:.5f}, "
-                f"saving model to {path}",
-            )
-            self.best = current
+            else:
+                self._say(
+                    epoch,
+                    f"{self.monitor} improved from {self.best:.5f} to "
+                    f"{current:.5f}, saving model to {path}",
+                )
+                self.best = current
         else:
             self._say(epoch, f"saving model to {path}")
         folder = os.path.dirname(path)

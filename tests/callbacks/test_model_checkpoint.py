@@ -134,19 +134,18 @@ def test_a_template_naming_a_missing_metric_says_which(tmp_path):
         _fit(_model(), save, val=False)
 
 
-def test_save_best_only_without_the_metric_warns_and_skips(tmp_path):
-    """Keras's warning, word for word, then nnlib's hint; nothing is saved."""
+def test_save_best_only_without_the_metric_warns_and_saves(tmp_path):
+    """Keras 3.15's warning, word for word, then nnlib's hint; and, as Keras,
+    the file is saved anyway (a misspelt monitor must not lose the run)."""
     save = callbacks.ModelCheckpoint(str(tmp_path / "m.h5"), save_best_only=True)
     with pytest.warns(UserWarning) as caught:
         _fit(_model(), save, epochs=2, val=False)
     messages = [str(w.message) for w in caught]
     assert len(messages) == 2  # one per epoch
-    assert messages[0].startswith(
-        "Can save best model only with val_loss available, skipping."
-    )
+    assert messages[0].startswith("Can save best model only with val_loss available.")
     assert "'val_loss', which is not in the logs" in messages[0]
     assert "Available metrics are: loss" in messages[0]
-    assert os.listdir(tmp_path) == []
+    assert os.listdir(tmp_path) == ["m.h5"]
 
 
 @pytest.mark.parametrize("save_freq", ["epoch", 2])
