@@ -7,10 +7,8 @@ nnlib and torch (or None) come in as arguments, so that importing this module
 imports none of them.
 """
 
-from _harness import agree, peak_bytes
-from _layers_reference import lenet_numpy
+from _harness import agree
 
-LEARNING_RATE = 0.01
 BATCH, LSTM_STEPS, LSTM_FEATURES, LSTM_UNITS = 64, 32, 64, 128
 
 
@@ -67,6 +65,20 @@ def nchw(a):
     return a.permute(0, 2, 3, 1).detach().numpy()
 
 
+def channels_first(libs, layer, x, dy, expected, **call_kwargs):
+    """The nnlib step of a channels-first ``layer`` on NCHW copies of NHWC ``x``
+    and ``dy`` (contiguous, as data from outside nnlib is), and its agreement
+    with the (NHWC) reference results ``expected``: ``(step, error)``."""
+    np, nnlib, _ = libs
+    xt, dyt = (
+        nnlib.constant(np.ascontiguousarray(a.transpose(0, 3, 1, 2))) for a in (x, dy)
+    )
+    step = nnlib_step(nnlib, layer, xt, dyt, **call_kwargs)
+    y, (dx, *grads) = step()
+    got = [np.moveaxis(t.numpy(), 1, -1) for t in (y, dx)] + [g.numpy() for g in grads]
+    return step, agree(np, got, expected)
+
+
 def start_case(libs, layer, x, dy, numpy_step, **call_kwargs):
     """The numpy and nnlib steps of a case, and nnlib's agreement with numpy.
 
@@ -111,6 +123,12 @@ def conv_case(libs, ref, rng, shape, filters):
         return y, ref.conv_backward(dy, w, cols, x.shape)
 
     steps, expected, errors = start_case(libs, layer, x, dy, numpy_step)
+    layer_cf = nnlib.layers.Conv2D(filters, 3, data_format="channels_first")
+    layer_cf.build((None, shape[3], *shape[1:3]))
+    layer_cf.set_weights([w, b])
+    steps["nnlib CF"], errors["nnlib CF"] = channels_first(
+        libs, layer_cf, x, dy, expected
+    )
     if torch is not None:
 
         def make_module():
@@ -140,6 +158,10 @@ def maxpool_case(libs, ref, rng):
         return y, (ref.maxpool_backward(dy, y, win, x.shape),)
 
     steps, expected, errors = start_case(libs, layer, x, dy, numpy_step)
+    layer_cf = nnlib.layers.MaxPooling2D(2, data_format="channels_first")
+    steps["nnlib CF"], errors["nnlib CF"] = channels_first(
+        libs, layer_cf, x, dy, expected
+    )
     if torch is not None:
         layouts = torch_layouts(torch, lambda: torch.nn.MaxPool2d(2), x, dy)
         for name, step in layouts.items():
@@ -169,6 +191,13 @@ def batchnorm_case(libs, ref, rng):
 
     # nnlib's variables in creation order, gamma then beta, as the reference's.
     steps, expected, errors = start_case(libs, layer, x, dy, numpy_step, training=True)
+    layer_cf = nnlib.layers.BatchNormalization(axis=1)
+    layer_cf.build((None, 32, 13, 13))
+    layer_cf.gamma.assign(gamma)
+    layer_cf.beta.assign(beta)
+    steps["nnlib CF"], errors["nnlib CF"] = channels_first(
+        libs, layer_cf, x, dy, expected, training=True
+    )
     if torch is not None:
 
         def make_module():
@@ -221,136 +250,3 @@ def lstm_case(libs, ref, rng):
         got = [y.detach().numpy(), gx.numpy(), gw.numpy().T, gu.numpy().T, gb.numpy()]
         errors["torch NCHW"] = agree(np, got, expected)
     return steps, errors
-
-
-# -- the LeNet training step -----------------------------------------------------
-
-
-def lenet_nnlib(nnlib):
-    """The LeNet-style CNN as an nnlib ``Sequential``."""
-    layers = nnlib.layers
-    return nnlib.Sequential(
-        [
-            layers.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)),
-            layers.MaxPooling2D(2),
-            layers.Conv2D(64, 3, activation="relu"),
-            layers.MaxPooling2D(2),
-            layers.Flatten(),
-            layers.Dense(128, activation="relu"),
-            layers.Dense(10),
-        ]
-    )
-
-
-def lenet_torch(torch, params, memory_format):
-    """The LeNet-style CNN in torch, with ``params`` (Keras layouts) as weights."""
-    nn = torch.nn
-    model = nn.Sequential(
-        nn.Conv2d(1, 32, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(1600, 128),
-        nn.ReLU(),
-        nn.Linear(128, 10),
-    )
-    w1, b1, w2, b2, w3, b3, w4, b4 = params
-    # Keras flattens (H, W, C), torch (C, H, W): permute dense1's rows to match.
-    w3 = w3.reshape(5, 5, 64, 128).transpose(2, 0, 1, 3).reshape(1600, 128)
-    values = (
-        w1.transpose(3, 2, 0, 1),
-        b1,
-        w2.transpose(3, 2, 0, 1),
-        b2,
-        w3.T,
-        b3,
-        w4.T,
-        b4,
-    )
-    with torch.no_grad():
-        for p, v in zip(model.parameters(), values, strict=True):
-            p.copy_(torch.from_numpy(v.copy()))
-    return model.to(memory_format=memory_format)
-
-
-def torch_grads_as_keras(grads):
-    """Torch LeNet gradients in Keras layouts (the inverse of ``lenet_torch``)."""
-    g1, gb1, g2, gb2, g3, gb3, g4, gb4 = (g.numpy() for g in grads)
-    g3 = g3.T.reshape(64, 5, 5, 128).transpose(1, 2, 0, 3).reshape(1600, 128)
-    return [
-        g1.transpose(2, 3, 1, 0),
-        gb1,
-        g2.transpose(2, 3, 1, 0),
-        gb2,
-        g3,
-        gb3,
-        g4.T,
-        gb4,
-    ]
-
-
-def lenet_case(libs, ref, rng):
-    """The three training steps, their agreement, and their peak memory."""
-    np, nnlib, torch = libs
-    x = rng.uniform(0, 1, (BATCH, 28, 28, 1)).astype(np.float32)
-    labels = rng.integers(0, 10, BATCH)
-    model = lenet_nnlib(nnlib)
-    variables = model.trainable_variables
-    start = [v.numpy().copy() for v in variables]
-
-    xt, lt = nnlib.constant(x), nnlib.constant(labels)
-    value_and_grads = nnlib.implicit_value_and_gradients(
-        lambda: nnlib.reduce_mean(
-            nnlib.sparse_softmax_cross_entropy_with_logits(lt, model(xt))
-        )
-    )
-
-    def nnlib_step():
-        loss, grads_and_vars = value_and_grads()
-        for g, v in grads_and_vars:
-            v.assign_sub(LEARNING_RATE * g)
-        return loss, [g for g, _ in grads_and_vars]
-
-    params = [p.copy() for p in start]
-    steps = {
-        "numpy": lambda: lenet_numpy(np, ref, params, x, labels, LEARNING_RATE),
-        "nnlib": nnlib_step,
-    }
-    loss, grads = steps["numpy"]()
-    expected = [loss, *grads]
-    loss, grads = nnlib_step()
-    errors = {"nnlib": agree(np, [t.numpy() for t in [loss, *grads]], expected)}
-    if torch is not None:
-        tlabels = torch.from_numpy(labels)
-        for name, fmt in (
-            ("torch NCHW", torch.contiguous_format),
-            ("torch CL", torch.channels_last),
-        ):
-            tmodel = lenet_torch(torch, start, fmt)
-            tx = torch.from_numpy(x).permute(0, 3, 1, 2).clone(memory_format=fmt)
-            optimizer = torch.optim.SGD(tmodel.parameters(), lr=LEARNING_RATE)
-            steps[name] = step = _torch_train_step(
-                torch, tmodel, tx, tlabels, optimizer
-            )
-            loss, grads = step(keep_grads=True)
-            got = [loss.detach().numpy(), *torch_grads_as_keras(grads)]
-            errors[name] = agree(np, got, expected)
-    memory = {name: peak_bytes(steps[name]) for name in ("numpy", "nnlib")}
-    return steps, errors, memory
-
-
-def _torch_train_step(torch, model, x, labels, optimizer):
-    """One torch SGD step; ``step(keep_grads=True)`` also returns the gradients."""
-
-    def step(keep_grads=False):
-        loss = torch.nn.functional.cross_entropy(model(x), labels)
-        loss.backward()
-        grads = [p.grad.clone() for p in model.parameters()] if keep_grads else None
-        optimizer.step()
-        optimizer.zero_grad()
-        return loss, grads
-
-    return step

@@ -25,6 +25,10 @@ sparse softmax cross-entropy, SGD with learning rate 0.01), for
   inside a ``GradientTape`` and ``tape.gradient(y, [x, *variables],
   output_gradients=dy)``; the LeNet step is a ``Sequential`` model through
   ``implicit_value_and_gradients`` and ``var.assign_sub``;
+- ``nnlib CF``: the same with ``data_format="channels_first"`` (batch
+  normalization: ``axis=1``) on contiguous NCHW copies of ``x`` and ``dy``, as
+  data from outside nnlib comes (the LeNet step: the channels-first model, its
+  first dense kernel's rows permuted to the (C, H, W) flattening order);
 - ``torch NCHW`` and ``torch CL``: PyTorch modules on contiguous NCHW tensors and
   on ``channels_last`` tensors (modules and ``dy`` converted as well, outside the
   timing); ``.backward(dy)`` and the gradients reset to None after every call
@@ -32,7 +36,8 @@ sparse softmax cross-entropy, SGD with learning rate 0.01), for
   The LSTM has one torch column (``nn.LSTM(batch_first=True)``).
 
 The ratio columns and the targets compare nnlib with the faster of the two torch
-layouts ("torch best"), the harder comparison. Before timing, every nnlib result
+layouts ("torch best"), the harder comparison; ``CF/CL`` is nnlib channels first
+over channels last, timed in turns in the same run. Before timing, every nnlib result
 (output, input gradient, variable gradients; for LeNet the loss and all eight
 gradients) is checked against the numpy reference with the same weights (max
 absolute error at most 1e-3 of the reference's largest magnitude), and torch's
@@ -40,12 +45,22 @@ likewise, so that the three compute the same thing; a disagreement is listed as 
 failed target and timing goes on.
 
 The targets of the layers issue: each convolution and the pooling no slower than
-the numpy reference and at most 1.2x torch; the LSTM at most 1.5x torch. They
+the numpy reference and at most 1.2x torch; the LSTM at most 1.5x torch; and of
+the big-batch issue: channels first at most 1.2x channels last (each convolution,
+the pooling, the LeNet step, the 10,000-image forward pass). They
 print PASS or FAIL (SKIP without torch, or without ``nnlib.layers.LSTM``) and the
 script always exits 0: this is a benchmark, not a test. The peak memory of one
 LeNet step (``tracemalloc``: the largest total of bytes allocated during the step
 and alive at once, numpy's arrays included) is printed for nnlib and numpy;
 tracemalloc does not see PyTorch's allocator.
+
+Then the forward pass of the same CNN on the 10,000 MNIST test images (from
+``../shared/data/mnist.npz``; SKIP without it): nnlib ``model(x)`` (channels last
+and first), nnlib ``model.predict(x)`` (batches of 32, the default) and torch
+``model(x)`` under ``torch.no_grad()``, in seconds (the minimum of
+``--cnn-repeat`` runs in turns), with the peak memory of each, measured as
+``_layers_cnn.py`` says: the targets ask nnlib's call and predict to be within
+1.5x torch's best time and least resident-set peak.
 
 Threads, timing and the header follow ``ops_overhead.py`` (the two share
 ``_harness.py`` and ``_report.py``): single-threaded by default (``--threads``),
@@ -57,23 +72,20 @@ PyTorch is optional (the import is guarded): ``pip install torch==2.13.0``.
 
 Run, from the repository root::
 
-    python3 benchmarks/layers.py              # full run, about 30 s
-    python3 benchmarks/layers.py --quick      # about 4 s, rougher
+    python3 benchmarks/layers.py              # full run, about 3 minutes
+    python3 benchmarks/layers.py --quick      # about 40 s, rougher
+    python3 benchmarks/layers.py --no-cnn     # without the 10,000 images: 40 s
     python3 benchmarks/layers.py --json out.json
 """
 
+import argparse
 import sys
 import time
 
+import _layers_cnn as cnn
 from _harness import import_libraries, measure_ms, parse_timing_args, set_threads
-from _layers_cases import (
-    BATCH,
-    batchnorm_case,
-    conv_case,
-    lenet_case,
-    lstm_case,
-    maxpool_case,
-)
+from _layers_cases import BATCH, batchnorm_case, conv_case, lstm_case, maxpool_case
+from _layers_lenet import lenet_case
 from _layers_reference import Reference
 from _report import (
     Targets,
@@ -88,7 +100,7 @@ from _report import (
 )
 
 CASES = ("conv1", "conv2", "maxpool", "batchnorm", "lstm", "lenet")
-COLUMNS = ("numpy", "nnlib", "torch NCHW", "torch CL")
+COLUMNS = ("numpy", "nnlib", "nnlib CF", "torch NCHW", "torch CL")
 LABELS = {
     "conv1": "Conv2D(32,3x3) 64x28x28x1",
     "conv2": "Conv2D(64,3x3) 64x13x13x32",
@@ -104,14 +116,40 @@ TARGETS = (
     ("maxpool", 1.0, 1.2),
     ("lstm", None, 1.5),
 )
+# The big-batch issue's: nnlib channels first / channels last, at most this.
+CF_TARGETS = ("conv1", "conv2", "maxpool", "lenet")
+CF_LIMIT = 1.2
 TOLERANCE = 1e-3
 # (repeat, min_time) under --quick and otherwise.
 QUICK, FULL = (3, 0.01), (10, 0.1)
 
 
 def parse_args(argv=None):
-    """The command-line options, with ``--repeat`` and ``--min-time`` filled in."""
-    return parse_timing_args(__doc__, argv, QUICK, FULL)
+    """The command-line options, with ``--repeat``, ``--min-time`` and
+    ``--cnn-repeat`` filled in."""
+    args = parse_timing_args(__doc__, argv, QUICK, FULL, _cnn_options)
+    if args.cnn_repeat is None:
+        args.cnn_repeat = 1 if args.quick else 3
+    args.cnn_rss = not (args.quick or args.no_rss)
+    return args
+
+
+def _cnn_options(parser):
+    parser.add_argument(
+        "--cnn-repeat",
+        type=int,
+        default=None,
+        help="runs of each 10,000-image forward pass (default 3, 1 with --quick)",
+    )
+    parser.add_argument(
+        "--no-cnn", action="store_true", help="skip the 10,000-image forward pass"
+    )
+    parser.add_argument(
+        "--no-rss",
+        action="store_true",
+        help="skip its resident-set peaks (fresh processes; skipped with --quick)",
+    )
+    parser.add_argument("--cnn-child", help=argparse.SUPPRESS)
 
 
 # -- report ------------------------------------------------------------------------
@@ -159,7 +197,7 @@ def print_table(results, errors, faults):
     head = (
         f"{'case':<31}"
         + "".join(f"{c:>11}" for c in COLUMNS)
-        + f"{'nnlib/numpy':>13}{'nnlib/torch':>13}  torch best"
+        + f"{'CF/CL':>7}{'nnlib/numpy':>13}{'nnlib/torch':>13}  torch best"
     )
     print()
     print(head)
@@ -173,6 +211,7 @@ def print_table(results, errors, faults):
         print(
             f"{LABELS[case]:<31}"
             + "".join(f"{fmt_ms(row.get(c)):>11}" for c in COLUMNS)
+            + f"{fmt_ratio(ratio(row.get('nnlib CF'), row['nnlib'])):>7}"
             + f"{fmt_ratio(ratio(row['nnlib'], row['numpy'])):>13}"
             + f"{fmt_ratio(ratio(row['nnlib'], best)):>13}"
             + f"  {which or '-'}"
@@ -209,14 +248,17 @@ def print_memory(memory):
     print(f"  nnlib/numpy {memory['nnlib'] / memory['numpy']:.2f}x")
 
 
-def targets(results, errors):
-    """The checks: agreement first, then the issue's speed targets."""
+def targets(results, errors, cnn_result):
+    """The checks: agreement first, then the issues' speed and memory targets."""
     checks = Targets()
     for case in CASES:
-        if errors.get(case):
-            checks.add(
-                f"{case}: nnlib agrees with numpy", errors[case]["nnlib"], TOLERANCE
-            )
+        for column in ("nnlib", "nnlib CF"):
+            if column in errors.get(case, {}):
+                checks.add(
+                    f"{case}: {column} agrees with numpy",
+                    errors[case][column],
+                    TOLERANCE,
+                )
     for case, numpy_limit, torch_limit in TARGETS:
         row = results.get(case) or {}
         if numpy_limit is not None:
@@ -224,12 +266,20 @@ def targets(results, errors):
             checks.add(f"{case} fwd+bwd: nnlib/numpy", value, numpy_limit)
         value = ratio(row.get("nnlib"), best_torch(row)[0])
         checks.add(f"{case} fwd+bwd: nnlib/torch best", value, torch_limit)
+    for case in CF_TARGETS:
+        row = results.get(case) or {}
+        value = ratio(row.get("nnlib CF"), row.get("nnlib"))
+        checks.add(f"{case} fwd+bwd: channels first/last", value, CF_LIMIT)
+    cnn.add_targets(checks, cnn_result)
     return checks
 
 
 def main(argv=None):
     """Runs the benchmark; always returns 0."""
     args = parse_args(argv)
+    if args.cnn_child:  # one candidate's resident-set peak, in a fresh process
+        cnn.rss_child(args)
+        return 0
     set_threads(args.threads)
     start = time.perf_counter()
     libs = import_libraries(args.threads)
@@ -253,11 +303,14 @@ def main(argv=None):
     steps, errors["lenet"], memory = lenet_case(libs, ref, rng)
     faults["lenet"] = {}
     results["lenet"] = measure_ms(steps, args, faults["lenet"])
-
     print_table(results, errors, faults)
     print_memory(memory)
-    checks = targets(results, errors)
-    print_targets(checks, 38)
+
+    cnn_result = None if args.no_cnn else cnn.cnn_case(libs, args, __file__)
+    if not args.no_cnn:
+        cnn.print_cnn(cnn_result)
+    checks = targets(results, errors, cnn_result)
+    print_targets(checks, 44)
     finish(
         start,
         args.json,
@@ -267,6 +320,7 @@ def main(argv=None):
             "results": results,
             "agreement": errors,
             "lenet_peak_bytes": memory,
+            "cnn10k_forward": cnn_result,
             "minor_page_faults_per_call": faults,
             "targets": checks,
         },

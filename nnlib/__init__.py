@@ -19,13 +19,21 @@ from . import (
     losses,
     metrics,
     naming,
+    nn,
     optimizers,
     random,
     regularizers,
     test_util,
+    train,
 )
 from ._version import __version__
-from .checkpoint import Checkpoint, CheckpointManager, latest_checkpoint, load_model
+from .checkpoint import (
+    Checkpoint,
+    CheckpointManager,
+    latest_checkpoint,
+    load_model,
+    restore_variables_on_create,
+)
 from .engine import *
 from .engine import __all__ as _engine_all
 from .layers import Input, KerasTensor
@@ -72,10 +80,13 @@ __all__ = [
     "metrics",
     "name_scope",
     "naming",
+    "nn",
     "optimizers",
     "random",
     "regularization_losses",
     "regularizers",
+    "restore_variables_on_create",
     "test_util",
+    "train",
     "variable_scope",
 ]

@@ -32,6 +32,7 @@ RANKS = {
     "regularizers": 3,
     "activations": 3,
     "test_util": 3,
+    "nn": 3,
     "layers": 4,
     "optimizers": 5,
     "losses": 5,
@@ -40,6 +41,7 @@ RANKS = {
     "training": 7,
     "network": 8,
     "checkpoint": 9,
+    "train": 10,
 }
 
 

@@ -37,6 +37,7 @@ from .errors import (
 )
 from .manager import CheckpointManager, latest_checkpoint
 from .model_io import load_model, save_model
+from .on_create import restore_variables_on_create
 from .report import RestoreReport
 from .safetensors_io import (
     load_safetensors,
@@ -78,6 +79,7 @@ __all__ = [
     "load_weights",
     "named_variables",
     "nchw_to_nhwc_columns",
+    "restore_variables_on_create",
     "save_model",
     "save_safetensors",
     "save_weights",

@@ -26,12 +26,15 @@ import numpy as np
 from h5py import h5l
 
 from ._h5read import _cause, _check_is_file, _open_error
-from ._h5safe import MAX_INFLATION, SafeFile, human
+from ._h5safe import MAX_ATTRIBUTE_BYTES, MAX_INFLATION, SafeFile, human
 from .errors import CheckpointCorruptError, CheckpointUnsafeError
 
-__all__ = ["KerasFile", "KerasLayer", "keras_format", "read"]
+__all__ = ["KerasFile", "KerasLayer", "keras_format", "read", "read_model_texts"]
 
 _ARCHIVED = "model.weights.h5"  # the weights inside a .keras zip archive
+# The JSON a .keras archive or a legacy whole-model .h5 keeps its model in.
+_ARCHIVE_TEXTS = {"model_config": "config.json", "metadata": "metadata.json"}
+_H5_TEXTS = ("model_config", "training_config", "keras_version")
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 # A small archive may inflate to this much whatever its ratio: HDF5's metadata
 # and padding compress far better than weights do.
@@ -142,6 +145,64 @@ def read(path):
         "attribute, no vars group) nor an nnlib checkpoint",
         path=path,
     )
+
+
+def read_model_texts(path):
+    """The JSON texts that describe a whole Keras model, each at most
+    ``MAX_ATTRIBUTE_BYTES``: ``{"model_config", "metadata"}`` from a ``.keras``
+    archive's ``config.json`` and ``metadata.json``; ``{"model_config",
+    "training_config", "keras_version"}`` from a legacy ``.h5``'s root
+    attributes. Those missing (a weights-only file) are left out.
+
+    Raises:
+        CheckpointUnsafeError: A text larger than ``MAX_ATTRIBUTE_BYTES``
+            (declared, before it is read), or links out of the file.
+        CheckpointCorruptError: An unreadable archive or file.
+    """
+    path = os.fspath(path)
+    _check_is_file(path)
+    if zipfile.is_zipfile(path):
+        return _archive_texts(path)
+    with _opened(path) as (f, safe):
+        safe.check_links()
+        texts = {}
+        for key in _H5_TEXTS:
+            if key in f.attrs:
+                texts[key] = _text(safe.attribute(f, key, scalar=True))
+        return texts
+
+
+def _archive_texts(path):
+    texts = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            for key, entry in _ARCHIVE_TEXTS.items():
+                if entry not in names:
+                    continue
+                info = archive.getinfo(entry)
+                if info.file_size > MAX_ATTRIBUTE_BYTES:
+                    raise CheckpointUnsafeError(
+                        f"'{path}' is unsafe to read: its {entry} declares "
+                        f"{human(info.file_size)}, more than the "
+                        f"{human(MAX_ATTRIBUTE_BYTES)} nnlib reads as a config",
+                        path=path,
+                    )
+                with archive.open(info) as stream:
+                    data = stream.read(MAX_ATTRIBUTE_BYTES + 1)
+                texts[key] = data[:MAX_ATTRIBUTE_BYTES].decode("utf-8")
+    except CheckpointUnsafeError:
+        raise
+    except (KeyError, OSError, EOFError, zlib.error, zipfile.BadZipFile) as err:
+        raise CheckpointCorruptError(
+            f"Keras archive '{path}' is damaged: {_cause(err)}", path=path
+        ) from None
+    except UnicodeDecodeError:
+        raise CheckpointCorruptError(
+            f"Keras archive '{path}' is damaged: its config is not UTF-8 text",
+            path=path,
+        ) from None
+    return texts
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ import re
 import numpy as np
 
 from ..layers import convolutional, core, embedding, normalization, recurrent
-from ..layers.recurrent_cells import RNNBase
+from ..layers.recurrent import RNNBase
 from .safetensors_io import to_numpy
 
 __all__ = ["SUPPORTED", "entries", "nchw_to_nhwc_columns", "torch_units"]

@@ -190,8 +190,10 @@ class Checkpoint:
             key = prefix + key
             kind = _kind(key, obj)
             meta[key] = {"type": kind, "class": type(obj).__name__}
+            if kind in ("layer", "variable", "optimizer"):
+                meta[key]["name"] = obj.name  # restore_variables_on_create's names
             if kind == "layer":
-                meta[key]["name"] = obj.name
+                meta[key]["scope"] = obj.scope_name
                 for name, var in weights.named_variables(obj).items():
                     arrays[f"{key}/{name}"] = var.numpy()
                     variables.setdefault(var._id, (f"{key}/{name}", var))

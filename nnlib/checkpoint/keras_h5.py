@@ -22,7 +22,9 @@ data, or given ``input_shape``). Three kinds are read:
   layer's weights sit at a path made of its class name and its position
   among the layers of that class (``layers/dense_1/vars``; recurrent layers
   under ``cell/``), which is how they are matched, as in Keras, whatever
-  ``by_name`` says. Optimizer and metric state in the file is ignored.
+  ``by_name`` says (beyond Keras, ``LSTM`` and ``RNN(LSTMCell)``, and GRU's
+  and SimpleRNN's twins likewise, load each other's files). Optimizer and
+  metric state in the file is ignored.
 
 Within a layer the weights pair by position with the nnlib layer's variables
 in Keras's order (trainable ones first, as created). ``strict``,
@@ -54,7 +56,10 @@ Examples:
 
 from ..layers.base import Layer
 from ..layers.bidirectional import Bidirectional
-from ..layers.recurrent_cells import RNNBase
+from ..layers.gated_cells import GRUCell, LSTMCell
+from ..layers.recurrent import RNNBase
+from ..layers.recurrent_cells import SimpleRNNCell
+from ..layers.rnn import RNN
 from ..naming import to_snake_case
 from . import _keras_read
 from ._keras_read import keras_format
@@ -106,7 +111,11 @@ def load_keras_weights(layer, path, by_name=None, strict=True, skip_mismatch=Fal
             For a missing, damaged or unreadable file, or one that is not a
             Keras weights file.
     """
-    source = read_keras_file(path)
+    return _assign_read(layer, read_keras_file(path), by_name, strict, skip_mismatch)
+
+
+def _assign_read(layer, source, by_name=None, strict=True, skip_mismatch=False):
+    """``load_keras_weights`` with the file already read (a ``KerasFile``)."""
     unbuilt = [sub.name for sub in layer._layers_below() if not sub.built]
     if unbuilt:
         raise ValueError(
@@ -217,7 +226,8 @@ def _children(node, path, groups):
     (entries named by class: ``dense``, ``dense_1``), a subclassed model's
     attributes in sorted order (private ones last, ``layers`` among them);
     the first path that reaches a layer is its path. Of the orders a network
-    may have been saved in, the one whose paths the file has most is used.
+    may have been saved in (and of class names and recurrent twins' names),
+    the one whose paths the file has most is used.
     """
     subs = list(node._sublayers)
     if not subs:
@@ -228,13 +238,14 @@ def _children(node, path, groups):
     orders.append(sorted(listed, key=lambda entry: entry[0]))
     best = None
     for order in orders:
-        where = {}
-        for attr, value in order:
-            for name, sub in _entries(attr, value, path, groups):
-                where.setdefault(id(sub), name)
-        hits = sum(1 for p in where.values() if _has_prefix(groups, p))
-        if best is None or hits > best[0]:
-            best = (hits, where)
+        for twins in (False, True):
+            where = {}
+            for attr, value in order:
+                for name, sub in _entries(attr, value, path, groups, twins):
+                    where.setdefault(id(sub), name)
+            hits = sum(1 for p in where.values() if _has_prefix(groups, p))
+            if best is None or hits > best[0]:
+                best = (hits, where)
     return [(sub, best[1][id(sub)]) for sub in subs if id(sub) in best[1]]
 
 
@@ -251,7 +262,7 @@ def _attribute_layers(node):
     return found
 
 
-def _entries(attr, value, path, groups):
+def _entries(attr, value, path, groups, twins=False):
     attr = attr.removeprefix("~")
     if isinstance(value, Layer):
         return [(_join(path, attr), value)]
@@ -265,10 +276,28 @@ def _entries(attr, value, path, groups):
     counts, entries = {}, []
     for item in _values(value):
         if isinstance(item, Layer):
-            base = to_snake_case(type(item).__name__)
+            # Keras 3 names a nested functional model by its class, Functional.
+            functional = getattr(item, "_nnlib_graph", None) is not None
+            base = "functional" if functional else _class_name(item, twins)
             k = counts[base] = counts.get(base, -1) + 1
             entries.append((_join(path, attr, f"{base}_{k}" if k else base), item))
     return entries
+
+
+# A recurrent layer and its RNN twin (LSTM and RNN(LSTMCell)) have the same
+# weights: each loads the other's files, under the other's class name.
+_TWINS = {LSTMCell: "lstm", GRUCell: "gru", SimpleRNNCell: "simple_rnn"}
+
+
+def _class_name(layer, twins):
+    """Keras 3's name for a layer's entry: its class's; with ``twins``, a
+    recurrent layer's twin's (``rnn`` for ``LSTM``, ``lstm`` for an ``RNN``
+    over an ``LSTMCell``)."""
+    if twins and isinstance(layer, RNNBase):
+        return "rnn"
+    if twins and type(layer) is RNN and type(layer.cell) in _TWINS:
+        return _TWINS[type(layer.cell)]
+    return to_snake_case(type(layer).__name__)
 
 
 def _values(container):

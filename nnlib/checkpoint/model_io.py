@@ -15,6 +15,12 @@ and whatever ``get_config`` returns, and loading needs the class
 in the process is found by its name) and a ``get_config``/``from_config`` pair
 when ``__init__`` takes arguments.
 
+``load_model`` also reads whole-model files written by Keras (a ``.keras``
+archive, a legacy ``.h5`` from ``model.save``): ``keras_config`` translates
+Keras's config of a ``Sequential`` or functional model into nnlib's, the
+weights load as ``load_weights`` loads Keras files, and the compile settings
+map to nnlib's loss, metrics and optimizer where nnlib has them.
+
 A file is data someone else may have written: ``load_model`` refuses, with a
 typed error naming the file, a config nested deeper than
 ``_config_guard.MAX_CONFIG_DEPTH``, variables larger than the weights the file
@@ -102,30 +108,40 @@ def save_model(model, path, include_optimizer=True, overwrite=True):
 
 
 def load_model(path, custom_objects=None, compile=True, safe_mode=True):
-    """Rebuilds a model ``save_model`` (``model.save``) wrote, with its weights.
+    """Rebuilds a model ``save_model`` (``model.save``) or Keras wrote, with
+    its weights.
 
     Args:
-        path: The file.
+        path: The file: nnlib's, or a Keras ``.keras`` archive or legacy
+            whole-model ``.h5`` (rebuilt as nnlib's ``Sequential``, ``Model``
+            and layers from Keras's config, names kept; see
+            ``nnlib.checkpoint.keras_config`` for what maps).
         custom_objects: ``{"ClassName": cls}`` for your own Network, layer and
-            optimizer classes; always looked up first.
+            optimizer classes; always looked up first. For a Keras file also
+            nnlib layer classes standing for Keras classes nnlib lacks, and
+            the functions of Lambda layers and custom activations by name.
         compile: Compile the model as it was saved (loss, metrics, optimizer
-            with its state). False returns it uncompiled.
+            with its state; a Keras file's optimizer starts afresh, and
+            settings nnlib lacks warn and leave it uncompiled). False returns
+            it uncompiled.
         safe_mode: Refuse classes from outside nnlib that ``custom_objects``
             does not name (default, as Keras's ``safe_mode``): a file could
-            name any class defined in the process. False finds your classes
-            by the name the file records, as long as they are defined.
+            name any class defined in the process, and a Keras ``Lambda``
+            holds bytecode. False finds your classes by the name the file
+            records, as long as they are defined, and loads Lambda bytecode.
 
     Returns:
         The model, its variables restored (as they are created, for a model
         that builds on its first call).
 
     Raises:
-        CheckpointMismatchError: For a weights file or a training checkpoint
-            (they need the model built by code), or weights that do not fit the
-            rebuilt architecture.
+        CheckpointMismatchError: For a weights file (nnlib's or Keras's) or a
+            training checkpoint (they need the model built by code), or weights
+            that do not fit the rebuilt architecture.
         CheckpointConfigError: A class cannot be found, is refused by safe
             mode (the message says what to pass), or cannot be rebuilt; a
-            ``ValueError``.
+            Keras class or argument value nnlib lacks (naming the layer, the
+            argument and its value); a ``ValueError``.
         CheckpointUnsafeError: A config nested deeper than
             ``MAX_CONFIG_DEPTH``, or asking for variables larger than the
             weights the file stores (nothing is allocated).
@@ -145,16 +161,13 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
     try:
         stored = h5io.read(path)
     except CheckpointCorruptError:
-        from .keras_h5 import keras_format  # only for files that are not nnlib's
+        from ._keras_read import keras_format  # only for files that are not nnlib's
 
         if keras_format(path) is None:
             raise
-        raise CheckpointMismatchError(
-            f"'{os.fspath(path)}' is a Keras file: nnlib does not rebuild Keras "
-            "architectures; build the equivalent nnlib model, call it once, then "
-            "model.load_weights(path)",
-            path=os.fspath(path),
-        ) from None
+        stored = None
+    if stored is None:
+        return _load_keras(os.fspath(path), custom_objects, compile, safe_mode)
     kind = stored.attrs.get("kind")
     if kind != _KIND:
         how = (
@@ -180,7 +193,7 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
 
 def _load(stored, configs, custom_objects, compile, safe_mode):
     with _registry.loading(custom_objects, safe_mode):
-        model = _rebuild(configs["model_config"], custom_objects, stored)
+        model = _rebuild(configs["model_config"], custom_objects, stored.path)
     objects = {"model": model}
     if compile and "optimizer_config" in configs:
         objects["optimizer"] = _optimizers.deserialize(
@@ -202,6 +215,62 @@ def _load(stored, configs, custom_objects, compile, safe_mode):
     return model
 
 
+def _load_keras(path, custom_objects, compile, safe_mode):
+    """A Keras ``.keras`` or legacy whole-model ``.h5`` file, rebuilt from its
+    config by ``keras_config`` and given its weights by ``keras_h5``."""
+    from . import _keras_compile, _keras_read, keras_config, keras_h5
+
+    texts = _keras_read.read_model_texts(path)
+    if "model_config" not in texts:
+        raise CheckpointMismatchError(
+            f"'{path}' is a Keras file of weights only (no model config): build "
+            "the equivalent nnlib model, call it once, then model.load_weights(path)",
+            path=path,
+        )
+    configs = {
+        key: parse(text, key, path)
+        for key, text in texts.items()
+        if key != "keras_version"
+    }
+    metadata = configs.get("metadata")
+    version = texts.get("keras_version") or (
+        metadata.get("keras_version") if isinstance(metadata, dict) else None
+    )
+    spec = configs["model_config"]
+    training = configs.get("training_config") or (
+        spec.get("compile_config") if isinstance(spec, dict) else None
+    )
+    source = _keras_read.read(path)
+    layers = source.layers + ([source.top] if source.top is not None else [])
+    stored_bytes = sum(a.nbytes for layer in layers for _, a in layer.weights)
+    nnlib_spec = keras_config.translate(
+        spec, path, custom_objects, safe_mode, keras_version=version
+    )
+    with variable_budget(path, stored_bytes):
+        with _registry.loading(custom_objects, safe_mode):
+            model = _rebuild(nnlib_spec, custom_objects, path, keras=True)
+        try:
+            if not model.built and getattr(model, "_nnlib_graph", None) is not None:
+                model.build()  # a functional model builds its layers
+            keras_h5._assign_read(model, source)
+        except ValueError as error:  # unbuilt: the config gives no input shape
+            if isinstance(error, CheckpointMismatchError):
+                raise
+            raise CheckpointConfigError(
+                f"cannot load Keras model '{path}': {error}", path=path
+            ) from None
+    if compile and training:
+        try:
+            model.compile(**_keras_compile.compile_arguments(training))
+        except (TypeError, ValueError) as error:
+            warn(
+                f"load_model: the compile settings of Keras model '{path}' do not "
+                f"map to nnlib ({error}); the model is loaded uncompiled: compile "
+                "it yourself"
+            )
+    return model
+
+
 def _model_config(model):
     # A subclassed Network (or Model without a functional graph) is its code.
     graphless = getattr(model, "_nnlib_graph", False) is None
@@ -215,29 +284,29 @@ def _model_config(model):
     }
 
 
-def _rebuild(spec, custom_objects, stored):
+def _rebuild(spec, custom_objects, path, keras=False):
     if not isinstance(spec, dict) or "class_name" not in spec:
         raise CheckpointCorruptError(
-            f"cannot load model '{stored.path}': its model_config has no class_name",
-            path=stored.path,
+            f"cannot load model '{path}': its model_config has no class_name",
+            path=path,
         )
     name = spec["class_name"]
     code_needed = (
         f"; a subclassed Network's architecture is its Python code, so load_model "
         f"needs the class: pass custom_objects={{'{name}': {name}}} (or rebuild "
-        f"the model and call model.load_weights('{stored.path}'))"
+        f"the model and call model.load_weights('{path}'))"
     )
     try:
         cls = _registry.resolve(spec, custom_objects)
     except _registry.UnsafeClassError as error:
         raise CheckpointConfigError(
-            f"cannot load model '{stored.path}': {error}", path=stored.path
+            f"cannot load model '{path}': {error}", path=path
         ) from None
     except ValueError as error:
         raise CheckpointConfigError(
-            f"cannot load model '{stored.path}': {error}"
+            f"cannot load model '{path}': {error}"
             + (code_needed if spec.get("subclassed") else ""),
-            path=stored.path,
+            path=path,
         ) from None
     try:
         if "custom_objects" in inspect.signature(cls.from_config).parameters:
@@ -245,14 +314,23 @@ def _rebuild(spec, custom_objects, stored):
         return cls.from_config(spec["config"])
     except _registry.UnsafeClassError as error:  # a layer inside the model
         raise CheckpointConfigError(
-            f"cannot load model '{stored.path}': {error}", path=stored.path
+            f"cannot load model '{path}': {error}", path=path
         ) from None
-    except TypeError as error:
+    except (TypeError, ValueError) as error:
+        if keras:  # Keras's config, translated: no from_config of the user's
+            raise CheckpointConfigError(
+                f"cannot load Keras model '{path}': nnlib cannot rebuild it "
+                f"({error}); rebuild the model in nnlib code and call "
+                f"model.load_weights('{path}')",
+                path=path,
+            ) from error
+        if not isinstance(error, TypeError):
+            raise
         raise CheckpointConfigError(
-            f"cannot load model '{stored.path}': {name}.from_config failed ({error}); "
+            f"cannot load model '{path}': {name}.from_config failed ({error}); "
             f"give {name} get_config()/from_config() that describe its __init__ "
             "arguments",
-            path=stored.path,
+            path=path,
         ) from error
 
 

@@ -46,7 +46,7 @@ or use global pooling (or a 1x1 map) before the flatten.
 import numpy as np
 
 from ..layers.bidirectional import Bidirectional
-from ..layers.recurrent_cells import RNNBase
+from ..layers.recurrent import RNNBase
 from ..network import Network
 from ._torch_layouts import SUPPORTED, entries, nchw_to_nhwc_columns, torch_units
 from .errors import CheckpointMismatchError

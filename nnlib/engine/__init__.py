@@ -11,12 +11,14 @@ from .backprop import (
 )
 from .custom_gradient import custom_gradient, stop_gradient
 from .gradient_tape import GradientTape
+from .indexed_slices import IndexedSlices
 from .numerics import geterr, seterr
 from .tensor import Tensor, constant, convert_to_tensor
 from .variable import Variable
 
 __all__ = [
     "GradientTape",
+    "IndexedSlices",
     "Tensor",
     "Variable",
     "constant",

@@ -1,7 +1,16 @@
-"""The backward pass: walking a tape's record in reverse, accumulating gradients."""
+"""The backward pass: walking a tape's record in reverse, accumulating gradients.
+
+Sparse gradients (``IndexedSlices``, from ``embedding_lookup`` and ``gather``)
+stay sparse only on their way to a source: one that would flow on into
+another op's gradient rule is densified first, so rules only ever see dense
+gradients. Gradients of one source add up by concatenation while all are
+sparse, and become dense as soon as one is dense.
+"""
 
 import numpy as np
 
+from . import indexed_slices
+from .indexed_slices import IndexedSlices
 from .tensor import Tensor, to_array, wrap
 
 __all__ = ["backward_pass"]
@@ -28,13 +37,14 @@ def backward_pass(entries, seeds, source_ids, consume, prune=True, raw=False):
             oid = out_ids[0]
             if live is not None and oid not in live:
                 continue
-            dy = grads.get(oid) if oid in sources else grads.pop(oid, None)
+            dy = _dense(grads.get(oid)) if oid in sources else grads.pop(oid, None)
             if dy is None:
                 continue
             dxs = backward(wrap(dy) if raw and not raw_ok else dy)
         else:
             dys = [
-                grads.get(o) if o in sources else grads.pop(o, None) for o in out_ids
+                _dense(grads.get(o)) if o in sources else grads.pop(o, None)
+                for o in out_ids
             ]
             if all(d is None for d in dys):
                 continue
@@ -51,11 +61,23 @@ def backward_pass(entries, seeds, source_ids, consume, prune=True, raw=False):
             if raw:
                 if isinstance(dx, Tensor):
                     dx = dx._value
+                elif type(dx) is IndexedSlices and iid not in sources:
+                    dx = indexed_slices.dense(dx)
             elif not isinstance(dx, Tensor):
                 dx = wrap(to_array(dx))
             prev = grads.get(iid)
-            grads[iid] = dx if prev is None else prev + dx
+            if prev is None:
+                grads[iid] = dx
+            elif type(dx) is IndexedSlices or type(prev) is IndexedSlices:
+                grads[iid] = indexed_slices.add(prev, dx)
+            else:
+                grads[iid] = prev + dx
     return grads
+
+
+def _dense(grad):
+    """``grad``, densified if sparse: a source's gradient read by a rule."""
+    return indexed_slices.dense(grad) if type(grad) is IndexedSlices else grad
 
 
 def _depending_on(entries, sources):

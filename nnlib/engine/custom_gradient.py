@@ -5,6 +5,7 @@ import functools
 import inspect
 
 from . import nest
+from .indexed_slices import IndexedSlices
 from .tape import ACTIVE, Recorder, global_observers, observers, pop, push, record
 from .tensor import Tensor, _next_id, convert_to_tensor, wrap
 from .variable import Variable
@@ -17,7 +18,9 @@ def custom_gradient(f):
     ``grad_fn(*upstream)``, which returns one gradient per tensor argument (a
     single gradient for a single argument). When ``f`` reads trainable variables,
     ``grad_fn`` must accept a ``variables`` keyword and return
-    ``(input_gradients, variable_gradients)``, as in TensorFlow. ``grad_fn``
+    ``(input_gradients, variable_gradients)``, as in TensorFlow. A gradient
+    may be an ``IndexedSlices`` (kept sparse on its way to a source, as the
+    gradient of ``embedding_lookup`` is). ``grad_fn``
     written with nnlib ops is itself differentiable, with one limit: values that
     ``f`` computed (``e`` below) are constants to a second derivative, because
     ``f``'s body is not recorded. For a correct second derivative, recompute
@@ -142,7 +145,10 @@ def _as_tuple(grads, n):
         raise ValueError(
             f"custom gradient returned {len(grads)} gradients for {n} inputs"
         )
-    return tuple(None if g is None else convert_to_tensor(g) for g in grads)
+    return tuple(
+        g if g is None or type(g) is IndexedSlices else convert_to_tensor(g)
+        for g in grads
+    )
 
 
 class _VariableCollector:

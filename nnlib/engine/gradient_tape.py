@@ -7,6 +7,7 @@ import numpy as np
 from .._warn import warn
 from . import nest
 from .backward import backward_pass
+from .indexed_slices import IndexedSlices
 from .tape import Recorder, global_observers, observers, pop, push
 from .tensor import Tensor, to_array, wrap
 from .variable import Variable
@@ -155,7 +156,10 @@ class GradientTape(Recorder):
                 the target does not depend on; ``"zero"`` gives zeros.
 
         Returns:
-            Gradients with the structure of ``sources``.
+            Gradients with the structure of ``sources``: Tensors, or
+            ``IndexedSlices`` for a source read only by ``embedding_lookup``
+            or ``gather`` along axis 0 (as in TensorFlow; dense when an outer
+            tape records this computation, for higher-order gradients).
 
         Raises:
             RuntimeError: On a second call to a non-persistent tape.
@@ -286,9 +290,17 @@ class GradientTape(Recorder):
 
 
 def _as_gradient(grad, source):
-    """A gradient from the backward pass as a Tensor of the source's dtype."""
+    """A gradient from the backward pass as a Tensor of the source's dtype, or
+    an ``IndexedSlices`` whose values have it."""
     if grad is None or isinstance(grad, Tensor):
         return grad
+    if type(grad) is IndexedSlices:
+        values = grad.values._value
+        if values.dtype == source.dtype:
+            return grad
+        return IndexedSlices._make(
+            values.astype(source.dtype), grad.indices._value, grad.dense_shape
+        )
     if type(grad) is np.ndarray and grad.dtype == source._value.dtype:
         return wrap(grad)
     grad = np.asarray(grad)

@@ -62,10 +62,18 @@ def to_array(value, dtype=None):
     return array
 
 
+# nnlib's own array-likes defined above this module (``IndexedSlices``, which
+# adds itself): like numpy arrays, they keep their dtype when converted.
+ARRAY_LIKES = set()
+
+
 def _has_float64(value):
-    """True when a nested list carries explicit numpy float64 values."""
+    """True when a nested list carries explicit numpy float64 values (or is an
+    nnlib array-like of float64)."""
     if isinstance(value, (list, tuple)):
         return any(_has_float64(v) for v in value)
+    if type(value) in ARRAY_LIKES:
+        return value.dtype == np.float64
     return isinstance(value, (np.ndarray, np.float64)) and value.dtype == np.float64
 
 
@@ -284,8 +292,13 @@ def constant(value, dtype=None):
 def convert_to_tensor(value, dtype=None):
     """Returns ``value`` as a Tensor, without copying when it already is one.
 
+    An ``IndexedSlices`` (a sparse gradient) becomes the dense Tensor it stands
+    for, as in TensorFlow, with a warning beyond 100 million elements; like an
+    array, it is cast to ``dtype`` when one is given.
+
     Args:
-        value: A Tensor, Variable, numpy array, Python number or nested list.
+        value: A Tensor, Variable, ``IndexedSlices``, numpy array, Python number
+            or nested list.
         dtype: Optional dtype; a Tensor of another dtype raises rather than casts
             silently (use ``nnlib.cast``).
 
@@ -298,6 +311,9 @@ def convert_to_tensor(value, dtype=None):
     Examples:
         >>> nnlib.convert_to_tensor(np.zeros(2)).dtype
         dtype('float64')
+        >>> nnlib.convert_to_tensor(nnlib.IndexedSlices([[1., 2.]], [1], (2, 2)))
+        nnlib.Tensor([[0. 0.]
+                      [1. 2.]], shape=(2, 2), dtype=float32)
     """
     if isinstance(value, Tensor):
         if dtype is not None and value.dtype != np.dtype(dtype):

@@ -3,7 +3,12 @@
 import numpy as np
 
 from .._args import boolean
-from .tensor import Tensor, _next_id, to_array
+from .tensor import Tensor, _next_id, to_array, wrap
+
+# Called as hook(variable) at the end of every Variable's creation: how
+# nnlib.checkpoint.restore_variables_on_create gives a new variable its saved
+# value. Empty, and so free, outside such a block.
+_creation_hooks = []
 
 
 class Variable(Tensor):
@@ -45,6 +50,9 @@ class Variable(Tensor):
         self._id = _next_id()
         self._name = "Variable" if name is None else str(name)
         self._trainable = boolean(trainable, "trainable", f"Variable '{self._name}'")
+        if _creation_hooks:
+            for hook in tuple(_creation_hooks):
+                hook(self)
 
     @property
     def name(self):
@@ -71,6 +79,39 @@ class Variable(Tensor):
             array(2., dtype=float32)
         """
         return self._value
+
+    def read_value(self):
+        """Returns the current value as a Tensor, recorded as a read of the variable.
+
+        The Tensor keeps this value when the variable is assigned later (a
+        snapshot, as in TensorFlow). Tapes see the read: gradients reach the
+        variable through it, and ``implicit_gradients`` lists the variable.
+
+        Examples:
+            >>> v = nnlib.Variable([1., 2.], name="read_example")
+            >>> old = v.read_value()
+            >>> _ = v.assign([3., 4.])
+            >>> old
+            nnlib.Tensor([1. 2.], shape=(2,), dtype=float32)
+            >>> nnlib.implicit_gradients(lambda: nnlib.reduce_sum(v.read_value()))()
+            [(nnlib.Tensor([1. 1.], shape=(2,), dtype=float32), <nnlib.Variable 'read_example' ...>)]
+        """
+        from .tape import ACTIVE, record  # the tape module imports this one
+
+        y = wrap(self._value)
+        if ACTIVE:
+            record("read_value", (self,), y, _identity, raw=True)
+        return y
+
+    def value(self):
+        """Returns the current value as a Tensor: ``read_value()`` (TensorFlow's
+        other name for it in eager mode; it is recorded as a read too).
+
+        Examples:
+            >>> nnlib.Variable(2.0).value()
+            nnlib.Tensor(2., shape=(), dtype=float32)
+        """
+        return self.read_value()
 
     def _checked(self, value, what):
         array = to_array(value)
@@ -142,3 +183,7 @@ class Variable(Tensor):
         )
 
     __str__ = __repr__
+
+
+def _identity(dy):
+    return (dy,)

@@ -6,6 +6,7 @@ from .bidirectional import Bidirectional
 from .convolutional import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D
 from .core import Activation, Dense, Dropout, Flatten, Lambda, Permute, Reshape
 from .embedding import Embedding
+from .gated_cells import GRUCell, LSTMCell
 from .input_layer import Input, InputLayer
 from .keras_tensor import KerasTensor
 from .masking import Masking
@@ -30,10 +31,14 @@ from .pooling import (
     MaxPooling2D,
 )
 from .recurrent import GRU, LSTM, SimpleRNN
+from .recurrent_cells import SimpleRNNCell
+from .rnn import RNN
+from .stacked_cells import StackedRNNCells
 
 __all__ = [
     "GRU",
     "LSTM",
+    "RNN",
     "Activation",
     "Add",
     "Average",
@@ -50,6 +55,7 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Flatten",
+    "GRUCell",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalMaxPooling1D",
@@ -58,6 +64,7 @@ __all__ = [
     "InputLayer",
     "InputSpec",
     "KerasTensor",
+    "LSTMCell",
     "Lambda",
     "Layer",
     "LayerNormalization",
@@ -71,6 +78,8 @@ __all__ = [
     "Permute",
     "Reshape",
     "SimpleRNN",
+    "SimpleRNNCell",
+    "StackedRNNCells",
     "Subtract",
     "get_layer_class",
 ]

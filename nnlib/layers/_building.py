@@ -17,6 +17,8 @@ the variables it created (their names are freed, so a retry does not hit
 when the outermost build succeeds, so a failed build consumes no loaded value.
 """
 
+import contextlib
+import contextvars
 import functools
 import threading
 
@@ -30,6 +32,8 @@ __all__ = [
     "fail",
     "finish",
     "record",
+    "stand_in",
+    "standing_in",
     "wrap_build",
 ]
 
@@ -108,6 +112,25 @@ def begin(layer):
 def building():
     """True inside a layer's build on this thread."""
     return bool(getattr(_LOCAL, "stack", None))
+
+
+_STAND_IN = contextvars.ContextVar("nnlib_stand_in", default=False)
+
+
+@contextlib.contextmanager
+def stand_in():
+    """Marks a run on stand-in zeros whose only purpose is to build layers (a
+    model built from an input shape): stateful layers keep nothing of it."""
+    token = _STAND_IN.set(True)
+    try:
+        yield
+    finally:
+        _STAND_IN.reset(token)
+
+
+def standing_in():
+    """True inside ``stand_in``."""
+    return _STAND_IN.get()
 
 
 def record(layer, variable):

@@ -320,7 +320,11 @@ def _trace(layer, args, kwargs):
     runs = []
     for size in (3, 4) if unknown else (3,):
         # Each run builds afresh (an unknown size may set a weight's shape).
-        with _kept_or_undone(layer), _context.training_scope(False):
+        with (
+            _kept_or_undone(layer),
+            _context.training_scope(False),
+            _building.stand_in(),
+        ):
             try:
                 runs.append(layer(*concrete(args, size), **concrete(kwargs, size)))
             except (TypeError, ValueError, IndexError) as error:

@@ -59,8 +59,9 @@ class Layer(Weights):
     Every other private name is the subclass's own.
 
     Args:
-        name: The layer's name; default the snake_case class name, made unique
-            inside the parent network (``dense``, ``dense_1``).
+        name: The layer's name; default (None or ``""``, as in TensorFlow) the
+            snake_case class name, made unique inside the parent network
+            (``dense``, ``dense_1``).
         trainable: False freezes every variable the layer owns.
         dtype: The floating-point dtype of its variables and of floating-point
             inputs (float32 by default; other float inputs are cast to it).
@@ -80,7 +81,7 @@ class Layer(Weights):
         ['scale_example/w']
 
     Raises:
-        ValueError: For a name that is not a non-empty string without ``/``.
+        ValueError: For a name that is not a string without ``/``.
         TypeError: For a dtype that is not floating point (naming the layer).
     """
 
@@ -100,6 +101,8 @@ class Layer(Weights):
             cls.build = _building.wrap_build(build)
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None):
+        if isinstance(name, str) and not name:  # TensorFlow's "choose a name"
+            name = None
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ValueError(
                 f"layer name must be a non-empty string without '/', got {name!r}"

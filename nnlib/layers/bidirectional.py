@@ -1,7 +1,7 @@
 """``Bidirectional``: a recurrent layer read forwards and a copy read backwards."""
 
 from ..ops import joining
-from . import _context, _registry
+from . import _context, _registry, _symbolic
 from .base import Layer
 
 __all__ = ["Bidirectional"]
@@ -23,11 +23,13 @@ class Bidirectional(Layer):
     A mask reaches both directions (the backward layer reads it reversed, with
     the inputs); as in Keras, with ``return_sequences`` both layers output
     zeros at masked steps (``zero_output_for_mask`` is forced on), and the
-    merged sequence carries the input mask.
+    merged sequence carries the input mask. A ``time_major`` layer reads and
+    returns (time, batch, ...) sequences, and so does the wrapper.
 
     Args:
-        layer: A ``SimpleRNN``, ``LSTM`` or ``GRU`` (or any layer with the
-            same ``go_backwards``/``return_sequences``/``return_state`` config).
+        layer: A ``SimpleRNN``, ``LSTM``, ``GRU`` or ``RNN`` (or any layer
+            with the same ``go_backwards``/``return_sequences``/
+            ``return_state`` config).
         merge_mode: ``"concat"`` (last axis), ``"sum"``, ``"mul"``, ``"ave"``,
             or None for the list ``[forward, backward]``.
         backward_layer: Optional layer for the backward direction; it must read
@@ -35,7 +37,8 @@ class Bidirectional(Layer):
         **kwargs: ``name``, ``trainable``, ``dtype``, ``input_shape``.
 
     Call arguments:
-        inputs: (batch, time, features).
+        inputs: (batch, time, features), or (time, batch, features) for a
+            ``time_major`` layer.
         initial_state: Optional list: the forward layer's states, then the
             backward layer's.
         mask: Optional (batch, time) booleans, false at padded steps (by
@@ -62,6 +65,10 @@ class Bidirectional(Layer):
     supports_masking = True
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
+        # The wrapped layer's own name (given, or its class's), read before
+        # anything names it from a process-wide counter: a model rebuilt from
+        # its config then names its directions (and variables) alike.
+        label = _symbolic.label(layer) if isinstance(layer, Layer) else None
         _check_recurrent(layer, "layer")
         if backward_layer is not None:
             _check_recurrent(backward_layer, "backward_layer")
@@ -72,8 +79,8 @@ class Bidirectional(Layer):
             )
         kwargs.setdefault("dtype", layer.dtype)
         super().__init__(**kwargs)
-        config = layer.get_config()
-        name = config["name"].removeprefix("forward_")
+        config = {**layer.get_config(), "name": label}
+        name = label.removeprefix("forward_")
         self._layer_spec = {**_registry.class_spec(type(layer)), "config": config}
         self._backward_spec = None
         self.merge_mode = merge_mode
@@ -97,6 +104,7 @@ class Bidirectional(Layer):
         self.backward_layer = backward_layer
         self.return_sequences = config["return_sequences"]
         self.return_state = config["return_state"]
+        self.time_major = bool(config.get("time_major", False))
         # Keras: masked steps of a returned sequence are zeros in both halves.
         for direction in (self.forward_layer, self.backward_layer):
             if getattr(direction, "zero_output_for_mask", None) is not None:
@@ -119,7 +127,7 @@ class Bidirectional(Layer):
             states = y[1:] + y_rev[1:]
             y, y_rev = y[0], y_rev[0]
         if self.return_sequences:
-            y_rev = y_rev[:, ::-1]
+            y_rev = y_rev[::-1] if self.time_major else y_rev[:, ::-1]
         output = _merge(self.merge_mode, y, y_rev)
         if not self.return_state:
             return output
@@ -132,7 +140,7 @@ class Bidirectional(Layer):
         masks = [output_mask] * (2 if self.merge_mode is None else 1)
         if self.return_state:
             states = sum(
-                len(getattr(layer, "state_names", ("h",)))
+                _state_count(layer)
                 for layer in (self.forward_layer, self.backward_layer)
             )
             return masks + [None] * states
@@ -192,13 +200,13 @@ def _check_recurrent(layer, what):
     if not isinstance(layer, Layer):
         raise TypeError(
             f"Bidirectional: {what} must be a Layer, a recurrent one (SimpleRNN, "
-            f"LSTM, GRU), got {type(layer).__name__}"
+            f"LSTM, GRU, RNN), got {type(layer).__name__}"
         )
     config = layer.get_config()
     if not all(key in config for key in _RECURRENT_KEYS):
         raise TypeError(
             f"Bidirectional: {what} must be a recurrent layer (SimpleRNN, LSTM, GRU, "
-            "or a layer whose config has go_backwards, return_sequences and "
+            "RNN, or a layer whose config has go_backwards, return_sequences and "
             f"return_state), got {type(layer).__name__}"
         )
 
@@ -216,6 +224,16 @@ def _check_backward_layer(forward, backward):
             f"{not forward['go_backwards']} (the other direction), got "
             f"{backward['go_backwards']}"
         )
+
+
+def _state_count(layer):
+    """How many states the layer returns after its output (a stack: one
+    entry per cell)."""
+    names = getattr(layer, "state_names", None)
+    if names is not None:
+        return len(names)
+    size = getattr(layer, "state_size", 1)
+    return len(size) if isinstance(size, (list, tuple)) else 1
 
 
 def _merge(mode, y, y_rev):

@@ -25,7 +25,8 @@ class Embedding(Layer):
     Inputs are integer ids of any shape, every id in ``[0, input_dim)``; the
     output has shape ``ids.shape + (output_dim,)`` and the layer's dtype. Ids are
     never cast (a float id is an error, not silently truncated). The gradient of
-    ``embeddings`` is dense, with the rows of repeated ids added together.
+    ``embeddings`` is an ``IndexedSlices`` (the rows the ids read; repeated ids
+    add up), which optimizers apply to those rows, as in TensorFlow.
 
     With ``mask_zero=True``, id 0 is reserved for padding: ``compute_mask(ids)``
     gives ``ids != 0`` for the layers downstream, so the vocabulary proper is

@@ -1,28 +1,126 @@
 """Recurrent layers: SimpleRNN, LSTM and GRU (Bidirectional is in ``bidirectional``).
 
-Weights have Keras's names, shapes and gate order, so they can be exchanged with
-Keras: ``kernel`` (features, gates * units), ``recurrent_kernel`` (units,
-gates * units) and ``bias``. Inputs are (batch, time, features). Every layer
+Each is an ``RNN`` over its cell (``SimpleRNNCell``, ``LSTMCell``,
+``GRUCell``), as in Keras, with the cell's arguments given to the layer. The
+layer embeds its cell: the weights are the layer's own variables,
+``lstm/kernel``, ``lstm/recurrent_kernel`` and ``lstm/bias``, with Keras's
+names, shapes and gate order (``RNN(LSTMCell(n))`` has the same ones, as
+``rnn/kernel``...), so they can be exchanged with Keras. Inputs are (batch,
+time, features), or (time, batch, features) with ``time_major``. Every layer
 takes ``initial_state=`` and ``mask=`` in its call, and ``return_sequences``,
-``return_state`` and ``go_backwards`` as Keras defines them (with
-``go_backwards`` the returned sequence is in the reversed order it was read).
-A mask (by default the one the inputs carry, from ``Embedding(mask_zero=True)``
-or ``Masking``) makes the layer skip padded steps (see ``recurrent_cells``).
+``return_state``, ``go_backwards``, ``stateful`` and ``time_major`` as Keras
+and TensorFlow define them (see ``RNN``). With their default activations LSTM
+and GRU run the whole sequence as one fused op (``nnlib.lstm``, ``nnlib.gru``).
 """
 
-import numpy as np
-
-from .. import activations
-from .._args import boolean
-from ..ops import activations as _activation_ops
-from ..ops import joining, linalg
-from ..ops import math as _math_ops
-from ..ops.recurrent import lstm as _fused_lstm
-from ..ops.recurrent_gru import gru as _fused_gru
+from .base import Layer
 from .bidirectional import Bidirectional  # noqa: F401 (imported from here too)
-from .recurrent_cells import RNNBase
+from .gated_cells import GRUCell, LSTMCell
+from .recurrent_cells import SimpleRNNCell
+from .rnn import RNN
 
 __all__ = ["GRU", "LSTM", "SimpleRNN"]
+
+_CELL_ATTRIBUTES = (
+    "units",
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "unit_forget_bias",
+    "reset_after",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
+    "kernel_regularizer",
+    "recurrent_regularizer",
+    "bias_regularizer",
+    "dropout",
+    "recurrent_dropout",
+    "seed",
+    "kernel",
+    "recurrent_kernel",
+    "bias",
+    "gates",
+    "state_names",
+)
+_LAYER_KEYS = ("name", "trainable", "dtype", "input_shape")
+
+
+class RNNBase(RNN):
+    """The base of SimpleRNN, LSTM and GRU: an ``RNN`` embedding its cell.
+
+    ``cell`` is the layer's own ``cell_class`` instance, made from the layer's
+    arguments; its weights are created as the layer's variables, and the
+    cell's attributes (``units``, ``kernel``...) read through the layer.
+    """
+
+    cell_class = None
+
+    def __init__(
+        self,
+        units,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        time_major=False,
+        zero_output_for_mask=False,
+        **kwargs,
+    ):
+        layer_kwargs = {k: kwargs.pop(k) for k in _LAYER_KEYS if k in kwargs}
+        cell = self.cell_class(
+            units,
+            dtype=layer_kwargs.get("dtype"),
+            _label=type(self).__name__,
+            **kwargs,
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            time_major=time_major,
+            zero_output_for_mask=zero_output_for_mask,
+            **layer_kwargs,
+        )
+
+    def _hold(self, cell):
+        # Not tracked: the layer owns the weights, under its own names.
+        object.__setattr__(self, "cell", cell)
+
+    def _build_cell(self, step_shape):
+        if len(step_shape) != 2:
+            raise ValueError(
+                f"layer '{self.name}' expected ndim=3, got ndim={len(step_shape) + 1}"
+                f": inputs must be (batch, time, features), got step shape "
+                f"{step_shape}"
+            )
+        self.cell.make_weights(self, step_shape[-1])
+        object.__setattr__(self.cell, "built", True)
+
+    def get_config(self):
+        cell = self.cell.get_config()
+        for key in ("name", "trainable", "dtype"):
+            cell.pop(key)
+        return {**Layer.get_config(self), **cell, **self._sequence_config()}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _read_from_cell(name):
+    def read(self):
+        return getattr(self.cell, name)
+
+    return property(read, doc=f"The cell's ``{name}``.")
+
+
+for _name in _CELL_ATTRIBUTES:
+    setattr(RNNBase, _name, _read_from_cell(_name))
 
 
 class SimpleRNN(RNNBase):
@@ -38,14 +136,21 @@ class SimpleRNN(RNNBase):
         kernel_regularizer: Optional regularizer of ``kernel``.
         recurrent_regularizer: Optional regularizer of ``recurrent_kernel``.
         bias_regularizer: Optional regularizer of ``bias``.
+        dropout: Only 0.0 (nnlib's recurrent layers have no dropout; put a
+            ``Dropout`` layer before them).
+        recurrent_dropout: Only 0.0, likewise.
         return_sequences: Return every step's output (batch, time, units)
             instead of the last one (batch, units).
         return_state: Also return the final state: ``[output, h]``.
         go_backwards: Read the sequence from its end.
+        stateful: Start each batch from the states the previous one ended
+            with (see ``RNN``; ``reset_states()`` zeros them).
+        unroll: Accepted for Keras's sake (nnlib always loops in Python).
+        time_major: Inputs and returned sequences (time, batch, ...).
         zero_output_for_mask: With a mask, output zeros at masked steps
             instead of repeating the last output (``Bidirectional`` sets it
             when it returns sequences, as Keras does).
-        **kwargs: ``name``, ``trainable``, ``dtype``, ``input_shape``.
+        **kwargs: ``name``, ``trainable``, ``dtype``, ``input_shape``, ``seed``.
 
     Call arguments:
         inputs: (batch, time, features).
@@ -72,20 +177,62 @@ class SimpleRNN(RNNBase):
         True
         >>> [v.shape for v in rnn.variables]
         [(3, 4), (4, 4), (4,)]
+        >>> tm = nnlib.layers.SimpleRNN(4, return_sequences=True, time_major=True)
+        >>> tm(np.ones((5, 2, 3), np.float32)).shape  # (time, batch, units)
+        (5, 2, 4)
     """
 
-    def step(self, z, states, kernel):
-        h = self.activation(z + linalg.matmul(states[0], kernel))
-        return h, [h]
+    cell_class = SimpleRNNCell
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        zero_output_for_mask=False,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        stateful=False,
+        unroll=False,
+        time_major=False,
+        **kwargs,
+    ):
+        super().__init__(
+            units,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            zero_output_for_mask=zero_output_for_mask,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            stateful=stateful,
+            unroll=unroll,
+            time_major=time_major,
+            **kwargs,
+        )
 
 
 class LSTM(RNNBase):
     """Long short-term memory (Hochreiter and Schmidhuber, 1997), as Keras has it.
 
-    Gates in Keras's order, input ``i``, forget ``f``, candidate ``c`` and output
-    ``o``, each a block of ``units`` columns of the kernels and the bias:
-    ``c_t = f * c + i * activation(z_c)``, ``h_t = o * activation(c_t)``, the
-    gates ``recurrent_activation`` of their part of ``x @ kernel + h @ U + b``.
+    The cell is ``LSTMCell`` (see there for the equations and gate order).
     With the default activations the whole time loop is one fused op
     (``nnlib.lstm``).
 
@@ -97,7 +244,8 @@ class LSTM(RNNBase):
         unit_forget_bias: Initialize the forget gate's bias to 1 (Jozefowicz et
             al., 2015), the rest with ``bias_initializer``.
         **kwargs: As for ``SimpleRNN`` (initializers, regularizers,
-            ``return_sequences``, ``return_state``, ``go_backwards``, ``name``...).
+            ``return_sequences``, ``return_state``, ``go_backwards``,
+            ``stateful``, ``time_major``, ``name``...).
 
     Call arguments:
         inputs: (batch, time, features).
@@ -115,10 +263,11 @@ class LSTM(RNNBase):
         ((2, 4), (2, 4))
         >>> lstm.bias.numpy()[4:8]
         array([1., 1., 1., 1.], dtype=float32)
+        >>> type(lstm.cell).__name__, lstm.cell.kernel is lstm.kernel
+        ('LSTMCell', True)
     """
 
-    gates = 4
-    state_names = ("h", "c")
+    cell_class = LSTMCell
 
     def __init__(
         self,
@@ -129,74 +278,30 @@ class LSTM(RNNBase):
         unit_forget_bias=True,
         **kwargs,
     ):
-        super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self.unit_forget_bias = boolean(unit_forget_bias, "unit_forget_bias", "LSTM")
-
-    def bias_initializer_for_build(self):
-        if not self.unit_forget_bias:
-            return self.bias_initializer
-        base, units = self.bias_initializer, self.units
-
-        def initializer(shape, dtype):
-            parts = (base((units,), dtype), np.ones(units, dtype))
-            return np.concatenate(parts + (base((2 * units,), dtype),))
-
-        return initializer
-
-    def run(self, z, states, mask=None):
-        if (
-            self.activation is _math_ops.tanh
-            and self.recurrent_activation is _activation_ops.sigmoid
-        ):
-            sequence, h, c = _fused_lstm(
-                z, states[0], states[1], self.recurrent_kernel, self.bias, mask=mask
-            )
-            return sequence, [h, c]
-        return super().run(z, states, mask)
-
-    def step(self, z, states, kernel):
-        h, c = states
-        zi, zf, zc, zo = joining.split(z + linalg.matmul(h, kernel), 4, axis=-1)
-        gate = self.recurrent_activation
-        c = gate(zf) * c + gate(zi) * self.activation(zc)
-        h = gate(zo) * self.activation(c)
-        return h, [h, c]
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "recurrent_activation": activations.serialize(self.recurrent_activation),
-            "unit_forget_bias": self.unit_forget_bias,
-        }
+        super().__init__(
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            use_bias=use_bias,
+            unit_forget_bias=unit_forget_bias,
+            **kwargs,
+        )
 
 
 class GRU(RNNBase):
     """Gated recurrent unit (Cho et al., 2014), with Keras's equations and weights.
 
-    Gates in Keras's order, update ``z``, reset ``r`` and candidate ``h``. With
-    ``x @ kernel`` split into ``x_z, x_r, x_h`` and ``U`` the recurrent kernel
-    (Keras's ``GRUCell.call``)::
-
-        reset_after=True (default; bias (2, 3 * units): input row, recurrent row)
-            m = h @ U + b_recurrent               split into m_z, m_r, m_h
-            z = sigmoid(x_z + b_z + m_z)          r likewise
-            hh = tanh(x_h + b_h + r * m_h)
-        reset_after=False (bias (3 * units,))
-            z = sigmoid(x_z + b_z + h @ U_z)      r likewise
-            hh = tanh(x_h + b_h + (r * h) @ U_h)
-        h_new = z * h + (1 - z) * hh
-
-    ``reset_after=True`` is also PyTorch's ``nn.GRU`` (gate order r, z, n there).
-    With the default activations the whole time loop is one fused op
-    (``nnlib.gru``).
+    The cell is ``GRUCell`` (see there for the equations, the gate order and
+    ``reset_after``, which is also PyTorch's ``nn.GRU``). With the default
+    activations the whole time loop is one fused op (``nnlib.gru``).
 
     Args:
         units: The size of the hidden state.
         activation: For the candidate; default ``"tanh"``.
         recurrent_activation: For the gates; default ``"sigmoid"``.
         use_bias: Whether to add a bias.
-        reset_after: Apply the reset gate after the recurrent matmul (above).
+        reset_after: Apply the reset gate after the recurrent matmul (bias
+            (2, 3 * units): input row, recurrent row); else bias (3 * units,).
         **kwargs: As for ``SimpleRNN``.
 
     Call arguments:
@@ -213,7 +318,7 @@ class GRU(RNNBase):
         (2, 12)
     """
 
-    gates = 3
+    cell_class = GRUCell
 
     def __init__(
         self,
@@ -224,66 +329,11 @@ class GRU(RNNBase):
         reset_after=True,
         **kwargs,
     ):
-        super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self.reset_after = boolean(reset_after, "reset_after", "GRU")
-
-    def bias_shape(self):
-        width = 3 * self.units
-        return (2, width) if self.reset_after else (width,)
-
-    def input_bias(self):
-        if self.bias is None or not self.reset_after:
-            return self.bias
-        return self.bias[0]
-
-    def run(self, z, states, mask=None):
-        if (
-            self.activation is _math_ops.tanh
-            and self.recurrent_activation is _activation_ops.sigmoid
-        ):
-            in_bias, bias = self.bias, None
-            if in_bias is not None and self.reset_after:
-                in_bias, bias = in_bias[0], in_bias[1]
-            sequence, h = _fused_gru(
-                z,
-                states[0],
-                self.recurrent_kernel,
-                bias,
-                reset_after=self.reset_after,
-                input_bias=in_bias,
-                mask=mask,
-            )
-            return sequence, [h]
-        return super().run(z, states, mask)
-
-    def step_weights(self):
-        u, kernel = self.units, self.recurrent_kernel
-        if self.reset_after:
-            return kernel, None if self.bias is None else self.bias[1]
-        return kernel[:, : 2 * u], kernel[:, 2 * u :]
-
-    def step(self, z, states, weights):
-        (h,) = states
-        xz, xr, xh = joining.split(z, 3, axis=-1)
-        gate = self.recurrent_activation
-        if self.reset_after:
-            kernel, bias = weights
-            m = linalg.matmul(h, kernel)
-            mz, mr, mh = joining.split(m if bias is None else m + bias, 3, axis=-1)
-            zg, r = gate(xz + mz), gate(xr + mr)
-            hh = self.activation(xh + r * mh)
-        else:
-            kernel_zr, kernel_h = weights
-            mz, mr = joining.split(linalg.matmul(h, kernel_zr), 2, axis=-1)
-            zg, r = gate(xz + mz), gate(xr + mr)
-            hh = self.activation(xh + linalg.matmul(r * h, kernel_h))
-        h = zg * h + (1.0 - zg) * hh
-        return h, [h]
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "recurrent_activation": activations.serialize(self.recurrent_activation),
-            "reset_after": self.reset_after,
-        }
+        super().__init__(
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            use_bias=use_bias,
+            reset_after=reset_after,
+            **kwargs,
+        )

@@ -1,43 +1,106 @@
-"""What every recurrent layer shares: weights, the input projection, the time loop.
+"""Recurrent cells: one time step of a recurrent layer, as Keras has them.
 
-``RNNBase`` owns the Keras weights ``kernel`` (input features, gates * units),
-``recurrent_kernel`` (units, gates * units) and ``bias``, projects the inputs of
-every time step with one matmul, and runs the time loop; a subclass gives its
-gate count, its state count and one ``step`` (or a fused op for the whole loop).
+A cell computes one step, ``cell(inputs, states) -> (output, new_states)``,
+with ``inputs`` (batch, features) and ``states`` a list of (batch, units)
+tensors. Called in a Python loop it is TensorFlow eager's recurrent model::
 
-Masks (Keras's semantics, as its JAX backend computes them): at a
-masked step the states carry over unchanged, the output repeats the carried
-``h`` (zeros with ``zero_output_for_mask``), and the step's inputs get no
-gradient; with ``return_sequences=False`` the output is the last carried
-``h``, the output of the last unmasked step.
+    states = cell.get_initial_state(batch_size=batch)
+    for t in range(time):
+        output, states = cell(x[:, t], states)
+
+and ``RNN(cell)`` runs it over sequences. A cell's weights are its sequence
+layer's (``LSTMCell`` and ``LSTM``): ``kernel`` (features, gates * units),
+``recurrent_kernel`` (units, gates * units) and ``bias``, in Keras's gate
+order. Inside an ``RNN`` the cell's variables take the RNN's scope, without a
+level of their own: ``rnn/kernel``, as ``LSTM``'s are ``lstm/kernel``, so the
+two have the same weights under the same names.
+
+A cell also runs a whole sequence at once (``RNN`` and the sequence layers
+call ``_sequence``): one matmul projects every step's inputs, and with the
+default activations LSTM and GRU run as one fused op (``nnlib.lstm``,
+``nnlib.gru``). Masks follow Keras (its JAX backend): at a masked step the
+states carry over unchanged, the output repeats the carried ``h``, and the
+step's inputs get no gradient.
 """
 
 import numpy as np
 
 from .. import activations, initializers, regularizers
 from .._args import boolean
+from ..engine.tensor import wrap
 from ..ops import arithmetic, joining, linalg, shape
-from . import _masks
+from ._symbolic import is_shape
 from .base import Layer
-from .core import positive_int
+from .core import fraction, positive_int
 from .input_spec import InputSpec
 
-__all__ = ["RNNBase"]
+__all__ = ["SimpleRNNCell"]
 
 
-class RNNBase(Layer):
-    """The base of SimpleRNN, LSTM and GRU (not used directly).
+def _holder(cell):
+    """The ``RNN`` whose ``cell`` this is (its variables take its scope), or None."""
+    ref = cell._nnlib.parent
+    parent = ref() if ref is not None else None
+    if getattr(parent, "_cell_shares_scope", False) and parent.cell is cell:
+        return parent
+    return None
+
+
+def zero_states(state_size, batch_size, dtype):
+    """Zeros for ``state_size`` (an int, or a list of ints): a list of
+    (batch_size, size) tensors, one per state."""
+    sizes = state_size if isinstance(state_size, (list, tuple)) else [state_size]
+    dtype = np.dtype(dtype)
+    return [wrap(np.zeros((batch_size, int(size)), dtype)) for size in sizes]
+
+
+class CellLayer(Layer):
+    """The base of nnlib's cells (and ``StackedRNNCells``): ``get_initial_state``,
+    and the variable scope an ``RNN`` gives its cell."""
+
+    @property
+    def scope_name(self):
+        """The cell's variable scope: its ``RNN``'s, when it is one's cell."""
+        holder = _holder(self)
+        return holder.scope_name if holder is not None else super().scope_name
+
+    def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
+        """Zeros for every state: a list of (batch_size, size) tensors.
+
+        Args:
+            batch_size: The number of sequences.
+            dtype: Default: the cell's dtype.
+            inputs: Instead of ``batch_size`` (TensorFlow's signature): a
+                batch of inputs, whose first axis is the batch.
+
+        Examples:
+            >>> cell = nnlib.layers.LSTMCell(3)
+            >>> [s.shape for s in cell.get_initial_state(batch_size=2)]
+            [(2, 3), (2, 3)]
+        """
+        if batch_size is None:
+            if inputs is None:
+                raise ValueError(
+                    f"cell '{self.name}': get_initial_state needs batch_size "
+                    "(or inputs)"
+                )
+            batch_size = inputs.shape[0]
+        return zero_states(self.state_size, int(batch_size), dtype or self.dtype)
+
+
+class Cell(CellLayer):
+    """What SimpleRNNCell, LSTMCell and GRUCell share (not used directly).
 
     Subclasses set ``gates`` (blocks of ``units`` columns in the kernels) and
     ``state_names``, and implement ``step(z, states, weights) -> (h, states)``
-    where ``z`` is one step's projected input ``x @ kernel (+ bias)``.
+    where ``z`` is one step's projected input ``x @ kernel (+ bias)``; they may
+    run a whole sequence as one op in ``fused``.
     """
 
     gates = 1
     state_names = ("h",)
 
     _cast_integers = True  # int64 data into a float model gives float outputs
-    supports_masking = True
 
     def __init__(
         self,
@@ -50,48 +113,63 @@ class RNNBase(Layer):
         kernel_regularizer=None,
         recurrent_regularizer=None,
         bias_regularizer=None,
-        return_sequences=False,
-        return_state=False,
-        go_backwards=False,
-        zero_output_for_mask=False,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
         **kwargs,
     ):
+        # The sequence layer that embeds a cell names itself in its errors.
+        label = kwargs.pop("_label", None) or type(self).__name__
         super().__init__(**kwargs)
-        cls = type(self).__name__
-        self.units = positive_int(units, "units", cls)
+        self.units = positive_int(units, "units", label)
         self.activation = activations.get(activation)
-        self.use_bias = boolean(use_bias, "use_bias", cls)
+        self.use_bias = boolean(use_bias, "use_bias", label)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.return_sequences = boolean(return_sequences, "return_sequences", cls)
-        self.return_state = boolean(return_state, "return_state", cls)
-        self.go_backwards = boolean(go_backwards, "go_backwards", cls)
-        self.zero_output_for_mask = boolean(
-            zero_output_for_mask, "zero_output_for_mask", cls
+        self.dropout = _no_dropout(dropout, "dropout", label)
+        self.recurrent_dropout = _no_dropout(
+            recurrent_dropout, "recurrent_dropout", label
         )
+        self.seed = seed
+
+    @property
+    def state_size(self):
+        """``units`` for one state; a list of sizes for several (LSTM's h, c)."""
+        count = len(self.state_names)
+        return self.units if count == 1 else [self.units] * count
+
+    @property
+    def output_size(self):
+        """The size of the output: ``units``."""
+        return self.units
 
     # -- weights --------------------------------------------------------------------
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
-        if len(input_shape) != 3:
+        if len(input_shape) != 2:
             raise ValueError(
-                f"layer '{self.name}' expected ndim=3, got ndim={len(input_shape)}: "
-                f"inputs must be (batch, time, features), got shape {input_shape}"
+                f"cell '{self.name}' expected inputs of one step, (batch, "
+                f"features), got shape {input_shape}"
             )
-        features = input_shape[-1]
+        self.make_weights(self, input_shape[-1])
+        self.input_spec = InputSpec(ndim=2, axes={-1: input_shape[-1]})
+
+    def make_weights(self, owner, features):
+        """Creates the weights as ``owner``'s variables (the cell itself, or the
+        sequence layer that embeds it) and keeps them as the cell's attributes."""
         width = self.gates * self.units
-        self.kernel = self.add_weight(
+        self.kernel = owner.add_weight(
             "kernel",
             (features, width),
             initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
         )
-        self.recurrent_kernel = self.add_weight(
+        self.recurrent_kernel = owner.add_weight(
             "recurrent_kernel",
             (self.units, width),
             initializer=self.recurrent_initializer,
@@ -99,13 +177,12 @@ class RNNBase(Layer):
         )
         self.bias = None
         if self.use_bias:
-            self.bias = self.add_weight(
+            self.bias = owner.add_weight(
                 "bias",
                 self.bias_shape(),
                 initializer=self.bias_initializer_for_build(),
                 regularizer=self.bias_regularizer,
             )
-        self.input_spec = InputSpec(ndim=3, axes={-1: features})
 
     def bias_shape(self):
         """The bias variable's shape (GRU's ``reset_after`` has two rows)."""
@@ -119,46 +196,62 @@ class RNNBase(Layer):
         """The bias added to the input projection (None without a bias)."""
         return self.bias
 
+    def step_weights(self):
+        """Values every step reads, computed once per call (slices of weights)."""
+        return self.recurrent_kernel
+
     # -- computing ------------------------------------------------------------------
 
-    def call(self, inputs, initial_state=None, mask=None):
-        states = self._initial_states(inputs, initial_state)
-        mask = _masks.step_mask(mask, inputs, f"layer '{self.name}'")
-        if self.go_backwards:
-            inputs = inputs[:, ::-1]
-            mask = None if mask is None else mask[:, ::-1]
-        batch, time, features = inputs.shape
-        if time == 0:
+    def call(self, inputs, states, training=None):
+        single = not isinstance(states, (list, tuple))
+        states = self.checked_states([states] if single else states, inputs.shape[0])
+        z = linalg.matmul(inputs, self.kernel)
+        bias = self.input_bias()
+        h, states = self.step(
+            z if bias is None else z + bias, states, self.step_weights()
+        )
+        return h, states[0] if single else states
+
+    def step(self, z, states, weights):
+        raise NotImplementedError
+
+    def checked_states(self, states, batch):
+        """``states`` as tensors of the cell's dtype, or a ValueError naming the
+        cell, the shapes it expected and those it got."""
+        states = [self._convert(s) for s in states]
+        expected = (batch, self.units)
+        shapes = [tuple(s.shape) for s in states]
+        if len(states) != len(self.state_names) or any(s != expected for s in shapes):
+            names = ", ".join(self.state_names)
             raise ValueError(
-                f"layer '{self.name}' needs at least one time step, got inputs "
-                f"of shape {inputs.shape}"
+                f"cell '{self.name}' expected states as {len(self.state_names)} "
+                f"tensor(s) ({names}) of shape {expected}, got shapes {shapes}"
             )
-        if mask is not None and mask.all():
-            mask = None  # nothing to skip: the unmasked (fastest) path
+        return states
+
+    def runs_sequences(self):
+        """True when ``_sequence`` computes what ``call`` would step by step
+        (a subclass that overrides ``call`` is run step by step)."""
+        return type(self).call is Cell.call
+
+    def _sequence(self, inputs, states, mask=None):
+        """Every step of ``inputs`` (batch, time, features), ``mask`` (batch,
+        time) booleans or None: ``(last output, outputs (batch, time, units),
+        final states)``, as Keras's backend ``rnn`` returns them."""
+        batch, time, features = inputs.shape
         # One matmul for every step's input projection; a 2-D product is
         # markedly faster than numpy's batched one.
         z = linalg.matmul(shape.reshape(inputs, (batch * time, features)), self.kernel)
-        sequence, states = self.run(shape.reshape(z, (batch, time, -1)), states, mask)
-        output = sequence if self.return_sequences else states[0]
-        if mask is not None and self.zero_output_for_mask:
-            sequence = arithmetic.where(mask[..., None], sequence, 0.0)
-            output = sequence if self.return_sequences else sequence[:, -1]
-        return [output, *states] if self.return_state else output
+        z = shape.reshape(z, (batch, time, -1))
+        found = self.fused(z, states, mask)
+        outputs, states = found if found is not None else self._steps(z, states, mask)
+        return states[0], outputs, states
 
-    def compute_mask(self, inputs, mask=None):
-        """The input mask for the sequence (reversed with ``go_backwards``, as
-        the sequence is), None for a last output and for the states."""
-        output_mask = None
-        if self.return_sequences and mask is not None:
-            output_mask = mask[:, ::-1] if self.go_backwards else mask
-        if self.return_state:
-            return [output_mask] + [None] * len(self.state_names)
-        return output_mask
+    def fused(self, z, states, mask=None):
+        """The whole loop as one op, or None where the cell has none (the default)."""
+        return None  # noqa: RET501 - None is this method's answer, not a fallthrough
 
-    def run(self, z, states, mask=None):
-        """The time loop over ``z = x @ kernel`` (batch, time, gates * units):
-        ``(sequence (batch, time, units), final states)``. ``mask`` (batch,
-        time) booleans, or None: steps to read; skipped ones carry the states."""
+    def _steps(self, z, states, mask):
         bias = self.input_bias()
         if bias is not None:
             z = z + bias
@@ -174,56 +267,20 @@ class RNNBase(Layer):
             outputs.append(states[0])
         return joining.stack(outputs, axis=1), states
 
-    def step_weights(self):
-        """Values every step reads, computed once per call (slices of weights)."""
-        return self.recurrent_kernel
-
-    def step(self, z, states, weights):
-        raise NotImplementedError
-
-    def _initial_states(self, inputs, initial_state):
-        batch = inputs.shape[0]
-        expected = (batch, self.units)
-        count = len(self.state_names)
-        if initial_state is None:
-            zeros = np.zeros(expected, self.dtype)
-            return [self._convert(zeros) for _ in range(count)]
-        if not isinstance(initial_state, (list, tuple)):
-            initial_state = [initial_state]
-        states = [self._convert(s) for s in initial_state]
-        shapes = [tuple(s.shape) for s in states]
-        if len(states) != count or any(s != expected for s in shapes):
-            names = ", ".join(self.state_names)
-            raise ValueError(
-                f"layer '{self.name}' expected initial_state as {count} tensor(s) "
-                f"({names}) of shape {expected}, got shapes {shapes}"
-            )
-        return states
-
     # -- configuration --------------------------------------------------------------
 
-    def compute_output_shape(self, input_shape, initial_state_shape=None):
-        """``(batch, units)``, or ``(batch, time, units)`` with
-        ``return_sequences``; with ``return_state`` a list, the final states'
-        ``(batch, units)`` after the output.
+    def compute_output_shape(self, inputs_shape, states_shape=None):
+        """``((batch, units), new states' shapes)``: a list, or one shape for a
+        cell of one state given one tensor.
 
         Examples:
-            >>> lstm = nnlib.layers.LSTM(4, return_state=True)
-            >>> lstm.compute_output_shape((None, 7, 3))
-            [(None, 4), (None, 4), (None, 4)]
+            >>> nnlib.layers.LSTMCell(4).compute_output_shape((None, 3))
+            ((None, 4), [(None, 4), (None, 4)])
         """
-        input_shape = tuple(input_shape)
-        if len(input_shape) != 3:
-            raise ValueError(
-                f"layer '{self.name}' expected ndim=3, got ndim={len(input_shape)}: "
-                f"inputs must be (batch, time, features), got shape {input_shape}"
-            )
-        batch, time = input_shape[:2]
-        state = (batch, self.units)
-        output = (batch, time, self.units) if self.return_sequences else state
-        if not self.return_state:
-            return output
-        return [output] + [state] * len(self.state_names)
+        state = (inputs_shape[0], self.units)
+        if len(self.state_names) == 1 and states_shape and is_shape(states_shape):
+            return state, state
+        return state, [state] * len(self.state_names)
 
     def get_config(self):
         return {
@@ -237,8 +294,61 @@ class RNNBase(Layer):
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "return_sequences": self.return_sequences,
-            "return_state": self.return_state,
-            "go_backwards": self.go_backwards,
-            "zero_output_for_mask": self.zero_output_for_mask,
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
         }
+
+
+def _no_dropout(value, what, label):
+    rate = fraction(value, what, label)
+    if rate:
+        raise ValueError(
+            f"{label}: {what}={value!r} is not supported: nnlib's recurrent cells "
+            "and layers have no dropout of their own (only 0.0); put a Dropout "
+            "layer before the recurrent layer (or after it) instead"
+        )
+    return rate
+
+
+class SimpleRNNCell(Cell):
+    """One step of ``SimpleRNN``: ``h = activation(x @ kernel + h @ U + bias)``.
+
+    Args:
+        units: The size of the state (and of the output).
+        activation: Default ``"tanh"``.
+        use_bias: Whether to add ``bias`` (units,).
+        kernel_initializer: Default ``"glorot_uniform"``.
+        recurrent_initializer: Default ``"orthogonal"``.
+        bias_initializer: Default ``"zeros"``.
+        kernel_regularizer: Optional regularizer of ``kernel``.
+        recurrent_regularizer: Optional regularizer of ``recurrent_kernel``.
+        bias_regularizer: Optional regularizer of ``bias``.
+        dropout: Only 0.0: nnlib's cells have no dropout (a ValueError
+            otherwise; put a ``Dropout`` layer before the RNN).
+        recurrent_dropout: Only 0.0, likewise.
+        seed: Kept in the config, for Keras's.
+        **kwargs: ``name``, ``trainable``, ``dtype``.
+
+    Call arguments:
+        inputs: One step, (batch, features).
+        states: ``[h]`` (batch, units), or the tensor ``h`` alone.
+        training: Accepted, as Keras's cells take it (nothing depends on it).
+
+    Returns:
+        ``(output, new_states)``: the new ``h`` and ``[h]`` (``h`` alone when
+        ``states`` was a tensor).
+
+    Examples:
+        >>> cell = nnlib.layers.SimpleRNNCell(4)
+        >>> x = np.ones((2, 5, 3), np.float32)
+        >>> states = cell.get_initial_state(batch_size=2)
+        >>> for t in range(5):
+        ...     output, states = cell(x[:, t], states)
+        >>> output.shape, cell.state_size, [v.name for v in cell.variables]
+        ((2, 4), 4, ['simple_rnn_cell/kernel', 'simple_rnn_cell/recurrent_kernel', 'simple_rnn_cell/bias'])
+    """
+
+    def step(self, z, states, kernel):
+        h = self.activation(z + linalg.matmul(states[0], kernel))
+        return h, [h]

@@ -9,7 +9,7 @@ kept in a numbered slot and dropped after its last use.
 """
 
 from ..engine import nest
-from ..layers import _symbolic
+from ..layers import _building, _symbolic
 from ..layers.base import Layer
 from ..layers.input_layer import InputLayer
 from ..layers.keras_tensor import KerasTensor
@@ -172,7 +172,9 @@ def _build(node):
     if getattr(layer, "_nnlib_graph", None) is not None:
         layer.build()  # a functional model inside: its own graph
     elif _builds_by_running(layer):
-        layer(*_symbolic.concrete(node.args, 1), **_symbolic.concrete(node.kwargs, 1))
+        with _building.stand_in():
+            args = _symbolic.concrete(node.args, 1)
+            layer(*args, **_symbolic.concrete(node.kwargs, 1))
     else:
         layer._build_on(_symbolic.shapes_of(node.args[0]))
 

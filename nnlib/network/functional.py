@@ -129,24 +129,6 @@ class Model(Network):
         graph = self._nnlib_graph
         return super().layers if graph is None else list(graph.layers)
 
-    def get_layer(self, name=None, index=None):
-        """A layer by name or by position in ``layers``.
-
-        Raises:
-            ValueError: For an unknown name (listing the names) or neither
-                argument given.
-        """
-        layers = self.layers
-        if index is not None:
-            return layers[index]
-        for layer in layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(
-            f"model '{self.name}' has no layer {name!r}; its layers are "
-            f"{[layer.name for layer in layers]}"
-        )
-
     def _graph(self):
         graph = self._nnlib_graph
         if graph is None:

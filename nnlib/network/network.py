@@ -70,6 +70,69 @@ class Network(Trainer, Layer):
         """The directly tracked layers, in the order they were tracked."""
         return list(self._nnlib.sublayers)
 
+    def get_layer(self, name=None, index=None):
+        """A directly tracked layer, by name or by position in ``layers``.
+
+        Args:
+            name: The layer's name.
+            index: Its position in ``layers`` (negative counts from the end).
+
+        Returns:
+            The layer.
+
+        Raises:
+            ValueError: As Keras: for both or neither argument, an unknown name
+                (listing the names) or an index out of range.
+            TypeError: For an index that is not an int.
+
+        Examples:
+            >>> model = nnlib.Sequential([nnlib.layers.Dense(2, name="hidden"),
+            ...                           nnlib.layers.Dense(1, name="out")])
+            >>> model.get_layer("out").name, model.get_layer(index=0).name
+            ('out', 'hidden')
+        """
+        layers = self.layers
+        if name is not None and index is not None:
+            raise ValueError(
+                "Provide only a layer name or a layer index at get_layer; got "
+                f"name={name!r} and index={index!r}"
+            )
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                raise TypeError(f"get_layer: index must be an int, got {index!r}")
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"get_layer: was asked for the layer at index {index} but "
+                    f"model '{self.name}' only has {len(layers)} layers"
+                )
+            return layers[index]
+        if name is None:
+            raise ValueError(
+                "Provide either a layer name or layer index at get_layer, got neither"
+            )
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(
+            f"No such layer: {name!r}: model '{self.name}' has no layer {name!r}; "
+            f"its layers are {[layer.name for layer in layers]}"
+        )
+
+    def reset_states(self):
+        """Zeros the states of every stateful layer inside (``stateful=True``
+        recurrent layers, nested networks' too), as tf.keras's ``Model`` does.
+
+        Examples:
+            >>> model = nnlib.Sequential([nnlib.layers.LSTM(2, stateful=True)])
+            >>> first = model(np.ones((1, 3, 2), np.float32))
+            >>> model.reset_states()
+            >>> np.allclose(model(np.ones((1, 3, 2), np.float32)), first)
+            True
+        """
+        for layer in self._layers_below()[1:]:
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
     def call(self, inputs, training=None):
         raise NotImplementedError(
             f"{type(self).__name__} must define call(self, inputs, training=None)"
@@ -82,7 +145,8 @@ class Network(Trainer, Layer):
         """
         if not self.built:
             shape = tuple(1 if d is None else d for d in input_shape)
-            self(np.zeros(shape, self._zeros_dtype()))
+            with _building.stand_in():
+                self(np.zeros(shape, self._zeros_dtype()))
 
     def _zeros_dtype(self):
         """The dtype of the zeros a shape-only build feeds the first layer."""

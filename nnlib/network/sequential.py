@@ -4,7 +4,7 @@ import inspect
 
 import numpy as np
 
-from ..layers import _registry, _symbolic
+from ..layers import _building, _registry, _symbolic
 from ..layers.base import Layer
 from ..layers.input_layer import InputLayer
 from ..layers.keras_tensor import KerasTensor
@@ -110,7 +110,8 @@ class Sequential(Network):
     def _build_from_input_shape(self):
         shape = tuple(1 if d is None else d for d in self._input_shape())
         object.__setattr__(self, "built", False)  # a new layer needs a pass
-        self(np.zeros(shape, self._zeros_dtype()))
+        with _building.stand_in():
+            self(np.zeros(shape, self._zeros_dtype()))
 
     def call(self, inputs, training=None):
         outputs = inputs
@@ -206,4 +207,6 @@ class Sequential(Network):
                 else:
                     layer = layer_cls.from_config(layer_config)
                 layers.append(layer)
-        return cls(layers, name=config.get("name"))
+        return cls(
+            layers, name=config.get("name"), trainable=config.get("trainable", True)
+        )

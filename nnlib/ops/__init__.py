@@ -19,6 +19,7 @@ from . import (
     joining,
     linalg,
     math,
+    nd_indexing,
     nn,
     normalization,
     operators,
@@ -26,9 +27,12 @@ from . import (
     recurrent,
     recurrent_gru,
     reduction,
+    sampling,
     scan,
     shape,
+    sorting,
 )
+from ._budget import get_conv_memory_budget, set_conv_memory_budget
 from .activations import *
 from .arithmetic import *
 from .clipping import *
@@ -42,14 +46,17 @@ from .indexing import *
 from .joining import *
 from .linalg import *
 from .math import *
+from .nd_indexing import *
 from .nn import *
 from .normalization import *
 from .pooling import *
 from .recurrent import *
 from .recurrent_gru import *
 from .reduction import *
+from .sampling import *
 from .scan import *
 from .shape import *
+from .sorting import *
 
 operators.install()
 
@@ -67,12 +74,15 @@ __all__ = [
     *joining.__all__,
     *linalg.__all__,
     *math.__all__,
+    *nd_indexing.__all__,
     *nn.__all__,
     *normalization.__all__,
     *pooling.__all__,
     *recurrent.__all__,
     *recurrent_gru.__all__,
     *reduction.__all__,
+    *sampling.__all__,
     *scan.__all__,
     *shape.__all__,
+    *sorting.__all__,
 ]

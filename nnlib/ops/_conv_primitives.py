@@ -4,14 +4,14 @@ On channels-last images: the convolution (``conv``), its adjoint in the input
 (``conv_input``: the input gradient, which is also the transposed convolution)
 and its adjoint in the kernel (``conv_kernel``: the kernel gradient). Each one's
 gradient is written with the other two, so gradients of any order come out of
-the same three numpy kernels of ``_windows.py``. ``nnlib.ops.convolution``
+the same three numpy kernels of ``_conv_kernels.py``. ``nnlib.ops.convolution``
 declares the public ops on top of them.
 """
 
 import collections
 
 from ..engine.tape import needs_gradient
-from . import _windows as _win
+from . import _conv_kernels as _kern
 from . import poly as _poly
 from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
 
@@ -28,12 +28,12 @@ KEEP_COLS_BYTES = 32 << 20
 def conv(x, w, spec):
     """The convolution of NHWC ``x`` with ``w``, recorded (arrays in, arrays out)."""
     if not isinstance(x, Tensor) and not isinstance(w, Tensor):
-        return _win.conv(x, w, spec.win, spec.depthwise)
+        return _kern.conv(x, w, spec.win, spec.depthwise)
     x, w = as_tensor(x), as_tensor(w)
     if not ACTIVE:
-        return wrap(_win.conv(x._value, w._value, spec.win, spec.depthwise))
+        return wrap(_kern.conv(x._value, w._value, spec.win, spec.depthwise))
     need_x, need_w = needs_gradient(x), needs_gradient(w)
-    y, cols = _win.conv(x._value, w._value, spec.win, spec.depthwise, keep_cols=True)
+    y, cols = _kern.conv(x._value, w._value, spec.win, spec.depthwise, keep_cols=True)
     y = wrap(y)
     x_shape, w_shape = x.shape, w.shape
     keep_x, keep_w = (x if need_w else None), (w if need_x else None)
@@ -43,6 +43,8 @@ def conv(x, w, spec):
 
     def backward(dy):
         sx, sw = _poly.saved(dy, keep_x, keep_w)
+        if need_x and need_w and not isinstance(dy, Tensor) and not spec.depthwise:
+            dy = _kern.prepared(dy, x_shape[3])
         return (
             conv_input(dy, sw, spec, x_shape) if need_x else None,
             conv_kernel(sx, dy, spec, w_shape, cols) if need_w else None,
@@ -55,9 +57,9 @@ def conv(x, w, spec):
 def conv_input(dy, w, spec, x_shape):
     """The input gradient of ``conv`` (a transposed convolution), recorded."""
     if not isinstance(dy, Tensor) and not isinstance(w, Tensor):
-        return _win.conv_input(dy, w, spec.win, x_shape, spec.depthwise)
+        return _kern.conv_input(dy, w, spec.win, x_shape, spec.depthwise)
     dy, w = as_tensor(dy), as_tensor(w)
-    dx = wrap(_win.conv_input(dy._value, w._value, spec.win, x_shape, spec.depthwise))
+    dx = wrap(_kern.conv_input(dy._value, w._value, spec.win, x_shape, spec.depthwise))
     if ACTIVE:
         need_dy, need_w = needs_gradient(dy), needs_gradient(w)
         w_shape = w.shape
@@ -77,9 +79,9 @@ def conv_input(dy, w, spec, x_shape):
 def conv_kernel(x, dy, spec, w_shape, cols=None):
     """The kernel gradient of ``conv``, recorded; ``cols``: ``x``'s im2col."""
     if not isinstance(x, Tensor) and not isinstance(dy, Tensor):
-        return _win.conv_kernel(x, dy, spec.win, w_shape, spec.depthwise, cols)
+        return _kern.conv_kernel(x, dy, spec.win, w_shape, spec.depthwise, cols)
     x, dy = as_tensor(x), as_tensor(dy)
-    dw = _win.conv_kernel(x._value, dy._value, spec.win, w_shape, spec.depthwise, cols)
+    dw = _kern.conv_kernel(x._value, dy._value, spec.win, w_shape, spec.depthwise, cols)
     dw = wrap(dw)
     if ACTIVE:
         need_x, need_dy = needs_gradient(x), needs_gradient(dy)

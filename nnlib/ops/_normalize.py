@@ -36,19 +36,33 @@ def _ones(n, dtype):
 
 
 def array_sum(v, axes, kept):
-    """``np.sum(v, axes)`` reshaped to ``kept``; over leading or trailing axes of a
-    contiguous array it is a matrix-vector product, 2 to 9 times faster than
-    numpy's reduction (which walks short rows one at a time)."""
+    """``np.sum(v, axes)`` reshaped to ``kept``; over leading and/or trailing axes
+    of a contiguous array (or of a transposed view of one: channels-first data
+    laid out channels last) it is matrix-vector products, 2 to 9 times faster
+    than numpy's reduction (which walks short rows one at a time)."""
     k = len(axes)
-    if not (k and k < v.ndim and v.flags.c_contiguous):
+    if not (k and k < v.ndim):
         return np.add.reduce(v, axis=axes).reshape(kept)
-    if axes == tuple(range(k)):
-        rows = count(v.shape, axes)
-        return np.dot(_ones(rows, v.dtype), v.reshape(rows, -1)).reshape(kept)
-    if axes == tuple(range(v.ndim - k, v.ndim)):
-        cols = count(v.shape, axes)
-        return np.dot(v.reshape(-1, cols), _ones(cols, v.dtype)).reshape(kept)
-    return np.add.reduce(v, axis=axes).reshape(kept)
+    if not v.flags.c_contiguous:
+        order = sorted(range(v.ndim), key=lambda i: -v.strides[i])
+        others = [a for a in order if a not in axes]
+        if others == sorted(others) and v.transpose(order).flags.c_contiguous:
+            moved = tuple(sorted(order.index(a) for a in axes))
+            return array_sum(v.transpose(order), moved, kept)
+        return np.add.reduce(v, axis=axes).reshape(kept)
+    first = next(i for i in range(v.ndim) if i not in axes)
+    end = first
+    while end < v.ndim and end not in axes:
+        end += 1
+    if axes != (*range(first), *range(end, v.ndim)):
+        return np.add.reduce(v, axis=axes).reshape(kept)
+    rows, cols = count(v.shape, tuple(range(first))), count(v.shape, axes[first:])
+    m = v.reshape(rows, -1)
+    if cols > 1:
+        m = np.dot(v.reshape(-1, cols), _ones(cols, v.dtype)).reshape(rows, -1)
+    if rows > 1:
+        m = np.dot(_ones(rows, v.dtype), m)
+    return m.reshape(kept)
 
 
 class Kept:

@@ -1,9 +1,10 @@
-"""Sliding windows for convolution and pooling: geometry and strided-view kernels.
+"""Sliding windows for convolution and pooling: geometry and strided-view helpers.
 
 Everything here works on numpy arrays in NHWC layout (a 1-D input is a height-1
-image). Kernels loop over the ``KH * KW`` taps of a window, never over pixels or
+image). Helpers loop over the ``KH * KW`` taps of a window, never over pixels or
 batch items: a tap is one strided slice of the padded input, and a window's
-elements are gathered for a matrix product with ``as_strided`` (im2col).
+elements are gathered for a matrix product with ``as_strided`` (im2col). The
+convolution kernels built on them are in ``_conv_kernels.py``.
 """
 
 import dataclasses
@@ -152,13 +153,51 @@ def window(in_hw, kernel, strides, dilation, padding):
     return Window(kernel, strides, dilation, pads, tuple(in_hw), out_hw)
 
 
-def pad(x, win, value=0):
-    """``x`` (NHWC) padded as ``win`` says, with ``value``; ``x`` itself if no pad."""
+# Memory layouts. The kernels take NHWC-shaped arrays, but a channels-first
+# tensor comes in as a transposed view, and one from outside nnlib holds image
+# planes (N, C, H, W) in memory: "planar". Copying it to NHWC moves every element
+# on its own (2.5x a plain copy, as much as a 2x2 pooling costs), so the
+# elementwise kernels (pooling, scattering taps) keep planes as planes: their
+# results and scratch are laid out (C, N, H, W) where their operands are planar.
+# Matrix-product kernels take what costs least for their operands (see
+# ``_conv_kernels.py``).
+
+
+def planar(x):
+    """Whether NHWC-shaped ``x`` lies in memory as image planes: some spatial
+    axis of more than one element runs faster than its channel axis."""
+    _, h, w, c = x.shape
+    strides = [s for s, size in zip(x.strides[1:3], (h, w)) if size > 1]
+    return c > 1 and bool(strides) and min(strides) < x.strides[3]
+
+
+def empty(shape, dtype, as_planes=False):
+    """An uninitialized NHWC-shaped array, laid out (C, N, H, W) with ``as_planes``."""
+    if not as_planes:
+        return np.empty(shape, dtype)
+    n, h, w, c = shape
+    return np.empty((c, n, h, w), dtype).transpose(1, 2, 3, 0)
+
+
+def zeros(shape, dtype, as_planes=False):
+    """As ``empty``, filled with zeros."""
+    out = empty(shape, dtype, as_planes)
+    out.fill(0)
+    return out
+
+
+def pad(x, win, value=0, as_planes=None):
+    """``x`` (NHWC) padded as ``win`` says, with ``value``; ``x`` itself if no pad.
+
+    The copy is laid out as planes with ``as_planes``, by default where ``x`` is.
+    """
     (t, b), (left, r) = win.pads
     if not (t or b or left or r):
         return x
     n, h, w, c = x.shape
-    out = np.full((n, h + t + b, w + left + r, c), value, x.dtype)
+    as_planes = planar(x) if as_planes is None else as_planes
+    out = empty((n, h + t + b, w + left + r, c), x.dtype, as_planes)
+    out.fill(value)
     out[:, t : t + h, left : left + w] = x
     return out
 
@@ -177,12 +216,14 @@ def channel_major(channels):
     return channels < _CHANNEL_MAJOR_BELOW
 
 
-def im2col(xp, win):
-    """The windows of a padded NHWC array as one contiguous matrix.
+def im2col(xp, win, out=None):
+    """The windows of a padded NHWC array as one matrix, ``(KH*KW*C, N*OH*OW)``.
 
-    Returns ``(N*OH*OW, KH*KW*C)`` (columns in tap-major, channel-minor order, the
-    order of a ``(KH, KW, C, ...)`` kernel), or its transpose ``(KH*KW*C,
-    N*OH*OW)`` when ``channel_major(C)``.
+    Rows are in tap-major, channel-minor order (the order of a ``(KH, KW, C,
+    ...)`` kernel). The matrix is contiguous when ``channel_major(C)``, else the
+    transpose of a contiguous ``(N*OH*OW, KH*KW*C)`` (runs of C channels, which
+    a planar ``xp`` would gather one by one: give it NHWC); it is written into
+    the start of ``out`` (a 1-D array of ``xp``'s dtype, long enough) when given.
     """
     n, _, _, c = xp.shape
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = (
@@ -192,157 +233,56 @@ def im2col(xp, win):
         win.out_hw,
     )
     bn, bh, bw, bc = xp.strides
-    if channel_major(c):
+    major = channel_major(c)
+    if major:
         shape = (kh, kw, c, n, oh, ow)
         strides = (bh * dh, bw * dw, bc, bn, bh * sh, bw * sw)
     else:
         shape = (n, oh, ow, kh, kw, c)
         strides = (bn, bh * sh, bw * sw, bh * dh, bw * dw, bc)
-    cols = np.ascontiguousarray(as_strided(xp, shape, strides, writeable=False))
-    if channel_major(c):
+    view = as_strided(xp, shape, strides, writeable=False)
+    if out is None:
+        cols = np.ascontiguousarray(view)
+    else:
+        cols = out[: view.size].reshape(shape)
+        np.copyto(cols, view)
+    if major:
         return cols.reshape(kh * kw * c, n * oh * ow)
-    return cols.reshape(n * oh * ow, kh * kw * c)
+    return cols.reshape(n * oh * ow, kh * kw * c).T
 
 
 def tap_sum(xp, win):
-    """The sum over each window of a padded NHWC array."""
+    """The sum over each window of a padded NHWC array, in its layout."""
     taps = iter(win.taps)
-    y = xp[next(taps)].copy()
+    y = xp[next(taps)].copy(order="K")
     for key in taps:
         y += xp[key]
     return y
 
 
-def scratch(win, shape, dtype):
+def scratch(win, shape, dtype, as_planes=False):
     """A padded NHWC array for disjoint taps to write into: uninitialized when
     the windows cover it all, else zeros."""
     n, _, _, c = shape
     covered = all(o * s == p for o, s, p in zip(win.out_hw, win.strides, win.padded_hw))
-    return (np.empty if covered else np.zeros)((n, *win.padded_hw, c), dtype)
+    return (empty if covered else zeros)((n, *win.padded_hw, c), dtype, as_planes)
 
 
-def tap_scatter(parts, win, shape, dtype):
+def tap_scatter(parts, win, shape, dtype, as_planes=False):
     """Adds ``parts[t]`` (one output-shaped array per tap) into a zero padded NHWC
-    array of ``shape`` (unpadded) at tap ``t``'s places; returns the unpadded part."""
+    array of ``shape`` (unpadded) at tap ``t``'s places; returns the unpadded part.
+
+    The padded array is laid out as planes with ``as_planes``.
+    """
     if win.disjoint:
-        xp = scratch(win, shape, dtype)
+        xp = scratch(win, shape, dtype, as_planes)
         for key, part in zip(win.taps, parts):
             xp[key] = part
     else:
-        xp = np.zeros((shape[0], *win.padded_hw, shape[3]), dtype)
+        xp = zeros((shape[0], *win.padded_hw, shape[3]), dtype, as_planes)
         for key, part in zip(win.taps, parts):
             xp[key] += part
     return crop(xp, win)
-
-
-# The three bilinear maps of a convolution, on arrays. ``conv`` is y = x * w;
-# ``conv_input`` and ``conv_kernel`` are its adjoints in x and w (the gradients):
-# <conv(x, w), dy> = <x, conv_input(dy, w)> = <w, conv_kernel(x, dy)>.
-# A depthwise kernel is (KH, KW, C, M): output channel c*M + m sees input channel c.
-
-
-def conv(x, w, win, depthwise, keep_cols=False):
-    """``x`` (N, H, W, C) convolved with ``w``: (N, OH, OW, C_out).
-
-    With ``keep_cols``, returns ``(y, cols)``: the im2col matrix, which
-    ``conv_kernel`` can reuse (None for depthwise kernels).
-    """
-    if depthwise:
-        y = _depthwise(x, w, win)
-        return (y, None) if keep_cols else y
-    n, oh, ow = x.shape[0], *win.out_hw
-    cols = im2col(pad(x, win), win)
-    wm = w.reshape(-1, w.shape[-1])
-    y = np.dot(cols.T, wm) if channel_major(x.shape[3]) else np.dot(cols, wm)
-    y = y.reshape(n, oh, ow, -1)
-    return (y, cols) if keep_cols else y
-
-
-def conv_input(dy, w, win, shape, depthwise):
-    """The gradient of ``conv`` with respect to its input of ``shape``."""
-    c = shape[3]
-    if depthwise:
-        return _depthwise_input(dy, w, win, shape)
-    # Contiguous: an upstream broadcast (the gradient of a sum) has zero strides,
-    # which BLAS cannot take; numpy would fall back to a loop 3x slower.
-    d2 = np.ascontiguousarray(dy).reshape(-1, dy.shape[-1])
-    if channel_major(c):
-        cols = np.dot(w.reshape(-1, w.shape[-1]), d2.T)
-        parts = cols.reshape(-1, c, *dy.shape[:3]).transpose(0, 2, 3, 4, 1)
-    else:
-        # One product per tap, so that each part is contiguous: the additions
-        # below then run over whole image rows (twice as fast as strided parts).
-        wt = np.ascontiguousarray(w.reshape(-1, c, w.shape[-1]).transpose(0, 2, 1))
-        parts = np.matmul(d2, wt).reshape(-1, *dy.shape[:3], c)
-    return tap_scatter(parts, win, shape, parts.dtype)
-
-
-def conv_kernel(x, dy, win, shape, depthwise, cols=None):
-    """The gradient of ``conv`` with respect to its kernel of ``shape``; ``cols``
-    is ``x``'s im2col matrix when the caller kept it."""
-    if depthwise:
-        return _depthwise_kernel(x, dy, win, shape)
-    if cols is None:
-        cols = im2col(pad(x, win), win)
-    d2 = np.ascontiguousarray(dy).reshape(-1, shape[-1])  # as in conv_input
-    dw = np.dot(cols, d2) if channel_major(shape[2]) else np.dot(cols.T, d2)
-    return dw.reshape(shape)
-
-
-# Depthwise kernels: a depth multiplier M > 1 repeats each input channel M times
-# (channel c*M + m is channel c), leaving one filter per channel. Stride-1 taps
-# are viewed as (N, OH, OW*C) rows, so that products with the per-channel
-# weights (tiled along the row) run over whole rows instead of runs of C.
-
-
-def _rows(win, n, channels):
-    oh, ow = win.out_hw
-    return (n, oh, ow * channels) if win.strides[1] == 1 else (n, oh, ow, channels)
-
-
-def _repeated(x, m, win):
-    return pad(np.repeat(x, m, axis=3) if m > 1 else x, win)
-
-
-def _depthwise(x, w, win):
-    kh, kw, c, m = w.shape
-    xp, rows = _repeated(x, m, win), _rows(win, x.shape[0], c * m)
-    reps = rows[2] // (c * m) if len(rows) == 3 else 1
-    taps = iter(zip(win.taps, np.tile(w.reshape(kh * kw, c * m), (1, reps))))
-    key, wt = next(taps)
-    y = xp[key].reshape(rows) * wt
-    tmp = np.empty_like(y)
-    for key, wt in taps:
-        y += np.multiply(xp[key].reshape(rows), wt, out=tmp)
-    return y.reshape(x.shape[0], *win.out_hw, c * m)
-
-
-def _depthwise_input(dy, w, win, shape):
-    kh, kw, c, m = w.shape
-    rows = _rows(win, shape[0], c * m)
-    reps = rows[2] // (c * m) if len(rows) == 3 else 1
-    d = dy.reshape(rows)
-    tmp = np.empty(rows, np.result_type(dy, w))  # one buffer: each part is used at once
-    parts = (
-        np.multiply(d, wt, out=tmp).reshape(dy.shape)
-        for wt in np.tile(w.reshape(kh * kw, c * m), (1, reps))
-    )
-    dx = tap_scatter(parts, win, (*shape[:3], c * m), tmp.dtype)
-    return dx if m == 1 else sum(dx[..., k::m] for k in range(m))
-
-
-def _depthwise_kernel(x, dy, win, shape):
-    c, m = shape[2:]
-    xp, rows = _repeated(x, m, win), _rows(win, x.shape[0], c * m)
-    d = dy.reshape(rows)
-    tmp = np.empty(rows, np.result_type(x, dy))
-    # Sums over pixels as a product with ones: BLAS, several times np.add.reduce.
-    ones = np.ones(tmp.size // (c * m), tmp.dtype)
-    dw = [
-        np.dot(ones, np.multiply(xp[key].reshape(rows), d, out=tmp).reshape(-1, c * m))
-        for key in win.taps
-    ]
-    return np.stack(dw).reshape(shape)
 
 
 def check_rank(op, x, spatial, what="x", layout=None):

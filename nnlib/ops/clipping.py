@@ -1,12 +1,16 @@
-"""Clipping: ``clip_by_value``, with gradients to the input and to the bounds."""
+"""Clipping: ``clip_by_value``, with gradients to the input and to the bounds,
+and ``clip_by_global_norm``, a composition of ops."""
 
 import numpy as np
 
+from . import arithmetic as _arith
+from . import math as _math
 from ._dispatch import ACTIVE, Tensor, as_tensor, is_float, record, wrap
 from .arithmetic import reduce_to
+from .reduction import reduce_sum
 from .registry import Sample, register
 
-__all__ = ["clip_by_value"]
+__all__ = ["clip_by_global_norm", "clip_by_value"]
 
 
 def _clip_samples(rng, python_bounds=False):
@@ -99,3 +103,82 @@ def clip_by_value(x, clip_value_min, clip_value_max):
 
         record("clip_by_value", (x, lo, hi), y, backward)
     return y
+
+
+def _is_slices(t):
+    """An ``IndexedSlices`` (a sparse gradient), recognized by what it holds."""
+    return all(hasattr(t, a) for a in ("values", "indices", "dense_shape"))
+
+
+@register(
+    Sample(shapes=[(3, 4), (5,)], kwargs={"clip_norm": 1.0}),
+    Sample(shapes=[(3, 4), (5,)], kwargs={"clip_norm": 100.0}),
+    Sample(shapes=[(2, 3)], kwargs={"clip_norm": 0.5}),
+    second_order=True,
+    takes_list=True,
+)
+def clip_by_global_norm(t_list, clip_norm, use_norm=None):
+    """Scales tensors together so that their joint L2 norm is at most ``clip_norm``.
+
+    As TensorFlow's: with ``global_norm = sqrt(sum(sum(t ** 2) for t in
+    t_list))``, each tensor becomes ``t * clip_norm / max(global_norm,
+    clip_norm)`` (unchanged when the norm is within the bound). Gradients flow
+    through the norm too. None entries stay None; an ``IndexedSlices`` counts
+    by its values and comes back as one. A non-finite norm makes every entry
+    NaN, as in TensorFlow.
+
+    Args:
+        t_list: A list (or tuple) of tensors, arrays, ``IndexedSlices`` or None.
+        clip_norm: The largest joint norm, a number > 0.
+        use_norm: Optional precomputed global norm to use instead.
+
+    Returns:
+        ``(clipped, global_norm)``: the list of scaled tensors, and the joint
+        norm before clipping as a scalar Tensor.
+
+    Raises:
+        TypeError: If ``t_list`` is not a list or tuple.
+        ValueError: If ``clip_norm`` is not a positive number.
+
+    Examples:
+        >>> clipped, norm = nnlib.clip_by_global_norm([[3., 0.], [0., 4.]], 1.0)
+        >>> norm
+        nnlib.Tensor(5., shape=(), dtype=float32)
+        >>> clipped[1]
+        nnlib.Tensor([0.  0.8], shape=(2,), dtype=float32)
+    """
+    if not isinstance(t_list, (list, tuple)):
+        raise TypeError(
+            f"clip_by_global_norm: t_list must be a list or tuple of tensors, got "
+            f"{type(t_list).__name__}"
+        )
+    if isinstance(clip_norm, Tensor):
+        clip_norm = float(clip_norm)
+    if not (isinstance(clip_norm, (int, float, np.number)) and clip_norm > 0):
+        raise ValueError(
+            f"clip_by_global_norm: clip_norm must be a number > 0, got {clip_norm!r}"
+        )
+    parts = [
+        None if t is None else as_tensor(t.values if _is_slices(t) else t)
+        for t in t_list
+    ]
+    norm = use_norm
+    if norm is None:
+        squares = [reduce_sum(_math.square(p)) for p in parts if p is not None]
+        total = squares[0] if squares else as_tensor(0.0)
+        for square in squares[1:]:
+            total = total + square
+        norm = _math.sqrt(total)
+    norm = as_tensor(norm)
+    scale = clip_norm / _arith.maximum(norm, float(clip_norm))
+    if not np.isfinite(norm._value).all():  # TensorFlow's rule: all NaN
+        scale = scale + float("nan")
+    clipped = []
+    for t, p in zip(t_list, parts):
+        if p is None:
+            clipped.append(None)
+        elif _is_slices(t):
+            clipped.append(type(t)(p * scale, t.indices, t.dense_shape))
+        else:
+            clipped.append(p * scale)
+    return clipped, norm

@@ -1,4 +1,4 @@
-"""Creating tensors: zeros, ones, fill, range, one_hot.
+"""Creating tensors: zeros, ones, fill, range, one_hot, sequence_mask.
 
 None of these has a gradient: ``zeros_like`` and ``ones_like`` read a tensor only
 for its shape, and the others build values from plain numbers. They still report
@@ -16,7 +16,16 @@ from ..engine.tensor import to_array
 from ._dispatch import ACTIVE, as_tensor, record, wrap
 from .registry import register
 
-__all__ = ["fill", "one_hot", "ones", "ones_like", "range", "zeros", "zeros_like"]
+__all__ = [
+    "fill",
+    "one_hot",
+    "ones",
+    "ones_like",
+    "range",
+    "sequence_mask",
+    "zeros",
+    "zeros_like",
+]
 
 _FLOAT32 = np.dtype(np.float32)
 _WEAK = (bool, int, float)  # exact types: numpy scalars such as np.float64 are strong
@@ -239,4 +248,52 @@ def one_hot(indices, depth, on_value=1.0, off_value=0.0, axis=-1, dtype=_FLOAT32
     y = wrap(np.where(hot, on_value, off_value).astype(dtype, copy=False))
     if ACTIVE:
         record("one_hot", (indices,), y, None)
+    return y
+
+
+@register(differentiable=False)
+def sequence_mask(lengths, maxlen=None, dtype=np.bool_):
+    """A mask of the first ``lengths[i]`` steps of each sequence.
+
+    ``mask[i, j] = j < lengths[i]``, for any shape of ``lengths`` (TensorFlow's
+    ``sequence_mask``): the padding mask of a batch of sequences.
+
+    Args:
+        lengths: An integer tensor or array of non-negative lengths.
+        maxlen: The length of the new last axis; default ``max(lengths)``.
+        dtype: The mask's dtype, bool by default (1 and 0 for numeric ones).
+
+    Returns:
+        A Tensor of shape ``lengths.shape + (maxlen,)``.
+
+    Raises:
+        TypeError: If ``lengths`` are not integers.
+        ValueError: If a length or ``maxlen`` is negative.
+
+    Examples:
+        >>> nnlib.sequence_mask([1, 3, 2], 4)
+        nnlib.Tensor([[ True False False False]
+                      [ True  True  True False]
+                      [ True  True False False]], shape=(3, 4), dtype=bool)
+        >>> nnlib.sequence_mask([2, 0], dtype="float32")
+        nnlib.Tensor([[1. 1.]
+                      [0. 0.]], shape=(2, 2), dtype=float32)
+    """
+    n = to_array(lengths)
+    if n.dtype.kind not in "iu":
+        raise TypeError(f"sequence_mask: lengths must be integers, got {n.dtype}")
+    if (n < 0).any():
+        raise ValueError(
+            f"sequence_mask: lengths must be non-negative, got {n.min()} in "
+            f"lengths of shape {n.shape}"
+        )
+    if maxlen is None:
+        maxlen = int(n.max()) if n.size else 0
+    maxlen = operator.index(maxlen)
+    if maxlen < 0:
+        raise ValueError(f"sequence_mask: maxlen must be non-negative, got {maxlen}")
+    mask = np.arange(maxlen) < n[..., None]
+    y = wrap(mask if np.dtype(dtype) == np.bool_ else mask.astype(dtype))
+    if ACTIVE:
+        record("sequence_mask", (lengths,), y, None)
     return y

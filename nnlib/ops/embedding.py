@@ -1,14 +1,17 @@
 """Embedding lookup: rows of a parameter matrix picked by integer ids.
 
-The gradient with respect to the parameters is a dense scatter-add of the
-upstream rows (repeated ids add up). On Tensors it is ``indexing._scatter_add``,
-whose gradient is a gather again, so the lookup is differentiable to any order.
+The gradient with respect to the parameters is an ``IndexedSlices``: the
+upstream rows and the ids they belong to (repeated ids add up), so a step on a
+large table costs the rows it read, not the table. When an outer tape records
+the backward pass (higher-order gradients) the rule gets Tensors and gives the
+dense, recorded ``indexing._scatter_add``, whose gradient is a gather again, so
+the lookup is differentiable to any order.
 """
 
 import numpy as np
 
 from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
-from .indexing import _scatter_add
+from .indexing import _scatter_add, _sparse_rows
 from .registry import Sample, register
 
 __all__ = ["embedding_lookup"]
@@ -52,8 +55,9 @@ def embedding_lookup(params, ids):
 
     Returns:
         A Tensor of shape ``ids.shape + row_shape`` and ``params``' dtype. The
-        gradient with respect to ``params`` has ``params``' shape (dense), with
-        the upstream rows of repeated ids added together; ids get none.
+        gradient with respect to ``params`` is an ``IndexedSlices`` of dense
+        shape ``params.shape`` (the upstream rows, one per id; repeated ids add
+        up), dense where an outer tape records the backward pass; ids get none.
 
     Raises:
         TypeError: If ``ids`` are not integers.
@@ -66,6 +70,12 @@ def embedding_lookup(params, ids):
         >>> nnlib.embedding_lookup(table, [[2, 1], [1, 1]])[..., 1]
         nnlib.Tensor([[20. 10.]
                       [10. 10.]], shape=(2, 2), dtype=float32)
+        >>> w = nnlib.Variable(table)
+        >>> with nnlib.GradientTape() as tape:
+        ...     y = nnlib.embedding_lookup(w, [2, 2])
+        >>> g = tape.gradient(y, w)
+        >>> g.indices.numpy(), g.dense_shape
+        (array([2, 2]), (3, 2))
     """
     op = "embedding_lookup"
     params = as_tensor(params)
@@ -79,30 +89,7 @@ def embedding_lookup(params, ids):
         def backward(dy):
             if isinstance(dy, Tensor):
                 return _scatter_add(dy, idx, shape), None
-            return _scatter_rows(dy, idx, shape), None
+            return _sparse_rows(dy, idx, shape), None
 
         record(op, (params, ids), y, backward, raw=True)
     return y
-
-
-# Beyond this many gradient elements the flat element index (int64) would cost
-# more memory than the speed is worth.
-_FLAT_LIMIT = 1 << 22
-
-
-def _scatter_rows(dy, idx, shape):
-    """``np.add.at(zeros(shape), idx, dy)``, on arrays.
-
-    numpy's ``add.at`` is fast only along one axis: with rows it takes about 5x
-    longer than on the flat element indices ``id * row_size + column``.
-    """
-    dparams = np.zeros(shape, dy.dtype)
-    row = dparams.size // shape[0] if shape[0] else 0
-    if idx.size * row > _FLAT_LIMIT:
-        np.add.at(dparams, idx, dy)
-        return dparams
-    flat = idx.astype(np.intp, copy=False).reshape(-1, 1)
-    if row > 1:
-        flat = flat * row + np.arange(row)
-    np.add.at(dparams.reshape(-1), flat.reshape(-1), np.ravel(dy))
-    return dparams

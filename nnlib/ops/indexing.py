@@ -1,13 +1,15 @@
 """Indexing: numpy-style ``x[key]`` (basic, boolean-mask and integer-array), gather.
 
 Every gradient here is ``_scatter_add``, whose own gradient is ``getitem`` again, so
-indexing is differentiable to any order.
+indexing is differentiable to any order; but ``gather`` along axis 0 gives
+``IndexedSlices`` (the rows it read) when no outer tape records its backward pass.
 """
 
 import operator
 
 import numpy as np
 
+from ..engine.indexed_slices import IndexedSlices
 from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
 from .registry import Sample, register
 
@@ -133,7 +135,9 @@ def gather(params, indices, axis=None, batch_dims=0):
     The result has shape ``params.shape[:axis] + indices.shape[batch_dims:] +
     params.shape[axis + 1:]``. With ``batch_dims = b`` the first ``b`` axes of
     ``params`` and ``indices`` are paired (they must be equal): each batch entry
-    gathers with its own indices. Repeated indices add their gradients.
+    gathers with its own indices. Repeated indices add their gradients; along
+    axis 0 the gradient with respect to ``params`` is an ``IndexedSlices``, as
+    in TensorFlow (dense where an outer tape records the backward pass).
 
     Args:
         params: The tensor to gather from.
@@ -189,8 +193,24 @@ def gather(params, indices, axis=None, batch_dims=0):
     key = _gather_key(idx, shape, axis, b)
     y = wrap(params._value[key])
     if ACTIVE:
-        record("gather", (params,), y, lambda dy: (_scatter_add(dy, key, shape),))
+        if axis == 0:  # as TensorFlow: rows of params, so sparse
+
+            def backward(dy):
+                if isinstance(dy, Tensor):
+                    return (_scatter_add(dy, key, shape),)
+                return (_sparse_rows(dy, idx, shape),)
+
+            record("gather", (params,), y, backward, raw=True)
+        else:
+            record("gather", (params,), y, lambda dy: (_scatter_add(dy, key, shape),))
     return y
+
+
+def _sparse_rows(dy, idx, shape):
+    """The gradient of ``params[idx]`` (rows, axis 0) as ``IndexedSlices``, on
+    arrays: the upstream rows, one per index."""
+    rows = dy.reshape((idx.size,) + shape[1:])
+    return IndexedSlices._make(rows, idx.reshape(-1), shape)
 
 
 def _gather_key(idx, shape, axis, batch_dims):

@@ -1,4 +1,4 @@
-"""Neural-network functions: the softmax family, l2_loss and dropout.
+"""Neural-network functions: the softmax family, l2_loss, bias_add and dropout.
 
 The softmax family is fused: the forward shifts by the maximum so ``exp`` never
 overflows, and the gradient rules (in ``_softmax.py``, shared with the
@@ -10,7 +10,9 @@ here as well).
 import numpy as np
 
 from .. import random as _random
+from .._warn import warn
 from . import math as _math
+from . import shape as _shape
 from ._dispatch import ACTIVE, as_tensor, record, wrap
 from ._softmax import class_axis, connected, float_logits, shifted_exp
 
@@ -25,6 +27,7 @@ from .reduction import reduce_sum
 from .registry import Sample, register
 
 __all__ = [
+    "bias_add",
     "dropout",
     "l2_loss",
     "log_softmax",
@@ -115,6 +118,59 @@ def l2_loss(t):
     return reduce_sum(_math.square(t)) * 0.5
 
 
+_CHANNELS_FIRST = ("channels_first", "NCHW", "NCW", "NCDHW", "NC...")
+_CHANNELS_LAST = (None, "channels_last", "NHWC", "NWC", "NDHWC", "N...C")
+
+
+@register(
+    Sample(shapes=[(3, 4), (4,)]),
+    Sample(shapes=[(2, 3, 2, 4), (3,)], kwargs={"data_format": "NCHW"}),
+    second_order=True,
+)
+def bias_add(value, bias, data_format=None):
+    """Adds a 1-D ``bias`` along the channel axis of ``value`` (``tf.nn.bias_add``).
+
+    Unlike ``value + bias``, which broadcasts anything, the bias must have
+    exactly one entry per channel.
+
+    Args:
+        value: A tensor of rank >= 2.
+        bias: A 1-D tensor with one entry per channel.
+        data_format: Where the channels are: last (None, ``"channels_last"``,
+            ``"NHWC"`` and the other ``"N...C"`` forms) or second
+            (``"channels_first"``, ``"NCHW"``, ``"NC..."``).
+
+    Returns:
+        A Tensor of ``value``'s shape.
+
+    Raises:
+        ValueError: If ``bias`` is not 1-D with one entry per channel, or
+            ``data_format`` is unknown.
+
+    Examples:
+        >>> nnlib.bias_add([[1., 2.], [3., 4.]], [10., 20.])
+        nnlib.Tensor([[11. 22.]
+                      [13. 24.]], shape=(2, 2), dtype=float32)
+    """
+    value, bias = as_tensor(value), as_tensor(bias)
+    if data_format not in _CHANNELS_FIRST + _CHANNELS_LAST:
+        raise ValueError(
+            f"bias_add: data_format must be None, 'channels_last', "
+            f"'channels_first' or a form such as 'NHWC'/'NCHW', got {data_format!r}"
+        )
+    first = data_format in _CHANNELS_FIRST
+    axis = 1 if first else -1
+    if value.ndim < 2 or bias.ndim != 1 or bias.shape[0] != value.shape[axis]:
+        raise ValueError(
+            f"bias_add: bias must be 1-D with one entry per channel (axis {axis}) "
+            f"of a value of rank >= 2; got value shape {value.shape}, bias shape "
+            f"{bias.shape}"
+        )
+    if first:
+        bias = _shape.reshape(bias, (bias.shape[0],) + (1,) * (value.ndim - 2))
+    return value + bias
+
+
 def _noise_shape(noise_shape, shape):
     if noise_shape is None:
         return shape
@@ -136,11 +192,16 @@ def _noise_shape(noise_shape, shape):
     ),
     second_order=True,
 )
-def dropout(x, rate, training=True, noise_shape=None, seed=None):
+def dropout(x, rate=None, training=True, noise_shape=None, seed=None, keep_prob=None):
     """Zeroes elements with probability ``rate``, scales the rest by ``1 / (1 - rate)``.
 
     Inverted dropout: the expected output equals ``x``, so nothing changes at
     inference. The gradient is ``dy`` times the same scaled mask.
+
+    The second argument is the drop rate, as in TensorFlow 2 (TensorFlow 1 and
+    tfe passed the keep probability there: port ``tf.nn.dropout(x, 0.9)`` as
+    ``dropout(x, 0.1)``). ``keep_prob=`` is accepted as a keyword, with a
+    ``DeprecationWarning``.
 
     Args:
         x: A floating-point tensor.
@@ -150,14 +211,18 @@ def dropout(x, rate, training=True, noise_shape=None, seed=None):
             per axis, each 1 (share the draw along that axis), ``x``'s size or None.
         seed: An int for a private generator; by default the mask is drawn from
             ``nnlib.random.get_generator()``, which ``nnlib.random.set_seed`` seeds.
+        keep_prob: Deprecated (tfe's argument): the probability of keeping an
+            element, in ``(0, 1]``; ``rate = 1 - keep_prob``.
 
     Returns:
         A Tensor of ``x``'s shape and dtype (``x`` itself when not training or
         ``rate`` is 0).
 
     Raises:
-        ValueError: If ``rate`` is outside ``[0, 1)`` or ``noise_shape`` does not fit.
-        TypeError: If ``x`` is not floating point.
+        ValueError: If ``rate`` is outside ``[0, 1)``, ``keep_prob`` outside
+            ``(0, 1]`` or ``noise_shape`` does not fit.
+        TypeError: If ``x`` is not floating point, or neither or both of ``rate``
+            and ``keep_prob`` are given.
 
     Examples:
         >>> y = nnlib.dropout(np.ones((2, 4), np.float32), rate=0.5, seed=0)
@@ -167,6 +232,8 @@ def dropout(x, rate, training=True, noise_shape=None, seed=None):
         >>> nnlib.dropout(x, 0.5, training=False) is x
         True
     """
+    if keep_prob is not None or rate is None:
+        rate = _rate_of_keep_prob(rate, keep_prob)
     try:
         rate = float(rate)
     except (TypeError, ValueError):
@@ -187,3 +254,23 @@ def dropout(x, rate, training=True, noise_shape=None, seed=None):
         scale = wrap(mask)
         record("dropout", (x,), y, lambda dy: (dy * scale,))
     return y
+
+
+def _rate_of_keep_prob(rate, keep_prob):
+    if keep_prob is None:
+        raise TypeError(
+            "dropout: missing rate (the probability of dropping an element)"
+        )
+    if rate is not None:
+        raise TypeError(
+            f"dropout: pass rate or keep_prob, not both; got rate={rate!r} and "
+            f"keep_prob={keep_prob!r}"
+        )
+    warn(
+        "dropout: keep_prob is deprecated (TensorFlow 1's argument); pass "
+        f"rate=1 - keep_prob (here rate={1 - float(keep_prob):g}) instead",
+        DeprecationWarning,
+    )
+    if not 0.0 < float(keep_prob) <= 1.0:
+        raise ValueError(f"dropout: keep_prob must be in (0, 1], got {keep_prob}")
+    return 1.0 - float(keep_prob)

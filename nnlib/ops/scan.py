@@ -6,6 +6,7 @@ others return integers or booleans and are recorded without a gradient.
 
 import numpy as np
 
+from ._axes import integer_axes
 from ._dispatch import ACTIVE, as_tensor, record, wrap
 from .reduction import normalize_axes
 from .registry import Sample, register
@@ -66,56 +67,85 @@ def cumsum(x, axis=0, exclusive=False, reverse=False):
     return y
 
 
-def _arg_extremum(fn, name, x, axis, keepdims):
+_INDEX_TYPES = (np.dtype(np.int32), np.dtype(np.int64))
+
+
+def _arg_extremum(fn, name, x, axis, keepdims, output_type):
     x = as_tensor(x)
     if axis is not None:
         if not isinstance(axis, (int, np.integer)):
+            try:
+                axis = integer_axes(axis, name)
+            except TypeError:
+                pass
+        if not isinstance(axis, (int, np.integer)):
             raise ValueError(f"{name}: axis must be an int or None, got {axis!r}")
         axis = (normalize_axes(axis, x.ndim, name) or (None,))[0]
+    dtype = (
+        _INDEX_TYPES[1] if output_type is np.int64 else _index_type(output_type, name)
+    )
     try:
-        y = wrap(fn(x._value, axis=axis, keepdims=keepdims))
+        y = fn(x._value, axis=axis, keepdims=keepdims)
     except ValueError:
         raise ValueError(
             f"{name}: a tensor of shape {x.shape} has an empty slice along axis {axis}"
         ) from None
+    y = wrap(y if y.dtype == dtype else y.astype(dtype))
     if ACTIVE:
         record(name, (x,), y, None)
     return y
 
 
+def _index_type(output_type, name):
+    try:
+        dtype = np.dtype(output_type)
+    except TypeError:
+        dtype = None
+    if dtype not in _INDEX_TYPES:
+        raise TypeError(
+            f"{name}: output_type must be int32 or int64, got {output_type!r}"
+        )
+    return dtype
+
+
 @register(differentiable=False)
-def argmax(x, axis=None, keepdims=False):
+def argmax(x, axis=None, keepdims=False, output_type=np.int64):
     """The index of the largest element along ``axis`` (the first one on ties).
 
     Not differentiable: an index has no gradient.
 
     Args:
         x: A tensor, array or number.
-        axis: An int, or None for the index into the flattened tensor (numpy's rule).
+        axis: An int (or a 0-d integer tensor), or None for the index into the
+            flattened tensor (numpy's rule).
         keepdims: Keep the reduced axis with length 1.
+        output_type: The indices' dtype, int64 (TensorFlow's default) or int32.
 
     Returns:
-        An int64 Tensor.
+        A Tensor of ``output_type``.
 
     Raises:
         ValueError: If ``axis`` is not an int or None, or is out of range.
+        TypeError: If ``output_type`` is not int32 or int64.
 
     Examples:
         >>> nnlib.argmax([[1., 5.], [3., 2.]], axis=1)
         nnlib.Tensor([1 0], shape=(2,), dtype=int64)
+        >>> nnlib.argmax([[1., 5.], [3., 2.]], axis=1, output_type="int32").dtype
+        dtype('int32')
     """
-    return _arg_extremum(np.argmax, "argmax", x, axis, keepdims)
+    return _arg_extremum(np.argmax, "argmax", x, axis, keepdims, output_type)
 
 
 @register(differentiable=False)
-def argmin(x, axis=None, keepdims=False):
+def argmin(x, axis=None, keepdims=False, output_type=np.int64):
     """The index of the smallest element along ``axis``; see ``argmax``.
 
     Examples:
         >>> nnlib.argmin([[1., 5.], [3., 2.]], axis=0)
         nnlib.Tensor([0 1], shape=(2,), dtype=int64)
     """
-    return _arg_extremum(np.argmin, "argmin", x, axis, keepdims)
+    return _arg_extremum(np.argmin, "argmin", x, axis, keepdims, output_type)
 
 
 def _logical(ufunc, name, x, axis, keepdims):

@@ -2,7 +2,8 @@
 
 ``Optimizer`` validates its clipping arguments with ``clip_arg``; each step checks
 the ``(gradient, variable)`` pairs with ``checked_pairs`` (before any variable
-changes) and then applies ``clipped``.
+changes) and then applies ``clipped``. Gradients are numpy arrays, or
+``SparseGradient``s for ``IndexedSlices`` (see ``_sparse.py``).
 """
 
 import math
@@ -10,9 +11,10 @@ import math
 import numpy as np
 
 from .._warn import warn
-from ..engine import Tensor, Variable
+from ..engine import IndexedSlices, Tensor, Variable
 from ..engine.tensor import to_array
 from ._arrays import check_number, check_variable, clipped_to, l2_norm
+from ._sparse import checked_sparse, map_values, values_of
 
 
 def clip_arg(owner, name, value):
@@ -127,7 +129,10 @@ def check_minimize_loss(owner, loss, tape):
 
 
 def checked_gradient(owner, grad, var):
-    """``grad`` as an array of ``var``'s dtype, or ValueError if the shapes differ."""
+    """``grad`` as an array of ``var``'s dtype (an ``IndexedSlices`` as a
+    ``SparseGradient``), or ValueError if the shapes differ."""
+    if type(grad) is IndexedSlices:
+        return checked_sparse(owner, grad, var)
     array = grad._value if isinstance(grad, Tensor) else to_array(grad)
     array = np.asarray(array)
     if array.shape != var._value.shape:
@@ -142,12 +147,38 @@ def checked_gradient(owner, grad, var):
 
 
 def clipped(grads, clipvalue, clipnorm, global_clipnorm):
-    """``grads`` clipped by value, then by norm (each, or all together)."""
+    """``grads`` clipped by value, then by norm (each, or all together).
+
+    A sparse gradient's rows are already summed per row, so its values and its
+    norm are those of the dense gradient: both forms clip alike.
+    """
     if clipvalue is not None:
-        grads = [np.clip(g, -clipvalue, clipvalue) for g in grads]
+        grads = [
+            map_values(lambda a: np.clip(a, -clipvalue, clipvalue), g) for g in grads
+        ]
     if clipnorm is not None:
-        grads = [clipped_to(g, l2_norm(g), clipnorm) for g in grads]
+        grads = [
+            map_values(lambda a: clipped_to(a, l2_norm(a), clipnorm), g) for g in grads
+        ]
     elif global_clipnorm is not None:
-        norm = math.sqrt(sum(l2_norm(g) ** 2 for g in grads))
-        grads = [clipped_to(g, norm, global_clipnorm) for g in grads]
+        norm = math.sqrt(sum(l2_norm(values_of(g)) ** 2 for g in grads))
+        grads = [
+            map_values(lambda a: clipped_to(a, norm, global_clipnorm), g) for g in grads
+        ]
     return grads
+
+
+def check_global_step(owner, step):
+    """Raises unless ``step`` is a scalar integer Variable (a global step)."""
+    if not (
+        isinstance(step, Variable) and step.shape == () and step.dtype.kind in "iu"
+    ):
+        got = (
+            f"a {step.dtype} Variable of shape {step.shape}"
+            if isinstance(step, Variable)
+            else repr(step)
+        )
+        raise TypeError(
+            f"{owner}.apply_gradients: global_step must be a scalar integer "
+            f"Variable (nnlib.train.get_or_create_global_step()), got {got}"
+        )

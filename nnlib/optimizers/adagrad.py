@@ -17,7 +17,9 @@ class Adagrad(Optimizer):
         w -= lr * g / sqrt(accumulator + epsilon)
 
     (PyTorch adds its ``eps`` outside the square root.) Slot: ``accumulator``,
-    starting at ``initial_accumulator_value``.
+    starting at ``initial_accumulator_value``. An ``IndexedSlices`` gradient
+    updates only the rows it names (TensorFlow's sparse Adagrad): the same
+    result as its dense gradient, whose other rows add 0 and move by 0.
 
     Args:
         learning_rate: A float >= 0 or a schedule (default 0.001).
@@ -66,6 +68,18 @@ class Adagrad(Optimizer):
         np.divide(grad, tmp, out=tmp)
         tmp *= lr
         w -= tmp
+
+    def _update_sparse(self, var, grad, slots, lr):
+        rows, g = grad.rows, grad.values
+        accumulator, w = writable(slots[0]), writable(var)
+        summed = accumulator[rows]
+        summed += g * g
+        accumulator[rows] = summed
+        step = summed + self.epsilon
+        np.sqrt(step, out=step)
+        np.divide(g, step, out=step)
+        step *= lr
+        w[rows] -= step
 
 
 class Adadelta(Optimizer):

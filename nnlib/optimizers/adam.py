@@ -38,6 +38,17 @@ class Adam(_AdamBase):
     (PyTorch adds its ``eps`` to ``sqrt(v / (1 - beta_2**t))`` instead.)
     Slots: ``m``, ``v`` and, with ``amsgrad``, ``vhat``.
 
+    An ``IndexedSlices`` gradient is applied as TensorFlow 1's sparse Adam does:
+    every row's moments decay and every row moves, only the touched rows' moments
+    get the gradient; the result is the dense step's, without building the dense
+    gradient. With ``lazy=True`` (TensorFlow Addons' ``LazyAdam``, PyTorch's
+    ``SparseAdam``) only the touched rows change, moments and weights alike: a
+    step costs those rows rather than the whole table, but a row's moments decay
+    only at the steps that touch it, so the result differs from the dense step
+    as soon as a step leaves out a row it touched before. The step count of the
+    bias correction is the optimizer's, whichever rows a step touches. Dense
+    gradients are applied alike either way.
+
     Args:
         learning_rate: A float >= 0 or a schedule (default 0.001).
         beta_1: Decay of the first moment, in [0, 1).
@@ -45,6 +56,9 @@ class Adam(_AdamBase):
         epsilon: A small constant >= 0 for numerical stability.
         amsgrad: Whether to use the AMSGrad variant (the maximum of past ``v``),
             True or False.
+        lazy: Whether an ``IndexedSlices`` gradient updates only the rows it
+            names (see above), True or False. A flag rather than a class: the
+            slots are Adam's, so a checkpoint restores into either.
 
     ``beta_1``, ``beta_2`` and ``epsilon`` may be scalar float Variables, read
     at every step (the bias correction uses the values in force at that step).
@@ -65,7 +79,7 @@ class Adam(_AdamBase):
         ['Adam/iterations', 'w/Adam/m', 'w/Adam/v']
     """
 
-    _config_keys = _AdamBase._config_keys + ("amsgrad",)
+    _config_keys = _AdamBase._config_keys + ("amsgrad", "lazy")
 
     def __init__(
         self,
@@ -74,10 +88,12 @@ class Adam(_AdamBase):
         beta_2=0.999,
         epsilon=1e-7,
         amsgrad=False,
+        lazy=False,
         **kwargs,
     ):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, **kwargs)
         self.amsgrad = boolean(amsgrad, "amsgrad", type(self).__name__)
+        self.lazy = boolean(lazy, "lazy", type(self).__name__)
         self._slot_names = ("m", "v", "vhat") if self.amsgrad else ("m", "v")
 
     def _coefficients(self, step, lr):
@@ -87,11 +103,45 @@ class Adam(_AdamBase):
     def _update(self, var, grad, slots, coefficients):
         self._adam_step(writable(var), grad, slots, coefficients[1])
 
+    def _update_sparse(self, var, grad, slots, coefficients):
+        step = self._lazy_adam_step if self.lazy else self._sparse_adam_step
+        step(writable(var), grad, slots, coefficients[1])
+
     def _adam_step(self, w, grad, slots, alpha):
         m, v = writable(slots[0]), writable(slots[1])
         tmp = self._scratch(grad)
         moving_average(m, grad, self.beta_1, tmp)
         moving_average(v, np.multiply(grad, grad, out=tmp), self.beta_2, tmp)
+        self._descend(w, m, v, slots, alpha, tmp)
+
+    def _sparse_adam_step(self, w, grad, slots, alpha):
+        rows, g = grad.rows, grad.values
+        m, v = writable(slots[0]), writable(slots[1])
+        m *= self.beta_1
+        m[rows] += g * (1.0 - self.beta_1)
+        v *= self.beta_2
+        v[rows] += g * g * (1.0 - self.beta_2)
+        self._descend(w, m, v, slots, alpha, self._scratch(m))
+
+    def _lazy_adam_step(self, w, grad, slots, alpha):
+        rows, g = grad.rows, grad.values
+        m, v, tmp = writable(slots[0]), writable(slots[1]), np.empty_like(g)
+        m_rows, v_rows = m[rows], v[rows]
+        moving_average(m_rows, g, self.beta_1, tmp)
+        moving_average(v_rows, np.multiply(g, g, out=tmp), self.beta_2, tmp)
+        m[rows], v[rows] = m_rows, v_rows
+        if self.amsgrad:
+            vhat = writable(slots[2])
+            v_rows = np.maximum(vhat[rows], v_rows, out=v_rows)
+            vhat[rows] = v_rows
+        np.sqrt(v_rows, out=tmp)
+        tmp += self.epsilon
+        np.divide(m_rows, tmp, out=tmp)
+        tmp *= alpha
+        w[rows] -= tmp
+
+    def _descend(self, w, m, v, slots, alpha, tmp):
+        """``w -= alpha * m / (sqrt(v) + epsilon)`` (``v``'s maximum for AMSGrad)."""
         if self.amsgrad:
             vhat = writable(slots[2])
             v = np.maximum(vhat, v, out=vhat)
@@ -106,7 +156,9 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov and Hutter, 2019).
 
     Each step first shrinks the weights, ``w -= lr * weight_decay * w``, then
-    takes an Adam step (see ``Adam``); as Keras and ``torch.optim.AdamW``.
+    takes an Adam step (see ``Adam``); as Keras and ``torch.optim.AdamW``. An
+    ``IndexedSlices`` gradient shrinks every row (the dense result), or with
+    ``lazy=True`` only the rows it names.
 
     Args:
         learning_rate: A float >= 0 or a schedule (default 0.001).
@@ -116,6 +168,7 @@ class AdamW(Adam):
         beta_2: As ``Adam``.
         epsilon: As ``Adam``.
         amsgrad: As ``Adam``.
+        lazy: As ``Adam``.
         **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``.
 
     Examples:
@@ -137,9 +190,12 @@ class AdamW(Adam):
         beta_2=0.999,
         epsilon=1e-7,
         amsgrad=False,
+        lazy=False,
         **kwargs,
     ):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, **kwargs)
+        super().__init__(
+            learning_rate, beta_1, beta_2, epsilon, amsgrad, lazy, **kwargs
+        )
         self._hyperparameter("weight_decay", weight_decay)
 
     def _update(self, var, grad, slots, coefficients):
@@ -147,6 +203,17 @@ class AdamW(Adam):
         if self.weight_decay:
             w *= 1.0 - coefficients[0] * self.weight_decay
         self._adam_step(w, grad, slots, coefficients[1])
+
+    def _update_sparse(self, var, grad, slots, coefficients):
+        w = writable(var)
+        if self.weight_decay:
+            decay = 1.0 - coefficients[0] * self.weight_decay
+            if self.lazy:
+                w[grad.rows] *= decay
+            else:
+                w *= decay
+        step = self._lazy_adam_step if self.lazy else self._sparse_adam_step
+        step(w, grad, slots, coefficients[1])
 
 
 class Adamax(_AdamBase):

@@ -20,16 +20,22 @@ import numpy as np
 
 from ..engine import Tensor, Variable, implicit_value_and_gradients
 from . import _hyperparameters as _hyper
-from . import schedules as _schedules
 from ._arrays import check_number, check_variable
-from ._copies import Copies
-from ._gradients import check_minimize_loss, checked_pairs, clip_arg, clipped
+from ._gradients import (
+    check_global_step,
+    check_minimize_loss,
+    checked_pairs,
+    clip_arg,
+    clipped,
+)
 from ._hyperparameters import Hyperparameters
+from ._serialization import Serialization
+from ._sparse import SparseUpdates
 
 __all__ = ["Optimizer"]
 
 
-class Optimizer(Hyperparameters, Copies):
+class Optimizer(Hyperparameters, Serialization, SparseUpdates):
     """Base class of the optimizers: applies ``(gradient, variable)`` pairs.
 
     The base class validates the pairs (before any variable changes), skips
@@ -252,7 +258,7 @@ class Optimizer(Hyperparameters, Copies):
 
     # -- applying gradients -----------------------------------------------------
 
-    def apply_gradients(self, grads_and_vars):
+    def apply_gradients(self, grads_and_vars, global_step=None):
         """Updates each variable from its gradient: one optimization step.
 
         Pairs with a None gradient are skipped (with a warning). Every pair is
@@ -261,15 +267,22 @@ class Optimizer(Hyperparameters, Copies):
         Args:
             grads_and_vars: An iterable of ``(gradient, variable)`` pairs, as
                 ``implicit_value_and_gradients`` returns; gradients are Tensors
-                or numpy arrays of the variable's shape.
+                or numpy arrays of the variable's shape, or ``IndexedSlices``
+                (applied to the rows they touch where the algorithm allows).
+
+            global_step: Optional integer scalar Variable (TensorFlow 1's global
+                step, ``nnlib.train.get_or_create_global_step()``), incremented
+                by 1 after the update.
 
         Returns:
             ``iterations``, the step counter, after the step.
 
         Raises:
-            TypeError: If a variable is not an ``nnlib.Variable`` or not floating.
-            ValueError: If every gradient is None, a gradient's shape differs from
-                its variable's, or a variable appears twice.
+            TypeError: If a variable is not an ``nnlib.Variable`` or not floating,
+                or ``global_step`` is not an integer scalar Variable.
+            ValueError: If every gradient is None, a gradient's shape (or dense
+                shape) differs from its variable's, an ``IndexedSlices`` index is
+                out of range, or a variable appears twice.
 
         Examples:
             >>> from nnlib import optimizers
@@ -280,6 +293,8 @@ class Optimizer(Hyperparameters, Copies):
             >>> w.numpy()
             array([0.5, 2.5], dtype=float32)
         """
+        if global_step is not None:
+            check_global_step(self._owner, global_step)
         grads, variables = checked_pairs(self._owner, grads_and_vars)
         lr = self._current_learning_rate()
         if self._hyper_variables:
@@ -288,8 +303,10 @@ class Optimizer(Hyperparameters, Copies):
         step = int(self._iterations._value) + 1
         coefficients = self._coefficients(step, lr)
         for grad, var in zip(grads, variables):
-            self._update(var, grad, self._slots_of(var), coefficients)
+            self._apply_update(var, grad, self._slots_of(var), coefficients)
         self._iterations._value = np.array(step, dtype=np.int64)
+        if global_step is not None:
+            global_step.assign_add(1)
         return self._iterations
 
     def _coefficients(self, step, lr):
@@ -343,55 +360,3 @@ class Optimizer(Hyperparameters, Copies):
             grads_and_vars = [(grad_of.get(var._id), var) for var in var_list]
         self.apply_gradients(grads_and_vars)
         return loss
-
-    # -- configuration ----------------------------------------------------------
-
-    def get_config(self):
-        """The constructor arguments as a dict (a schedule as its serialization).
-
-        A learning rate that is a plain function (not a ``LearningRateSchedule``)
-        is kept as the function itself, so the dict is then not JSON-friendly.
-        A hyperparameter held in a Variable appears as its current value.
-
-        Examples:
-            >>> from nnlib import optimizers
-            >>> optimizers.Adam(0.01).get_config()["learning_rate"]
-            0.01
-        """
-        rate = self._learning_rate
-        if isinstance(rate, _schedules.LearningRateSchedule):
-            rate = _schedules.serialize(rate)
-        elif _hyper.is_variable(rate):
-            rate = float(rate.numpy())
-        config = {
-            "name": self.name,
-            "learning_rate": rate,
-            "clipnorm": self.clipnorm,
-            "clipvalue": self.clipvalue,
-            "global_clipnorm": self.global_clipnorm,
-        }
-        config.update({key: self._config_value(key) for key in self._config_keys})
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        """Builds an optimizer from ``get_config()``'s dict.
-
-        Examples:
-            >>> from nnlib import optimizers
-            >>> opt = optimizers.Adam.from_config(optimizers.Adam(0.01).get_config())
-            >>> opt.learning_rate
-            0.01
-        """
-        config = dict(config)
-        if isinstance(config.get("learning_rate"), dict):
-            config["learning_rate"] = _schedules.deserialize(config["learning_rate"])
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(
-            f"{k}={v!r}"
-            for k, v in self.get_config().items()
-            if v is not None and k != "name"
-        )
-        return f"{type(self).__name__}({args})"

@@ -12,6 +12,9 @@ __all__ = ["GradientDescent", "Momentum"]
 class GradientDescent(Optimizer):
     """Plain gradient descent: ``w -= learning_rate * g``.
 
+    An ``IndexedSlices`` gradient updates only the rows it names (repeated rows
+    add up): the same result as its dense gradient, at the cost of those rows.
+
     Args:
         learning_rate: A float >= 0 or a schedule (default 0.01).
         **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``
@@ -34,6 +37,10 @@ class GradientDescent(Optimizer):
         w = writable(var)
         w -= np.multiply(grad, lr, out=self._scratch(grad))
 
+    def _update_sparse(self, var, grad, slots, lr):
+        w = writable(var)
+        w[grad.rows] -= grad.values * lr
+
 
 class Momentum(Optimizer):
     """Gradient descent with momentum, in Keras's convention.
@@ -43,6 +50,12 @@ class Momentum(Optimizer):
     ``w += momentum * velocity - learning_rate * g``. (PyTorch keeps
     ``velocity`` without the learning rate; for a constant rate the two agree.)
     Slot: ``velocity``.
+
+    An ``IndexedSlices`` gradient updates only the rows it names, velocity and
+    weights alike, as TensorFlow's sparse momentum does: a row's velocity
+    decays only at the steps that touch it, and a row no step touches does not
+    move. (Dense, every row's velocity decays and moves its weights at every
+    step; the two agree while the same rows are touched at every step.)
 
     Args:
         learning_rate: A float >= 0 or a schedule (default 0.01).
@@ -84,3 +97,19 @@ class Momentum(Optimizer):
             w += np.multiply(v, self.momentum, out=step)
         else:
             w += v
+
+    def _update_sparse(self, var, grad, slots, lr):
+        rows = grad.rows
+        v, w = writable(slots[0]), writable(var)
+        step = grad.values * lr
+        velocity = v[rows]
+        velocity *= self.momentum
+        velocity -= step
+        v[rows] = velocity
+        weights = w[rows]
+        if self.nesterov:
+            weights -= step
+            weights += np.multiply(velocity, self.momentum, out=step)
+        else:
+            weights += velocity
+        w[rows] = weights

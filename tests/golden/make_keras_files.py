@@ -4,11 +4,12 @@ Run once, from the repository root, with Keras 3 and PyTorch installed (Keras
 is not an nnlib dependency; install it only to run this)::
 
     pip install keras==3.15.1
-    KERAS_BACKEND=torch python3 tests/golden/make_keras_files.py
+    KERAS_BACKEND=torch python3 tests/golden/make_keras_files.py [case ...]
 
-For each model of ``MODELS`` (the models of tests/checkpoint/test_keras_real.py,
-which does the same live where Keras is installed) it writes, under
-``keras/``: ``<case>.weights.h5`` (``save_weights``), ``<case>.h5`` (legacy
+(naming cases writes only theirs). For each model of ``_models`` (those of
+tests/checkpoint/test_keras_real.py, which does the same live where Keras is
+installed, and ``rnn_cells``: ``RNN`` over cells, a stack of cells among
+them) it writes, under ``keras/``: ``<case>.weights.h5`` (``save_weights``), ``<case>.h5`` (legacy
 ``model.save``), ``<case>.keras`` (the archive) and ``<case>.npz`` with the
 input ``x``, Keras's prediction ``y`` and the Keras version and backend.
 
@@ -17,6 +18,7 @@ collection imports it): Keras is imported in ``main``.
 """
 
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -65,16 +67,29 @@ def _models(keras):
             ],
             lambda r: r.normal(size=(3, 7, 3)),
         ),
+        "rnn_cells": (
+            [
+                keras.Input((6, 3)),
+                L.RNN(L.LSTMCell(4), return_sequences=True),
+                L.RNN([L.GRUCell(3), L.SimpleRNNCell(2)], return_sequences=True),
+                L.RNN(L.GRUCell(2, reset_after=False)),
+                L.Dense(2),
+            ],
+            lambda r: r.normal(size=(3, 6, 3)),
+        ),
     }
 
 
-def main():
+def main(cases=()):
+    """Writes the files of ``cases`` (names of ``_models``; default all)."""
     os.environ["KERAS_BACKEND"] = "torch"
     warnings.simplefilter("ignore")
     import keras
 
     os.makedirs(OUT, exist_ok=True)
     for name, (layers, make_x) in _models(keras).items():
+        if cases and name not in cases:
+            continue
         rng = np.random.default_rng(0)
         model = keras.Sequential(layers)
         for w in model.weights:  # random values; variances positive
@@ -100,4 +115,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -48,6 +48,14 @@ NNLIB_MODELS = {
             N.Dense(2),
         ]
     ),
+    "rnn_cells": lambda: nnlib.Sequential(
+        [
+            N.RNN(N.LSTMCell(4), return_sequences=True, input_shape=(6, 3)),
+            N.RNN([N.GRUCell(3), N.SimpleRNNCell(2)], return_sequences=True),
+            N.RNN(N.GRUCell(2, reset_after=False)),
+            N.Dense(2),
+        ]
+    ),
 }
 
 
@@ -79,3 +87,40 @@ def test_the_three_formats_give_the_same_weights(case):
         assert len(other) == len(weights[0])
         for a, b in zip(weights[0], other):
             np.testing.assert_array_equal(a, b)
+
+
+def _fused_twin():
+    """``rnn_cells`` with ``LSTM`` and ``GRU`` where Keras had ``RNN`` over one cell."""
+    return nnlib.Sequential(
+        [
+            N.LSTM(4, return_sequences=True, input_shape=(6, 3)),
+            N.RNN([N.GRUCell(3), N.SimpleRNNCell(2)], return_sequences=True),
+            N.GRU(2, reset_after=False),
+            N.Dense(2),
+        ]
+    )
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_keras_rnn_over_cells_loads_into_the_fused_layers(suffix):
+    with np.load(os.path.join(KERAS_DIR, "rnn_cells.npz")) as data:
+        x, y = data["x"], data["y"]
+    model = _fused_twin()
+    model.load_weights(os.path.join(KERAS_DIR, f"rnn_cells{suffix}"))
+    np.testing.assert_allclose(model.predict(x), y, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_keras_lstm_and_gru_load_into_rnn_over_cells(suffix):
+    with np.load(os.path.join(KERAS_DIR, "recurrent.npz")) as data:
+        x, y = data["x"], data["y"]
+    model = nnlib.Sequential(
+        [
+            N.Embedding(10, 4, input_shape=(5,)),
+            N.RNN(N.LSTMCell(6), return_sequences=True),
+            N.RNN(N.GRUCell(5)),
+            N.Dense(2),
+        ]
+    )
+    model.load_weights(os.path.join(KERAS_DIR, f"recurrent{suffix}"))
+    np.testing.assert_allclose(model.predict(x), y, rtol=1e-5, atol=1e-5)

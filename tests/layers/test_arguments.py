@@ -174,6 +174,60 @@ BAD_ARGUMENTS = [
         TypeError,
         r"MultiHeadAttention: dropout must be a number in \[0, 1\), got '0.1'",
     ),
+    (
+        "LSTM.stateful",
+        lambda: layers.LSTM(3, stateful="no"),
+        TypeError,
+        "LSTM: stateful " + BOOL,
+    ),
+    (
+        "GRU.time_major",
+        lambda: layers.GRU(3, time_major="no"),
+        TypeError,
+        "GRU: time_major " + BOOL,
+    ),
+    (
+        "RNN.return_state",
+        lambda: layers.RNN(layers.LSTMCell(3), return_state="no"),
+        TypeError,
+        "RNN: return_state " + BOOL,
+    ),
+    (
+        "RNN(Dense)",
+        lambda: layers.RNN(layers.Dense(3)),
+        ValueError,
+        r"RNN: a cell must have a state_size.*got <Dense",
+    ),
+    (
+        "LSTMCell.use_bias",
+        lambda: layers.LSTMCell(3, use_bias="no"),
+        TypeError,
+        "LSTMCell: use_bias " + BOOL,
+    ),
+    (
+        "GRUCell.units",
+        lambda: layers.GRUCell(0),
+        ValueError,
+        "GRUCell: units must be a positive integer, got 0",
+    ),
+    (
+        "SimpleRNNCell.dropout('x')",
+        lambda: layers.SimpleRNNCell(3, dropout="x"),
+        TypeError,
+        r"SimpleRNNCell: dropout must be a number in \[0, 1\), got 'x'",
+    ),
+    (
+        "LSTM.dropout(0.5)",
+        lambda: layers.LSTM(3, dropout=0.5),
+        ValueError,
+        r"LSTM: dropout=0.5 is not supported.*Dropout layer",
+    ),
+    (
+        "StackedRNNCells([])",
+        lambda: layers.StackedRNNCells([]),
+        ValueError,
+        "StackedRNNCells: cells must be a non-empty list",
+    ),
 ]
 
 

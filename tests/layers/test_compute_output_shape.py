@@ -12,6 +12,8 @@ import pytest
 
 import nnlib
 from nnlib import layers
+from nnlib.engine import nest
+from nnlib.layers._symbolic import is_shape
 from nnlib.variable_scope import scope_in_use
 
 _RNG = np.random.default_rng(0)
@@ -88,6 +90,25 @@ CASES = {
         _x(2, 3, 4),
         (0, 1),
     ),
+    "RNN": (
+        lambda: layers.RNN(
+            [layers.LSTMCell(3), layers.GRUCell(2)],
+            return_sequences=True,
+            return_state=True,
+            time_major=True,
+        ),
+        _x(4, 2, 3),
+        (0, 1),
+    ),
+    # A cell's inputs: (one step, its states).
+    "SimpleRNNCell": (lambda: layers.SimpleRNNCell(3), (_x(2, 4), _x(2, 3)), (0,)),
+    "LSTMCell": (lambda: layers.LSTMCell(3), (_x(2, 4), [_x(2, 3), _x(2, 3)]), (0,)),
+    "GRUCell": (lambda: layers.GRUCell(3), (_x(2, 4), [_x(2, 3)]), (0,)),
+    "StackedRNNCells": (
+        lambda: layers.StackedRNNCells([layers.LSTMCell(3), layers.GRUCell(2)]),
+        (_x(2, 4), [[_x(2, 3), _x(2, 3)], [_x(2, 2)]]),
+        (0,),
+    ),
     "MultiHeadAttention": (
         lambda: layers.MultiHeadAttention(2, key_dim=3, output_shape=5),
         [_x(2, 4, 6), _x(2, 3, 6)],
@@ -124,8 +145,13 @@ def test_every_built_in_layer_computes_its_shape_without_running():
         assert getattr(layers, name).compute_output_shape is not base, name
 
 
+def _several_arguments(layer):
+    """Layers called with several arguments (cells: inputs and states)."""
+    return isinstance(layer, layers.MultiHeadAttention) or hasattr(layer, "state_size")
+
+
 def _call(layer, x):
-    if isinstance(layer, layers.MultiHeadAttention):
+    if _several_arguments(layer) and not isinstance(layer, layers.RNN):
         return layer(*x)
     return layer(x)
 
@@ -135,27 +161,25 @@ def _shape_of(x, unknown=()):
 
 
 def _input_shapes(layer, x, unknown=()):
-    if isinstance(x, list):
-        return [_shape_of(item, unknown) for item in x]
+    if isinstance(x, (list, tuple)):
+        return nest.pack_as(x, [_shape_of(item, unknown) for item in nest.flatten(x)])
     return _shape_of(x, unknown)
 
 
 def _compute(layer, shapes):
-    if isinstance(layer, layers.MultiHeadAttention):
+    if _several_arguments(layer) and not isinstance(layer, layers.RNN):
         return layer.compute_output_shape(*shapes)
     return layer.compute_output_shape(shapes)
 
 
 def _flat_shapes(out):
-    return [
-        tuple(np.shape(t)) for t in (out if isinstance(out, (list, tuple)) else [out])
-    ]
+    return [tuple(np.shape(t)) for t in nest.flatten(out)]
 
 
 def _flat_computed(computed):
-    if computed and isinstance(computed[0], (tuple, list)):
-        return [tuple(c) for c in computed]
-    return [tuple(computed)]
+    if is_shape(computed):
+        return [tuple(computed)]
+    return [shape for part in computed for shape in _flat_computed(part)]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -179,16 +203,14 @@ def test_a_symbolic_call_gives_the_real_shape_and_dtype(name):
     if name == "InputLayer":
         return  # an InputLayer makes its KerasTensor; it is not called on one
     real = _call(make(), x)
-    xs = x if isinstance(x, list) else [x]
     inputs = [
         nnlib.Input(batch_shape=_shape_of(item, unknown), dtype=np.asarray(item).dtype)
-        for item in xs
+        for item in nest.flatten(x)
     ]
     layer = make()
-    symbolic = _call(layer, inputs if isinstance(x, list) else inputs[0])
+    symbolic = _call(layer, nest.pack_as(x, inputs))
     assert not layer.built and layer.variables == []  # the model builds it
-    flat_real = real if isinstance(real, (list, tuple)) else [real]
-    flat_symbolic = symbolic if isinstance(symbolic, (list, tuple)) else [symbolic]
+    flat_real, flat_symbolic = nest.flatten(real), nest.flatten(symbolic)
     for kt, tensor in zip(flat_symbolic, flat_real, strict=True):
         assert isinstance(kt, nnlib.KerasTensor)
         assert kt.dtype == tensor.dtype

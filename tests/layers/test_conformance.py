@@ -65,9 +65,20 @@ CASES = {
     "SimpleRNN": ({"units": 3}, _x(2, 4, 3), True),
     "LSTM": ({"units": 3}, _x(2, 3, 2), True),
     "GRU": ({"units": 3}, _x(2, 3, 2), True),
+    # A function of the dtype: each RNN gets cells of its own.
+    "RNN": (
+        lambda dtype: {
+            "cell": [layers.LSTMCell(3, dtype=dtype), layers.GRUCell(2, dtype=dtype)],
+            "return_sequences": True,
+        },
+        _x(2, 3, 2),
+        True,
+    ),
 }
 # Layers whose call takes more than one tensor, or that wrap another layer.
 SPECIAL = {"Bidirectional", "MultiHeadAttention", "Lambda", "InputSpec", "Layer"}
+# Cells take (inputs, states): tests/layers/test_rnn_cells.py.
+SPECIAL |= {"SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"}
 # Merging layers take a list of tensors (tests/layers/test_merging.py);
 # InputLayer makes a functional model's KerasTensor (tests/network/).
 SPECIAL |= {"Add", "Average", "Concatenate", "Maximum", "Minimum", "Multiply"}
@@ -112,6 +123,8 @@ def test_every_exported_layer_is_covered():
 
 def _make(name):
     kwargs, x, differentiable = CASES[name]
+    if callable(kwargs):
+        kwargs = kwargs("float64")
     return getattr(layers, name)(dtype="float64", **kwargs), x, differentiable
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import nnlib
-from nnlib.layers.recurrent_cells import RNNBase
+from nnlib.layers.recurrent_cells import Cell
 from nnlib.test_util import check_gradients
 
 KINDS = ("SimpleRNN", "LSTM", "GRU")
@@ -90,8 +90,8 @@ def _layer(kind, **kwargs):
 def path(request, monkeypatch):
     """LSTM and GRU run as fused ops; "steps" forces the per-step loop."""
     if request.param == "steps":
-        for kind in ("LSTM", "GRU"):
-            monkeypatch.setattr(getattr(nnlib.layers, kind), "run", RNNBase.run)
+        for kind in ("LSTMCell", "GRUCell"):
+            monkeypatch.setattr(getattr(nnlib.layers, kind), "fused", Cell.fused)
     return request.param
 
 

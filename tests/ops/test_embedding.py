@@ -64,7 +64,7 @@ def test_gradient_of_small_integer_ids_and_of_the_row_wise_path(
     flat_limit, monkeypatch
 ):
     if flat_limit is not None:  # large gradients scatter whole rows instead
-        monkeypatch.setattr(nnlib.ops.embedding, "_FLAT_LIMIT", flat_limit)
+        monkeypatch.setattr(nnlib.engine.indexed_slices, "_FLAT_LIMIT", flat_limit)
     params = _table(300, 2, 2, dtype=np.float64)
     # With uint8 ids the flat index 255 * 4 + column would overflow.
     ids = np.array([255, 7, 255], np.uint8 if flat_limit is None else np.int64)

@@ -6,7 +6,7 @@ import pytest
 
 import nnlib
 from nnlib.layers import GRU
-from nnlib.layers import recurrent as recurrent_layers
+from nnlib.layers import gated_cells as recurrent_layers
 from nnlib.test_util import check_gradients, numerical_gradient
 
 RNG = np.random.default_rng(0)

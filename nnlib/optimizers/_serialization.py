@@ -1,14 +1,16 @@
-"""Optimizers under ``pickle`` and ``copy.deepcopy``, with their slots."""
+"""Optimizers as configs, and under ``pickle`` and ``copy.deepcopy`` with their slots."""
 
 import weakref
 
 from ..engine.tensor import _next_id
+from . import _hyperparameters as _hyper
+from . import schedules as _schedules
 
-__all__ = ["Copies"]
+__all__ = ["Serialization"]
 
 
-class Copies:
-    """The copying half of ``Optimizer`` (not used alone).
+class Serialization:
+    """The configuration and copying part of ``Optimizer`` (not used alone).
 
     ``Optimizer`` keeps its slots in ``_slots`` (variable id -> slot variables)
     and each slot's variable, weakly, in ``_slot_owners``.
@@ -55,3 +57,53 @@ class Copies:
             slots_by_id[key] = slots
             if var is not None:
                 owners[key] = var
+
+    def get_config(self):
+        """The constructor arguments as a dict (a schedule as its serialization).
+
+        A learning rate that is a plain function (not a ``LearningRateSchedule``)
+        is kept as the function itself, so the dict is then not JSON-friendly.
+        A hyperparameter held in a Variable appears as its current value.
+
+        Examples:
+            >>> from nnlib import optimizers
+            >>> optimizers.Adam(0.01).get_config()["learning_rate"]
+            0.01
+        """
+        rate = self._learning_rate
+        if isinstance(rate, _schedules.LearningRateSchedule):
+            rate = _schedules.serialize(rate)
+        elif _hyper.is_variable(rate):
+            rate = float(rate.numpy())
+        config = {
+            "name": self.name,
+            "learning_rate": rate,
+            "clipnorm": self.clipnorm,
+            "clipvalue": self.clipvalue,
+            "global_clipnorm": self.global_clipnorm,
+        }
+        config.update({key: self._config_value(key) for key in self._config_keys})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Builds an optimizer from ``get_config()``'s dict.
+
+        Examples:
+            >>> from nnlib import optimizers
+            >>> opt = optimizers.Adam.from_config(optimizers.Adam(0.01).get_config())
+            >>> opt.learning_rate
+            0.01
+        """
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = _schedules.deserialize(config["learning_rate"])
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(
+            f"{k}={v!r}"
+            for k, v in self.get_config().items()
+            if v is not None and k != "name"
+        )
+        return f"{type(self).__name__}({args})"
