@@ -466,3 +466,180 @@ def test_a_keras_op_feeding_a_layer_is_refused():
         match=r"keras op 'square': the model uses a keras.ops call on 'x'; nnlib rebuilds layers only",
     ):
         translate(spec, "m.keras")
+
+
+# -- RNN over cells ---------------------------------------------------------------
+
+
+def _cell(class_name, name, **extra):
+    config = {"name": name, "units": 2, "dropout": 0.0, "recurrent_dropout": 0.0}
+    return {"class_name": class_name, "config": {**config, **extra}}
+
+
+def _rnn(cell, **extra):
+    return {"class_name": "RNN", "config": {"name": "rnn", "cell": cell, **extra}}
+
+
+def test_rnn_over_cells_maps_its_cells_and_arguments():
+    # tf.keras 2's spelling: time_major, implementation, a stack's cells
+    stack = {
+        "class_name": "StackedRNNCells",
+        "config": {
+            "name": "stack",
+            "cells": [
+                _cell("LSTMCell", "lstm_cell", implementation=2, unit_forget_bias=True),
+                _cell("GRUCell", "gru_cell", reset_after=False, seed=3),
+                _cell("SimpleRNNCell", "simple_rnn_cell", kernel_constraint=None),
+            ],
+        },
+    }
+    flags = {"go_backwards": True, "stateful": True, "unroll": True, "time_major": True}
+    spec = translate(_rnn(stack, return_state=True, **flags), "m.h5")
+    assert spec["class_name"] == "RNN"
+    assert spec["config"] == {
+        "name": "rnn",
+        "cell": spec["config"]["cell"],
+        "return_state": True,
+        **flags,
+    }
+    cells = spec["config"]["cell"]["config"]["cells"]
+    assert [cell["class_name"] for cell in cells] == [
+        "LSTMCell",
+        "GRUCell",
+        "SimpleRNNCell",
+    ]
+    assert "implementation" not in cells[0]["config"]
+    assert cells[1]["config"]["reset_after"] is False
+    layer = nnlib.layers.RNN.from_config(spec["config"])
+    assert layer.time_major and layer.stateful and layer.go_backwards
+    assert [type(c).__name__ for c in layer.cell.cells] == [
+        "LSTMCell",
+        "GRUCell",
+        "SimpleRNNCell",
+    ]
+
+
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        (
+            _rnn(_cell("LSTMCell", "lstm_cell", dropout=0.5)),
+            (
+                r"layer 'rnn' \(RNN\), its cell 'lstm_cell' \(LSTMCell\): argument "
+                r"dropout=0.5 is not supported: .*no dropout \(only 0.0 loads\)"
+            ),
+        ),
+        (
+            _rnn(
+                {
+                    "class_name": "StackedRNNCells",
+                    "config": {
+                        "name": "stack",
+                        "cells": [
+                            _cell("GRUCell", "g"),
+                            _cell("SimpleRNNCell", "s", recurrent_dropout=0.1),
+                        ],
+                    },
+                }
+            ),
+            (
+                r"layer 'rnn' \(RNN\), its cell 'stack' \(StackedRNNCells\), its cell "
+                r"'s' \(SimpleRNNCell\): argument recurrent_dropout=0.1 is not supported"
+            ),
+        ),
+        (
+            _rnn(
+                _cell(
+                    "GRUCell",
+                    "g",
+                    recurrent_constraint={"class_name": "NonNeg", "config": {}},
+                )
+            ),
+            (
+                r"its cell 'g' \(GRUCell\): argument recurrent_constraint=.*NonNeg.*"
+                r"no weight constraints"
+            ),
+        ),
+        (
+            _rnn(_cell("GRUCell", "g", activation="mish")),
+            r"its cell 'g' \(GRUCell\): activation='mish' is not supported",
+        ),
+        (
+            _rnn(_cell("LSTMCell", "c"), num_constants=1),
+            (
+                r"layer 'rnn' \(RNN\): argument num_constants=1 is not supported: "
+                r"nnlib's RNN takes no constants"
+            ),
+        ),
+        (
+            _rnn(_cell("PeepholeLSTMCell", "p")),
+            (
+                r"layer 'rnn' \(RNN\), its cell 'p' \(PeepholeLSTMCell\): nnlib has no "
+                r"layer for Keras's PeepholeLSTMCell"
+            ),
+        ),
+        (
+            {
+                "class_name": "Bidirectional",
+                "config": {
+                    "name": "bi",
+                    "layer": _rnn(_cell("GRUCell", "g", dropout=1)),
+                },
+            },
+            (
+                r"layer 'bi' \(Bidirectional\), its layer 'rnn' \(RNN\), its cell 'g' "
+                r"\(GRUCell\): argument dropout=1 is not supported"
+            ),
+        ),
+        (
+            {
+                "class_name": "LSTM",
+                "config": {"name": "lstm", "units": 2, "recurrent_dropout": 0.2},
+            },
+            r"layer 'lstm' \(LSTM\): argument recurrent_dropout=0.2 is not supported",
+        ),
+    ],
+)
+def test_an_rnn_or_cell_argument_nnlib_cannot_honour_is_an_error(spec, words):
+    with pytest.raises(CheckpointConfigError, match=words) as caught:
+        translate(spec, "m.keras")
+    assert "'m.keras'" in str(caught.value)
+
+
+def _layer_config(config, name):
+    return next(e for e in config["config"]["layers"] if e["name"] == name)["config"]
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_load_model_names_the_rnn_and_the_cell_it_refuses(tmp_path, suffix):
+    def drop(config):
+        stack = _layer_config(config, "stacked")["cell"]["config"]
+        stack["cells"][1]["config"]["recurrent_dropout"] = 0.25
+
+    source = _file("functional_rnn_cells", suffix)
+    path = _rewritten(source, str(tmp_path / f"c{suffix}"), drop)
+    with pytest.raises(CheckpointConfigError) as caught:
+        nnlib.load_model(path)
+    message = str(caught.value)
+    assert f"cannot load Keras model '{path}'" in message
+    assert (
+        "layer 'stacked' (RNN), its cell 'stacked_rnn_cells' (StackedRNNCells), its "
+        "cell 'simple_rnn_cell' (SimpleRNNCell): argument recurrent_dropout=0.25 is "
+        "not supported"
+    ) in message
+    assert "model.load_weights(" in message
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_a_stateful_keras_rnn_loads_stateful(tmp_path, suffix):
+    def stateful(config):
+        _layer_config(config, "steps")["batch_shape"] = [2, 5, 3]
+        _layer_config(config, "lstm_cells")["stateful"] = True
+
+    source = _file("functional_rnn_cells", suffix)
+    model = nnlib.load_model(_rewritten(source, str(tmp_path / f"s{suffix}"), stateful))
+    assert model.get_layer("lstm_cells").stateful
+    with np.load(_file("functional_rnn_cells", ".npz")) as data:
+        x, y = data["x"], data["y/0"]
+    _close(model.predict(x)[0], y)  # from zero states, as Keras's
+    assert not np.allclose(model.predict(x)[0], y)  # went on from the last

@@ -4,12 +4,14 @@ Run once, from the repository root, with Keras 3 and PyTorch installed (Keras
 is not an nnlib dependency; install it only to run this)::
 
     pip install keras==3.15.1
-    KERAS_BACKEND=torch python3 tests/golden/make_keras_models.py
+    KERAS_BACKEND=torch python3 tests/golden/make_keras_models.py [case ...]
 
-For each model of ``_models`` (functional models: dict inputs and outputs, a
-shared layer, merges; masks, Bidirectional, a nested Sequential and a nested
-functional model; a Lambda layer; and a Sequential of the layers Keras spells
-differently from nnlib) it writes,
+(naming cases writes only theirs; every model is still built, so Keras's
+automatic names stay the same). For each model of ``_models`` (functional
+models: dict inputs and outputs, a shared layer, merges; masks, Bidirectional,
+a nested Sequential and a nested functional model; a Lambda layer; ``RNN``
+over cells; and a Sequential of the layers Keras spells differently from
+nnlib) it writes,
 under ``keras_models/``: ``<case>.keras`` (the archive), ``<case>.h5`` (legacy
 ``model.save``) and ``<case>.npz`` with the inputs (``x`` or ``x/<name>``),
 Keras's predictions (``y`` or ``y/<name>``), the Keras and Python versions. The models
@@ -23,6 +25,7 @@ collection imports it): Keras is imported in ``main``.
 
 import os
 import platform
+import sys
 import warnings
 
 import numpy as np
@@ -143,12 +146,41 @@ def _lambda(keras):
     return model, lambda r: r.normal(size=(2, 3)).astype("float32")
 
 
+def _rnn_cells(keras):
+    """RNN over an LSTMCell; over a stack of a GRUCell and a SimpleRNNCell,
+    backwards, with its states; Bidirectional over RNN(GRUCell); after a mask."""
+    L = keras.layers
+    x = keras.Input((5, 3), name="steps")
+    seq = L.RNN(L.LSTMCell(3), return_sequences=True, name="lstm_cells")(
+        L.Masking(mask_value=0.0, name="mask")(x)
+    )
+    last, gru_h, simple_h = L.RNN(
+        [L.GRUCell(2), L.SimpleRNNCell(2)],
+        return_state=True,
+        go_backwards=True,
+        name="stacked",
+    )(seq)
+    both = L.Bidirectional(L.RNN(L.GRUCell(2, reset_after=False)), name="both_ways")(
+        seq
+    )
+    joined = L.Concatenate(name="joined")([last, gru_h, both])
+    model = keras.Model(x, [joined, simple_h], name="cells")
+
+    def inputs(r):
+        x = r.normal(size=(2, 5, 3)).astype("float32")
+        x[0, 3:] = 0.0  # masked steps
+        return x
+
+    return model, inputs
+
+
 def _models(keras):
     return {
         "functional_two_inputs": _two_inputs(keras),
         "functional_nested": _nested(keras),
         "sequential_spelled": _spelled_differently(keras),
         "functional_lambda": _lambda(keras),
+        "functional_rnn_cells": _rnn_cells(keras),
     }
 
 
@@ -160,7 +192,8 @@ def _flat(prefix, value):
     return {prefix: np.asarray(value)}
 
 
-def main():
+def main(cases=()):
+    """Writes the files of ``cases`` (names of ``_models``; default all)."""
     os.environ["KERAS_BACKEND"] = "torch"
     warnings.simplefilter("ignore")
     import keras
@@ -168,6 +201,8 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     keras.utils.set_random_seed(0)
     for name, (model, make_x) in _models(keras).items():
+        if cases and name not in cases:
+            continue
         rng = np.random.default_rng(0)
         for w in model.weights:  # random values; variances positive
             w.assign(rng.normal(size=w.shape).astype("float32") * 0.5)
@@ -192,4 +227,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,9 +1,9 @@
 """``nnlib.load_model`` on whole-model files written by real Keras 3.
 
 ``make_keras_models.py`` wrote ``keras_models/`` (functional models: two
-inputs, a shared layer, merges, dicts, masks, nested models, Lambda; a
-Sequential of layers Keras spells differently), compiled; ``make_keras_files.py``
-wrote the Sequential models of ``keras/``. Each ``.keras`` archive and legacy
+inputs, a shared layer, merges, dicts, masks, nested models, Lambda, RNN over
+cells; a Sequential of layers Keras spells differently); ``make_keras_files.py``
+wrote the Sequential models of ``keras/`` (``rnn_cells``: RNN over cells). Each ``.keras`` archive and legacy
 ``.h5`` must rebuild as nnlib objects and predict as Keras did.
 """
 
@@ -19,8 +19,13 @@ from nnlib.checkpoint.errors import CheckpointConfigError
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEQUENTIAL_DIR = os.path.join(HERE, "keras")
 MODELS_DIR = os.path.join(HERE, "keras_models")
-SEQUENTIAL = ("mlp", "cnn", "recurrent", "conv1d_layernorm_simplernn")
-MODELS = ("functional_two_inputs", "functional_nested", "sequential_spelled")
+SEQUENTIAL = ("mlp", "cnn", "recurrent", "conv1d_layernorm_simplernn", "rnn_cells")
+MODELS = (
+    "functional_two_inputs",
+    "functional_nested",
+    "sequential_spelled",
+    "functional_rnn_cells",
+)
 FORMATS = (".keras", ".h5")
 
 
@@ -118,6 +123,37 @@ def test_functional_models_rebuild_as_models_with_their_inputs_and_outputs(suffi
     # Keras's mask ops (NotEqual, Any) are left out: nnlib's layers pass masks.
     names = {layer.name for layer in nested.layers}
     assert not {"not_equal", "any", "not_equal_1"} & names
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_rnn_layers_over_cells_rebuild_with_their_cells_and_arguments(suffix):
+    model = nnlib.load_model(_file("functional_rnn_cells", suffix))
+    layers = nnlib.layers
+    lstm, stacked = model.get_layer("lstm_cells"), model.get_layer("stacked")
+    assert type(lstm) is layers.RNN and type(lstm.cell) is layers.LSTMCell
+    assert lstm.return_sequences and not lstm.go_backwards
+    assert type(stacked.cell) is layers.StackedRNNCells
+    assert [type(c) for c in stacked.cell.cells] == [
+        layers.GRUCell,
+        layers.SimpleRNNCell,
+    ]
+    assert stacked.return_state and stacked.go_backwards
+    # under the model's (uniquified) name, as Keras's paths are
+    assert [v.name.split("/", 1)[1] for v in stacked.variables][::3] == [
+        "stacked/gru_cell/kernel",
+        "stacked/simple_rnn_cell/kernel",
+    ]
+    both = model.get_layer("both_ways")
+    assert type(both.forward_layer.cell) is layers.GRUCell
+    assert not both.forward_layer.cell.reset_after
+    assert type(model.get_layer("mask")) is layers.Masking
+
+    cells = nnlib.load_model(_file("rnn_cells", suffix))
+    assert [type(layer.cell).__name__ for layer in cells.layers[:3]] == [
+        "LSTMCell",
+        "StackedRNNCells",
+        "GRUCell",
+    ]
 
 
 @pytest.mark.parametrize("suffix", FORMATS)
