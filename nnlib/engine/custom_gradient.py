@@ -157,7 +157,7 @@ class _VariableCollector:
     def __init__(self):
         self.variables = {}
 
-    def observe(self, name, inputs, outputs, backward, raw=False):
+    def observe(self, name, inputs, outputs, backward, raw=False, node=None):
         for t in inputs:
             if isinstance(t, Variable) and _trainable_float(t):
                 self.variables[t._id] = t

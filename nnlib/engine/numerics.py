@@ -16,7 +16,7 @@ _MODES = ("ignore", "warn", "raise")
 class _NumericChecker:
     mode = "ignore"
 
-    def observe(self, name, inputs, outputs, backward, raw=False):
+    def observe(self, name, inputs, outputs, backward, raw=False, node=None):
         outs = (outputs,) if isinstance(outputs, Tensor) else outputs
         if all(_finite(o) for o in outs):
             return

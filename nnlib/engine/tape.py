@@ -52,7 +52,7 @@ def push(observer):
 
     Args:
         observer: An object with an ``observe(name, inputs, outputs, backward,
-            raw)`` method (see ``record``).
+            raw, node)`` method (see ``record``).
 
     Returns:
         The handle ``pop`` takes, so that an observer entered in one thread can
@@ -110,7 +110,7 @@ def global_observers():
     return _GLOBAL
 
 
-def record(name, inputs, outputs, backward, raw=False):
+def record(name, inputs, outputs, backward, raw=False, node=None):
     """Offers one op to the global observers and to this thread's.
 
     Args:
@@ -124,12 +124,15 @@ def record(name, inputs, outputs, backward, raw=False):
             (returning arrays). When no outer tape records the backward pass,
             the tape then skips Tensor wrapping in this op's gradient: the
             first-order fast path. Otherwise ``dy`` is always a Tensor.
+        node: For an op declared with ``nnlib.ops.declare``, ``(op, attrs,
+            hidden_outputs)``: what a tracer needs to run it again on new
+            arrays. None for the ops not (yet) declared that way.
     """
     if _GLOBAL:  # a test is cheaper than iterating an empty tuple
         for observer in _GLOBAL:
-            observer.observe(name, inputs, outputs, backward, raw)
+            observer.observe(name, inputs, outputs, backward, raw, node)
     for observer in _THIS_THREAD.stack.observers:
-        observer.observe(name, inputs, outputs, backward, raw)
+        observer.observe(name, inputs, outputs, backward, raw, node)
 
 
 def needs_gradient(tensor):
@@ -193,7 +196,7 @@ class Recorder:
         if isinstance(tensor, Variable):
             self._variables[tensor._id] = tensor
 
-    def observe(self, name, inputs, outputs, backward, raw=False):
+    def observe(self, name, inputs, outputs, backward, raw=False, node=None):
         """Records the op when one of its inputs is watched (see ``record``).
 
         An entry is the tuple ``(out_ids, in_ids, backward, out_specs, raw, name)``:

@@ -1,23 +1,19 @@
-"""What every op shares: operand conversion and the elementwise-op declaration.
+"""What every op shares: operand conversion.
 
 Kept free of op definitions so every op module can import it.
 """
-
-import functools
 
 import numpy as np
 
 from .._warn import warn
 from ..engine.tape import ACTIVE, record
 from ..engine.tensor import Tensor, to_array, wrap
-from .registry import register
 
 __all__ = [
     "ACTIVE",
     "Tensor",
     "as_tensor",
     "beside",
-    "elementwise",
     "operands",
     "record",
     "value_of",
@@ -89,60 +85,3 @@ def value_of(x):
 def is_float(x):
     """True for a floating-point (or complex) Tensor: one that can carry a gradient."""
     return isinstance(x, Tensor) and x._value.dtype.kind in "fc"
-
-
-def elementwise(forward, *samples, second_order=True, saves="y"):
-    """Declares a unary elementwise op from its forward and its gradient rule.
-
-    The decorated function is the gradient rule ``rule(dy, x, y) -> dx``, written
-    with operators and ``nnlib.ops.poly`` functions so that it works on Tensors
-    (and is differentiable again) and on plain arrays (the first-order fast
-    path); its name and docstring become the op's. ``saves`` says which forward values the rule reads
-    (``"x"``, ``"y"``, ``"xy"`` or ``""``), so the tape keeps only those alive.
-
-    Args:
-        forward: The numpy function computing the op on an array.
-        *samples: ``Sample`` inputs for the registry's gradient check.
-        second_order: Whether the generic test also checks second derivatives.
-        saves: The forward values the gradient rule needs.
-
-    Examples:
-        >>> import numpy as np
-        >>> from nnlib.ops.registry import REGISTRY, Sample
-        >>> @elementwise(np.exp, Sample(shapes=[(3,)]), saves="y")
-        ... def my_exp(dy, x, y):
-        ...     '''exp, elementwise.'''
-        ...     return dy * y
-        >>> my_exp(0.0)
-        nnlib.Tensor(1., shape=(), dtype=float32)
-        >>> _ = REGISTRY.pop("my_exp")
-    """
-
-    def decorate(rule):
-        name = rule.__name__
-        keep_x, keep_y = "x" in saves, "y" in saves
-
-        @functools.wraps(rule)
-        def op(x):
-            if not isinstance(x, Tensor):
-                x = wrap(to_array(x))
-            y = wrap(forward(x._value))
-            if ACTIVE:
-                sx = x if keep_x else None
-                sy = y if keep_y else None
-                vx = x._value if keep_x else None
-                vy = y._value if keep_y else None
-
-                def backward(dy):
-                    if isinstance(dy, Tensor):
-                        return (rule(dy, sx, sy),)
-                    return (rule(dy, vx, vy),)
-
-                record(name, (x,), y, backward, raw=True)
-            return y
-
-        del op.__wrapped__  # the op takes x, not the rule's (dy, x, y)
-        op.gradient_rule = rule
-        return register(*samples, second_order=second_order, name=name)(op)
-
-    return decorate

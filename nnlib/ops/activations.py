@@ -14,7 +14,8 @@ them as ``dy * mask`` (TensorFlow's ReluGrad does the same): with a random mask
 import numpy as np
 
 from . import math as _math
-from ._dispatch import ACTIVE, as_tensor, elementwise, record, value_of, wrap
+from ._dispatch import ACTIVE, as_tensor, record, value_of, wrap
+from .declare import elementwise
 from .math import _erfc
 from .registry import Sample, register
 
@@ -285,7 +286,7 @@ def _softplus(v):
 
 @elementwise(_softplus, Sample(shapes=[(3, 4)], low=-4.0, high=4.0), saves="x")
 def softplus(dy, x, y):
-    """Returns ``log(1 + exp(x))``, elementwise, stable for any ``x``.
+    """Returns ``log(1 + exp(x))``, stable for any ``x``.
 
     Examples:
         >>> nnlib.softplus([0., 1e4])

@@ -10,7 +10,17 @@ import numpy as np
 
 from . import math as _math
 from . import poly as _poly
-from ._dispatch import ACTIVE, Tensor, as_tensor, is_float, operands, record, wrap
+from ._dispatch import (
+    ACTIVE,
+    Tensor,
+    as_tensor,
+    is_float,
+    operands,
+    record,
+    value_of,
+    wrap,
+)
+from .declare import Spec, declare
 from .registry import Sample, register
 
 __all__ = [
@@ -77,21 +87,15 @@ def reduce_to(grad, operand):
     return _poly.cast(_poly.sum_to_shape(grad, value.shape), value.dtype)
 
 
-def _fit(grad, value):
-    """``reduce_to`` for the array fast path: ``value`` is the operand's array."""
-    if grad is None or not isinstance(value, (np.ndarray, np.generic)):
-        return None
-    dtype = value.dtype
-    if dtype.kind not in "fc":
-        return None
-    if grad.shape != value.shape:
-        grad = _poly.sum_to_shape(grad, value.shape)
-    return grad if grad.dtype == dtype else grad.astype(dtype)
-
-
 def _floating(v):
     """True for a floating-point Tensor or array (a rule's operand in either mode)."""
     return isinstance(v, (Tensor, np.ndarray, np.generic)) and v.dtype.kind in "fc"
+
+
+def _broadcast_spec(x, y):
+    """A binary op's output: the broadcast shape, numpy's result dtype."""
+    shape = np.broadcast_shapes(x.shape, y.shape)
+    return Spec(shape, np.result_type(np.empty(0, x.dtype), np.empty(0, y.dtype)))
 
 
 def binary(forward, *samples, second_order=True):
@@ -104,35 +108,28 @@ def binary(forward, *samples, second_order=True):
 
     def decorate(rule):
         name = rule.__name__
+        op_def = declare(name, forward, broadcasts=True, infer=_broadcast_spec)
+
+        @op_def.gradient
+        def _(g):
+            return rule(g.dy, *g.inputs)
 
         @functools.wraps(rule)
         def op(x, y):
             x, y = operands(x, y)
-            xv = x._value if isinstance(x, Tensor) else x
-            yv = y._value if isinstance(y, Tensor) else y
             try:
-                out = wrap(forward(xv, yv))
+                return op_def(x, y)
             except ValueError as err:
                 if "broadcast" not in str(err):
                     raise
                 raise ValueError(
-                    f"{name}: incompatible shapes {np.shape(xv)} and "
-                    f"{np.shape(yv)} (they cannot be broadcast together)"
+                    f"{name}: incompatible shapes {np.shape(value_of(x))} and "
+                    f"{np.shape(value_of(y))} (they cannot be broadcast together)"
                 ) from None
-            if ACTIVE:
-
-                def backward(dy):
-                    if isinstance(dy, Tensor):
-                        dx, dy_ = rule(dy, x, y)
-                        return reduce_to(dx, x), reduce_to(dy_, y)
-                    dx, dy_ = rule(dy, xv, yv)
-                    return _fit(dx, xv), _fit(dy_, yv)
-
-                record(name, (x, y), out, backward, raw=True)
-            return out
 
         del op.__wrapped__
         op.gradient_rule = rule
+        op.op = op_def
         return register(*samples, second_order=second_order, name=name)(op)
 
     return decorate

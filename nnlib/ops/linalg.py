@@ -6,6 +6,7 @@ from ..engine.tape import needs_gradient
 from . import arithmetic as _arith
 from . import poly as _poly
 from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
+from .declare import declare
 from .reduction import normalize_axes, reduce_max, reduce_sum
 from .registry import Sample, register
 from .shape import cast, reshape, transpose
@@ -17,6 +18,34 @@ def _t(v, flag):
     if not flag:
         return v
     return v.T if v.ndim == 2 else np.swapaxes(v, -1, -2)
+
+
+def _matmul_forward(a, b, transpose_a=False, transpose_b=False):
+    if transpose_a or transpose_b:
+        a, b = _t(a, transpose_a), _t(b, transpose_b)
+    # np.dot skips matmul's gufunc machinery: cheaper on small matrices.
+    return np.dot(a, b) if a.ndim == 2 and b.ndim == 2 else a @ b
+
+
+MATMUL = declare("matmul", _matmul_forward, broadcasts=True, prunes=True)
+
+
+@MATMUL.gradient
+def _(g):
+    a, b = g.inputs
+    dy, transpose_a, transpose_b = g.dy, g.attrs["transpose_a"], g.attrs["transpose_b"]
+    da = db = None
+    if g.needs is None or g.needs[0]:
+        if transpose_a:
+            da = _poly.matmul(b, dy, transpose_a=transpose_b, transpose_b=True)
+        else:
+            da = _poly.matmul(dy, b, transpose_b=not transpose_b)
+    if g.needs is None or g.needs[1]:
+        if transpose_b:
+            db = _poly.matmul(dy, a, transpose_a=True, transpose_b=transpose_a)
+        else:
+            db = _poly.matmul(a, dy, transpose_a=not transpose_a)
+    return da, db
 
 
 @register(
@@ -60,40 +89,14 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
                 f"{a.shape} and {b.shape}"
             )
         return _vector_matmul(a, b, transpose_a, transpose_b)
-    if transpose_a or transpose_b:
-        av, bv = _t(av, transpose_a), _t(bv, transpose_b)
     try:
-        # np.dot skips matmul's gufunc machinery: cheaper on small matrices.
-        y = wrap(np.dot(av, bv) if av.ndim == 2 and bv.ndim == 2 else av @ bv)
+        return MATMUL(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
     except ValueError:
         raise ValueError(
             f"matmul: cannot multiply shapes {a.shape}{'^T' if transpose_a else ''} "
             f"and {b.shape}{'^T' if transpose_b else ''}: inner dimensions or batch "
             "shapes do not match"
         ) from None
-    if ACTIVE:
-        need_a, need_b = needs_gradient(a), needs_gradient(b)
-
-        def backward(dy):
-            sa, sb = _poly.saved(dy, a, b)
-            da = db = None
-            if need_a:
-                if transpose_a:
-                    da = _poly.matmul(sb, dy, transpose_a=transpose_b, transpose_b=True)
-                else:
-                    da = _poly.matmul(dy, sb, transpose_b=not transpose_b)
-                da = _poly.sum_to_shape(da, a_shape)
-            if need_b:
-                if transpose_b:
-                    db = _poly.matmul(dy, sa, transpose_a=True, transpose_b=transpose_a)
-                else:
-                    db = _poly.matmul(sa, dy, transpose_a=not transpose_a)
-                db = _poly.sum_to_shape(db, b_shape)
-            return da, db
-
-        a_shape, b_shape = a._value.shape, b._value.shape
-        record("matmul", (a, b), y, backward, raw=True)
-    return y
 
 
 def _vector_matmul(a, b, transpose_a, transpose_b):

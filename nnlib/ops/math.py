@@ -7,7 +7,8 @@ written with nnlib operators so that it can itself be differentiated.
 
 import numpy as np
 
-from ._dispatch import ACTIVE, as_tensor, elementwise, record, wrap
+from ._dispatch import ACTIVE, as_tensor, record, wrap
+from .declare import elementwise
 from .registry import Sample, register
 
 __all__ = [
@@ -117,7 +118,7 @@ def rsqrt(dy, x, y):
 
 @elementwise(np.expm1, _ANY, saves="y")
 def expm1(dy, x, y):
-    """Returns ``exp(x) - 1``, elementwise, accurate for ``x`` near 0.
+    """Returns ``exp(x) - 1``, accurate for ``x`` near 0.
 
     Examples:
         >>> float(nnlib.expm1(np.float64(1e-10)))
@@ -128,7 +129,7 @@ def expm1(dy, x, y):
 
 @elementwise(np.log1p, Sample(shapes=[(3, 4)], low=-0.8, high=3.0), saves="x")
 def log1p(dy, x, y):
-    """Returns ``log(1 + x)``, elementwise, accurate for ``x`` near 0.
+    """Returns ``log(1 + x)``, accurate for ``x`` near 0.
 
     Examples:
         >>> float(nnlib.log1p(np.float64(1e-10)))
