@@ -14,7 +14,8 @@ Examples:
 """
 
 from .backup_and_restore import BackupAndRestore
-from .callback import Callback, CallbackList
+from .callback import Callback
+from .callback_list import CallbackList
 from .csv_logger import CSVLogger
 from .early_stopping import EarlyStopping
 from .history import History

@@ -5,6 +5,8 @@ import os
 
 from .._args import boolean
 from .._warn import warn
+from ..checkpoint import Checkpoint, CheckpointMismatchError, h5io, named_variables
+from ..engine import Variable
 from .callback import Callback
 
 __all__ = ["BackupAndRestore"]
@@ -23,7 +25,8 @@ class BackupAndRestore(Callback):
     ``History`` so far). When ``fit`` starts and a backup exists, everything is
     restored and training goes on at the epoch after the one backed up, so an
     interrupted run (a crash, a killed job) ends as the uninterrupted run would
-    have. When ``fit`` finishes, the backup is deleted.
+    have (the callback's ``resume_epoch`` tells ``fit`` where to go on). When
+    ``fit`` finishes, the backup is deleted.
 
     Exactness needs the data order to be reproducible too: arrays given to
     ``fit`` and unseeded ``Dataset.shuffle`` draw their orders from
@@ -72,6 +75,7 @@ class BackupAndRestore(Callback):
             delete_checkpoint, "delete_checkpoint", "BackupAndRestore"
         )
         self.restored_epoch = None  # the epoch a run resumed after, if any
+        self.resume_epoch = None  # the epoch fit goes on at: restored_epoch + 1
 
     @property
     def backup_path(self):
@@ -79,9 +83,7 @@ class BackupAndRestore(Callback):
         return os.path.join(self.backup_dir, _FILE)
 
     def on_train_begin(self, logs=None):
-        from ..checkpoint import h5io
-
-        self.restored_epoch = None
+        self.restored_epoch = self.resume_epoch = None
         if not os.path.exists(self.backup_path):
             return
         stored = h5io.read(self.backup_path)
@@ -95,7 +97,7 @@ class BackupAndRestore(Callback):
             arrays = [a for n, a in stored.arrays.items() if n.startswith(prefix)]
             callback.best_weights = arrays or None
         self.restored_epoch = int(epoch.numpy())
-        self.model._resume_at_epoch = self.restored_epoch + 1
+        self.resume_epoch = self.restored_epoch + 1
         if self.params.get("verbose"):
             print(
                 f"BackupAndRestore: resuming after epoch {self.restored_epoch + 1} "
@@ -103,8 +105,6 @@ class BackupAndRestore(Callback):
             )
 
     def _check_fits(self, stored):
-        from ..checkpoint import CheckpointMismatchError, named_variables
-
         missing = [
             name
             for name in named_variables(self.model)
@@ -149,8 +149,6 @@ class BackupAndRestore(Callback):
     def _checkpoint(self, with_best_weights=False):
         """The Checkpoint of the run, its epoch Variable, and the callbacks
         (by key) whose ``best_weights`` arrays are saved beside their state."""
-        from ..engine import Variable
-
         epoch = Variable(-1, dtype="int64", name="epoch", trainable=False)
         objects = {
             "model": self.model,
@@ -211,6 +209,4 @@ def _tuples(shape):
 
 
 def _nested(**objects):
-    from ..checkpoint import Checkpoint
-
     return Checkpoint(**objects)

@@ -3,6 +3,7 @@
 import os
 
 from .._args import boolean
+from ..checkpoint.errors import CheckpointWriteError
 from . import _monitor
 from .callback import Callback, to_python
 
@@ -16,8 +17,6 @@ def check_writable(filepath):
     existing folder, and the nearest existing folder above it (up to the first
     ``{field}`` of the template) must be a folder, not a file.
     """
-    from ..checkpoint.errors import CheckpointWriteError  # a higher layer
-
     static = filepath.split("{", 1)[0]
     if static == filepath and os.path.isdir(filepath):
         raise CheckpointWriteError(

@@ -10,7 +10,7 @@ import json
 
 from .. import random as _random
 from ..engine import Variable
-from . import _deferred, weights
+from . import _deferred, _matching
 from ._objects import kind as _kind
 from ._objects import slots as _slots
 from .report import RestoreReport
@@ -74,12 +74,12 @@ class Plan:
             self.report.add_missing(key, variable.shape, variable.dtype)
             return
         self.used.add(key)
-        if weights._fits(key, self.saved[key], variable, self.report, False):
+        if _matching.fits(key, self.saved[key], variable, self.report, False):
             self.assignments.append((variable, self.saved[key]))
 
     def _layer(self, key, layer):
         prefix = key + "/"
-        named = weights.named_variables(layer)
+        named = _matching.named_variables(layer)
         for name, var in named.items():
             self.variables.setdefault(prefix + name, var)
             self._pair(prefix + name, var)
@@ -111,7 +111,7 @@ class Plan:
             var = self.variables.get(var_key)
             if var is not None:
                 self.used.add(name)
-                if weights._fits(name, array, var, self.report, False):
+                if _matching.fits(name, array, var, self.report, False):
                     self.assignments.append((_slot_getter(opt, var, slot), array))
                 continue
             for prefix in self.deferrable:
@@ -156,7 +156,7 @@ def _restorer(key, value, slots, plan):
 
     def assign(variable):
         single = RestoreReport(path=report.path, target="checkpoint")
-        if not weights._fits(key, value, variable, single, False):
+        if not _matching.fits(key, value, variable, single, False):
             single.raise_if_mismatched(strict=False, fix=_LATE_FIX)
         variable.assign(value)
 
@@ -165,7 +165,7 @@ def _restorer(key, value, slots, plan):
             opt.build([variable])
             slot_var = opt.get_slot(variable, slot)
             single = RestoreReport(path=report.path, target="checkpoint")
-            if not weights._fits(f"{slot}/{key}", array, slot_var, single, False):
+            if not _matching.fits(f"{slot}/{key}", array, slot_var, single, False):
                 single.raise_if_mismatched(strict=False, fix=_LATE_FIX)
             slot_var.assign(array)
 

@@ -19,7 +19,7 @@ from .. import _atomic
 from .. import random as _random
 from .._warn import warn
 from ..engine import Variable
-from . import _index, h5io, weights
+from . import _index, _matching, h5io
 from ._objects import kind as _kind
 from ._objects import slots as _slots
 from ._restore_plan import Plan
@@ -59,6 +59,9 @@ class Checkpoint:
         >>> int(opt2.iterations), np.array_equal(model2.get_weights()[0], model.get_weights()[0])
         (1, True)
     """
+
+    # How _objects.kind tells a nested Checkpoint (it cannot import this class).
+    _checkpoint_kind = "checkpoint"
 
     def __init__(self, **objects):
         for key, obj in objects.items():
@@ -194,7 +197,7 @@ class Checkpoint:
                 meta[key]["name"] = obj.name  # restore_variables_on_create's names
             if kind == "layer":
                 meta[key]["scope"] = obj.scope_name
-                for name, var in weights.named_variables(obj).items():
+                for name, var in _matching.named_variables(obj).items():
                     arrays[f"{key}/{name}"] = var.numpy()
                     variables.setdefault(var._id, (f"{key}/{name}", var))
             elif kind == "variable":

@@ -63,8 +63,8 @@ from ..layers.rnn import RNN
 from ..naming import to_snake_case
 from . import _keras_read
 from ._keras_read import keras_format
+from ._matching import assign_arrays, named_variables
 from .errors import CheckpointMismatchError
-from .weights import assign_arrays, named_variables
 
 __all__ = ["is_keras_file", "keras_format", "load_keras_weights", "read_keras_file"]
 

@@ -38,7 +38,7 @@ from .. import optimizers as _optimizers
 from .._warn import warn
 from ..layers import _registry
 from ..layers.base import Layer
-from . import h5io
+from . import _keras_compile, _keras_read, h5io, keras_config, keras_h5
 from ._config_guard import parse, variable_budget
 from .checkpoint import Checkpoint
 from .errors import (
@@ -161,9 +161,7 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
     try:
         stored = h5io.read(path)
     except CheckpointCorruptError:
-        from ._keras_read import keras_format  # only for files that are not nnlib's
-
-        if keras_format(path) is None:
+        if _keras_read.keras_format(path) is None:
             raise
         stored = None
     if stored is None:
@@ -218,8 +216,6 @@ def _load(stored, configs, custom_objects, compile, safe_mode):
 def _load_keras(path, custom_objects, compile, safe_mode):
     """A Keras ``.keras`` or legacy whole-model ``.h5`` file, rebuilt from its
     config by ``keras_config`` and given its weights by ``keras_h5``."""
-    from . import _keras_compile, _keras_read, keras_config, keras_h5
-
     texts = _keras_read.read_model_texts(path)
     if "model_config" not in texts:
         raise CheckpointMismatchError(

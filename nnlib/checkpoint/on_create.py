@@ -5,8 +5,8 @@ optimizer's slots, ``get_or_create_global_step``, or ``nnlib.Variable``) takes
 its value from the file, matched by its full name (``"mnist/dense/kernel"``).
 It is the deferred restore of ``_deferred.py`` keyed by name instead of by
 layer (the layers do not exist yet when the file is read): the file is read and
-checked by the same readers (``h5io``, ``weights``), each value is applied
-through the same checks (``weights._fits``) the moment its variable is created,
+checked by the same reader (``h5io``) as a weights file, each value is applied
+through the same checks (``_matching.fits``) the moment its variable is created,
 and the outcome is a ``RestoreReport``.
 
 Names in the file are the ones a fresh process gives the same code: a weights
@@ -22,7 +22,7 @@ import numpy as np
 
 from .._warn import warn
 from ..engine import variable as _variable
-from . import h5io, weights
+from . import _matching, h5io
 from .report import RestoreReport
 
 __all__ = ["restore_variables_on_create"]
@@ -132,7 +132,7 @@ class _Restorer:
                 return
             self.report.deferred.remove(key)
         single = RestoreReport(path=self.report.path, target=name)
-        fits = weights._fits(key, array, variable, single, False)
+        fits = _matching.fits(key, array, variable, single, False)
         self.report.matched.extend(single.matched)
         self.report.shape_mismatched.extend(single.shape_mismatched)
         self.report.dtype_changed.extend(single.dtype_changed)

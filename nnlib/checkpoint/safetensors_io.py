@@ -32,6 +32,7 @@ import numpy as np
 
 from .. import _atomic
 from . import h5io
+from ._matching import assign_arrays, named_variables
 from ._safetensors_format import (
     DTYPES,
     NNLIB_KEY,
@@ -44,7 +45,6 @@ from ._safetensors_format import (
 )
 from ._save import save_atomically
 from .errors import CheckpointError
-from .weights import assign_arrays, named_variables
 
 __all__ = ["load_safetensors", "load_safetensors_weights", "save_safetensors"]
 

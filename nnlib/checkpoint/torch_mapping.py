@@ -47,11 +47,10 @@ import numpy as np
 
 from ..layers.bidirectional import Bidirectional
 from ..layers.recurrent import RNNBase
-from ..network import Network
+from ._matching import assign_arrays, named_variables
 from ._torch_layouts import SUPPORTED, entries, nchw_to_nhwc_columns, torch_units
 from .errors import CheckpointMismatchError
 from .safetensors_io import read_safetensors, to_numpy
-from .weights import assign_arrays, named_variables
 
 __all__ = [
     "from_torch_state_dict",
@@ -82,12 +81,18 @@ def _owner(leaf, parents, names):
     """The leaf, described; or the layer it is a part of (an attention's
     projection), up to the network holding it."""
     owner = leaf
-    while not isinstance(parents.get(id(owner)), (Network, type(None))):
+    while not _is_network_or_none(parents.get(id(owner))):
         owner = parents[id(owner)]
     if owner is leaf:
         return _describe(leaf, names)
     whole = f"'{owner.name}' ({type(owner).__name__})"
     return f"{whole}, whose part {_describe(leaf, names)}"
+
+
+def _is_network_or_none(layer):
+    # A Network is the layer that tracks layers (track_layer); the network
+    # layer sits above this one, so its class is not imported here.
+    return layer is None or callable(getattr(layer, "track_layer", None))
 
 
 def _check_built(layer, what):

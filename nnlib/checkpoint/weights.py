@@ -9,10 +9,11 @@ created yet (a model not called yet) are kept and applied as each is created.
 
 import numpy as np
 
-from .._warn import warn
-from . import _deferred, h5io
+from ..layers import _weights as _layer_weights
+from . import _deferred, h5io, keras_h5
+from ._matching import assign_arrays, check, fits, match, named_variables
 from .errors import CheckpointCorruptError, CheckpointMismatchError
-from .report import RestoreReport, castable
+from .report import RestoreReport
 
 __all__ = [
     "assign_arrays",
@@ -22,31 +23,6 @@ __all__ = [
     "save_layer_weights",
     "save_weights",
 ]
-
-
-def named_variables(layer):
-    """``{name relative to layer: Variable}`` for every variable, in creation order.
-
-    A variable outside the layer's scope (a layer shared with, and named by,
-    another network) keeps its full name.
-
-    Examples:
-        >>> from nnlib.checkpoint import named_variables
-        >>> dense = nnlib.layers.Dense(2, name="named_example")
-        >>> _ = dense(np.zeros((1, 3)))
-        >>> list(named_variables(dense))
-        ['kernel', 'bias']
-    """
-    prefix = layer.scope_name + "/"
-    named = {}
-    for variable in layer.variables:
-        base = name = variable.name.removeprefix(prefix)
-        k = 0
-        while name in named:  # two variables of one name (made outside scopes)
-            k += 1
-            name = f"{base}_{k}"
-        named[name] = variable
-    return named
 
 
 def save_weights(path, variables, attrs=None, make_dirs=False):
@@ -153,46 +129,6 @@ def load_weights(
     )
 
 
-def assign_arrays(
-    arrays,
-    variables,
-    by_name=True,
-    strict=True,
-    skip_mismatch=False,
-    path=None,
-    target=None,
-):
-    """Assigns ``{name: array}`` to ``{name: Variable}``: all of it, or nothing.
-
-    ``load_weights`` without the file: for importers of other formats, which
-    build the mapping themselves. Arguments as for ``load_weights``; ``path``
-    only names the source in messages.
-
-    Returns:
-        The ``RestoreReport``.
-
-    Raises:
-        CheckpointMismatchError: With the whole report; nothing is changed.
-
-    Examples:
-        >>> from nnlib.checkpoint import assign_arrays
-        >>> w = nnlib.Variable([0., 0.], name="w")
-        >>> assign_arrays({"w": np.array([1., 2.])}, {"w": w}).matched
-        ['w']
-        >>> assign_arrays({"w": np.zeros(3)}, {"w": w})
-        Traceback (most recent call last):
-        ...
-        nnlib.checkpoint.errors.CheckpointMismatchError: cannot load checkpoint: 0 matched, 0 missing, 0 unexpected, 1 shape mismatch
-        ...
-    """
-    report = RestoreReport(path=path, target=target)
-    plan, _ = match(arrays, variables, report, by_name, skip_mismatch)
-    _check(report, strict)
-    for variable, array in plan:
-        variable.assign(array)
-    return report
-
-
 def load_layer_weights(layer, path, by_name=None, strict=True, skip_mismatch=False):
     """Loads weights into a layer or model; see ``Layer.load_weights``.
 
@@ -216,8 +152,6 @@ def load_layer_weights(layer, path, by_name=None, strict=True, skip_mismatch=Fal
     try:
         stored = _read_weights(path)
     except CheckpointCorruptError:
-        from . import keras_h5  # only for files that are not nnlib's
-
         if keras_h5.keras_format(path) is None:
             raise
         return keras_h5.load_keras_weights(layer, path, by_name, strict, skip_mismatch)
@@ -232,7 +166,7 @@ def load_layer_weights(layer, path, by_name=None, strict=True, skip_mismatch=Fal
     plan, later = match(
         stored.arrays, named_variables(layer), report, by_name, skip_mismatch, unbuilt
     )
-    _check(report, strict)
+    check(report, strict)
     for variable, array in plan:
         variable.assign(array)
     actions = {
@@ -241,82 +175,6 @@ def load_layer_weights(layer, path, by_name=None, strict=True, skip_mismatch=Fal
     }
     _deferred.defer(layer, actions)
     return report
-
-
-def match(
-    saved, variables, report, by_name=True, skip_mismatch=False, defer=False, prefix=""
-):
-    """Pairs saved arrays with variables, filling ``report``; assigns nothing.
-
-    Args:
-        saved: ``{name: array}`` from the file.
-        variables: ``{name: Variable}`` of the model.
-        report: The ``RestoreReport`` to fill (names get ``prefix``).
-        by_name: Pair by name, or by position.
-        skip_mismatch: Record shape mismatches as skipped (with a warning).
-        defer: Keep arrays no variable takes for later instead of calling them
-            unexpected (the model is not fully built).
-        prefix: Prepended to names in the report.
-
-    Returns:
-        ``(plan, later)``: ``[(variable, array)]`` to assign, and the
-        ``{name: array}`` kept for variables not created yet.
-
-    Examples:
-        >>> from nnlib.checkpoint import RestoreReport, weights
-        >>> report = RestoreReport()
-        >>> w = nnlib.Variable(np.zeros(2), name="w")
-        >>> plan, later = weights.match({"w": np.ones(2), "x": np.ones(1)}, {"w": w}, report)
-        >>> len(plan), report.unexpected
-        (1, ['x'])
-    """
-    if by_name:
-        pairs = [(n, saved[n], v) for n, v in variables.items() if n in saved]
-        missing = [n for n in variables if n not in saved]
-        extra = [n for n in saved if n not in variables]
-    else:
-        count = min(len(saved), len(variables))
-        pairs = list(zip(variables, saved.values(), variables.values()))[:count]
-        missing = list(variables)[count:]
-        extra = list(saved)[count:]
-    for name in missing:
-        report.add_missing(prefix + name, variables[name].shape, variables[name].dtype)
-    later = {name: saved[name] for name in extra} if defer else {}
-    for name in extra:
-        add = report.add_deferred if defer else report.add_unexpected
-        add(prefix + name, saved[name].shape, saved[name].dtype)
-    plan = []
-    for name, array, variable in pairs:
-        if _fits(prefix + name, array, variable, report, skip_mismatch):
-            plan.append((variable, array))
-    return plan, later
-
-
-def _fits(name, array, variable, report, skip_mismatch):
-    if array.shape != variable.shape:
-        report.add_shape_mismatch(name, array.shape, variable.shape)
-        if skip_mismatch:
-            report.skipped.append(name)
-            warn(
-                f"load_weights: skipping '{name}': saved shape {array.shape}, "
-                f"model shape {variable.shape}"
-            )
-        return False
-    if array.dtype != variable.dtype:
-        report.add_dtype_change(name, array.dtype, variable.dtype)
-        if not castable(array.dtype, variable.dtype):
-            return False
-    report.matched.append(name)
-    return True
-
-
-def _check(report, strict):
-    report.raise_if_mismatched(strict)
-    if not strict and report.unexpected:
-        warn(
-            f"load_weights: {len(report.unexpected)} saved values match no "
-            f"variable and were not loaded: {report.unexpected[:10]}"
-        )
 
 
 _LATE_FIX = (
@@ -328,7 +186,7 @@ _LATE_FIX = (
 def _assigner(name, array, report, skip_mismatch):
     def assign(variable):
         single = RestoreReport(path=report.path, target=report.target)
-        if _fits(name, array, variable, single, skip_mismatch):
+        if fits(name, array, variable, single, skip_mismatch):
             report.matched.append(name)
             variable.assign(array)
         elif not skip_mismatch or single.incompatible_dtypes:
@@ -358,3 +216,8 @@ def _read_weights(path):
             if name.startswith("model/")
         }
     return stored
+
+
+# Layer.save_weights and Layer.load_weights call these: the layers sit below
+# this module, so it hands them over rather than being imported by them.
+_layer_weights.weight_files.update(save=save_layer_weights, load=load_layer_weights)

@@ -19,6 +19,12 @@ __all__ = ["Weights"]
 # restore). Empty, and so free, unless a restore is pending.
 _variable_created_hooks = []
 
+# How save_weights and load_weights write and read files: ``{"save": f(layer,
+# path), "load": f(layer, path, by_name, strict, skip_mismatch)}``, filled in by
+# nnlib.checkpoint.weights as it is imported (``import nnlib`` imports it). The
+# checkpoint layer sits above this one, so the layers never import it.
+weight_files = {}
+
 
 class Weights(Tracked):
     """The variables half of ``Layer`` (not used alone; see ``Layer``)."""
@@ -205,9 +211,7 @@ class Weights(Tracked):
             >>> np.array_equal(d2.kernel.numpy(), d.kernel.numpy())
             True
         """
-        from ..checkpoint import weights
-
-        return weights.save_layer_weights(self, path)
+        return weight_files["save"](self, path)
 
     def load_weights(self, path, by_name=None, strict=True, skip_mismatch=False):
         """Loads a ``save_weights`` (or ``save``) file; a failed load changes nothing.
@@ -249,9 +253,7 @@ class Weights(Tracked):
             nnlib.checkpoint.errors.CheckpointMismatchError: cannot load checkpoint '...d.h5' into '...': 0 matched, 0 missing, 0 unexpected, 2 shape mismatches
             ...
         """
-        from ..checkpoint import weights
-
-        return weights.load_layer_weights(self, path, by_name, strict, skip_mismatch)
+        return weight_files["load"](self, path, by_name, strict, skip_mismatch)
 
     def count_params(self):
         """The number of scalars in the layer's variables.

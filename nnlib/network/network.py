@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..checkpoint import model_io
 from ..engine import nest
 from ..layers import _building
 from ..layers.base import Layer
@@ -203,8 +204,6 @@ class Network(Trainer, Layer):
             >>> nnlib.load_model(path).count_params()
             8
         """
-        from ..checkpoint import model_io
-
         return model_io.save_model(self, path, include_optimizer, overwrite)
 
     def summary(self, print_fn=print):

@@ -42,6 +42,8 @@ class Sequential(Network):
         True
     """
 
+    _takes_single_input = True  # what fit's checks of x need to know (Trainer)
+
     def __init__(self, layers=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         for layer in layers or ():

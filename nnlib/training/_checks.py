@@ -20,7 +20,6 @@ __all__ = [
     "fit_arguments",
     "input_data",
     "is_dataset",
-    "needs_targets",
     "target_data",
     "verbose",
 ]
@@ -139,10 +138,8 @@ def _converted(data, owner, what):
     return _as_array(data, owner, what)
 
 
-def _is_sequential(model):
-    from ..network.sequential import Sequential  # a higher layer, at call time
-
-    return isinstance(model, Sequential)
+def _takes_single_input(model):
+    return getattr(model, "_takes_single_input", False)  # see Trainer
 
 
 def _declared_input_shape(model):
@@ -152,7 +149,7 @@ def _declared_input_shape(model):
         if shape is not None:
             return shape
     shape = getattr(model, "_batch_input_shape", None)
-    if shape is None and _is_sequential(model) and model.layers:
+    if shape is None and _takes_single_input(model) and model.layers:
         shape = model.layers[0]._batch_input_shape
     return shape
 
@@ -175,7 +172,7 @@ def input_data(model, x, owner, what="x"):
     """
     x = _converted(x, owner, what)
     declared = _declared_input_shape(model)
-    single = _is_sequential(model) or _is_single_shape(declared)
+    single = _takes_single_input(model) or _is_single_shape(declared)
     if single and isinstance(x, (list, tuple)) and len(x) == 1:
         x = x[0]  # Keras unwraps [x] for a single-input model
     if single and isinstance(x, (dict, list, tuple)):
@@ -204,18 +201,10 @@ def input_data(model, x, owner, what="x"):
     return x
 
 
-def needs_targets(model, step_name):
-    """Whether the model's ``train_step``/``test_step`` is the built-in one, whose
-    compiled loss needs targets (a custom step may do without)."""
-    from .trainer import Trainer
-
-    return getattr(type(model), step_name) is getattr(Trainer, step_name)
-
-
 def target_data(model, y, owner, step_name, what="y"):
     """``y`` converted like ``x``; None raises when the model's loss needs targets."""
     if y is None:
-        if needs_targets(model, step_name):
+        if model._step_needs_targets(step_name):
             loss = model.compiled_loss.names[0]
             raise ValueError(
                 f"{owner}: {what} is None, but the loss '{loss}' needs targets: "
@@ -233,7 +222,7 @@ def dataset_targets(model, dataset, owner, step_name):
     except (AttributeError, TypeError, ValueError):
         return
     labelled = isinstance(spec, tuple) and len(spec) in (2, 3)
-    if spec is not None and not labelled and needs_targets(model, step_name):
+    if spec is not None and not labelled and model._step_needs_targets(step_name):
         raise ValueError(
             f"{owner}: the Dataset yields x only, but the loss "
             f"'{model.compiled_loss.names[0]}' needs targets: make its elements "

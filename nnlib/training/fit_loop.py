@@ -15,6 +15,7 @@ def run_fit(
     model,
     x,
     y,
+    *,
     batch_size,
     epochs,
     verbose,
@@ -28,7 +29,8 @@ def run_fit(
     steps_per_epoch,
     check_finite,
 ):
-    """Runs ``fit`` for ``model`` (see ``Trainer.fit`` for the arguments).
+    """Runs ``fit`` for ``model`` (see ``Trainer.fit`` for the arguments, which
+    come by keyword).
 
     Everything that can be checked is checked before the first step (and before
     any callback runs): the arguments, the data's types and shapes, the labels'
@@ -71,8 +73,10 @@ def run_fit(
     model.stop_training = False
     object.__setattr__(model, "_untrained_warned", False)  # warn once per fit
     callback_list.on_train_begin()
-    # BackupAndRestore found an interrupted run: go on after its last epoch.
-    initial_epoch = max(initial_epoch, model.__dict__.pop("_resume_at_epoch", 0))
+    # A callback that restored an interrupted run (BackupAndRestore) goes on there.
+    resume_epoch = callback_list.resume_epoch
+    if resume_epoch is not None:
+        initial_epoch = max(initial_epoch, resume_epoch)
     logs, nan_seen = {}, False
     for epoch in range(initial_epoch, epochs):
         model._reset_metrics()

@@ -17,6 +17,8 @@ from .._warn import warn
 from ..engine import nest
 from ..engine.gradient_tape import GradientTape
 from . import _checks, _data_checks, _steps, data_adapter
+from .compile_utils import CompiledLoss, CompiledMetrics
+from .fit_loop import run_fit
 
 __all__ = ["Trainer"]
 
@@ -28,6 +30,10 @@ class Trainer:
     optimizer = None
     stop_training = False
     _untrained_warned = False  # set once per fit: see _train_nothing
+    # Whether the model takes exactly one input array, whatever its input shape
+    # says (Sequential): fit, evaluate and predict then unwrap [x], refuse a
+    # dict or list of arrays, and read the input shape off the first layer.
+    _takes_single_input = False
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
         """Sets the optimizer, loss and metrics ``fit`` and ``evaluate`` use.
@@ -59,8 +65,6 @@ class Trainer:
             >>> type(model.optimizer).__name__      # the failed compile changed nothing
             'GradientDescent'
         """
-        from .compile_utils import CompiledLoss, CompiledMetrics
-
         resolved = {
             "optimizer": _optimizers.get(optimizer),
             "compiled_loss": CompiledLoss(loss, loss_weights),
@@ -75,6 +79,11 @@ class Trainer:
         }
         for name, value in resolved.items():
             object.__setattr__(self, name, value)
+
+    def _step_needs_targets(self, step_name):
+        """Whether ``train_step``/``test_step`` is the built-in one, whose
+        compiled loss needs targets (a custom step may do without)."""
+        return getattr(type(self), step_name) is getattr(Trainer, step_name)
 
     def _check_compiled(self):
         if self.compiled_loss is None:
@@ -184,7 +193,10 @@ class Trainer:
             shuffle: Reshuffle the arrays every epoch (from ``nnlib.random``).
             class_weight: ``{class: weight}`` multiplying each sample's loss.
             sample_weight: Per-sample weights (arrays only).
-            initial_epoch: Epoch to start at (to resume).
+            initial_epoch: Epoch to start at (to resume). A callback that
+                restores an interrupted run (``BackupAndRestore``) may start
+                later: ``fit`` starts at the largest of ``initial_epoch`` and
+                the callbacks' ``resume_epoch`` (see ``Callback``).
             steps_per_epoch: Steps per epoch (needed for an infinite Dataset).
                 As in Keras 3, epochs read one stream of batches, arrays and
                 Datasets alike: an epoch goes on where the previous one
@@ -213,25 +225,23 @@ class Trainer:
             CheckpointWriteError: For a ``ModelCheckpoint`` path that cannot be
                 written, before the first step.
         """
-        from .fit_loop import run_fit
-
         self._check_compiled()
         return run_fit(
             self,
             x,
             y,
-            batch_size,
-            epochs,
-            verbose,
-            callbacks,
-            validation_split,
-            validation_data,
-            shuffle,
-            class_weight,
-            sample_weight,
-            initial_epoch,
-            steps_per_epoch,
-            check_finite,
+            batch_size=batch_size,
+            epochs=epochs,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            shuffle=shuffle,
+            class_weight=class_weight,
+            sample_weight=sample_weight,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            check_finite=check_finite,
         )
 
     def evaluate(
