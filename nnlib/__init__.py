@@ -36,6 +36,7 @@ from .checkpoint import (
 )
 from .engine import *
 from .engine import __all__ as _engine_all
+from .graph import TensorSpec, defun, function, run_functions_eagerly
 from .layers import Input, KerasTensor
 from .network import Model, Network, Sequential
 from .ops import *
@@ -62,6 +63,7 @@ __all__ = [
     "Model",
     "Network",
     "Sequential",
+    "TensorSpec",
     "VariableScope",
     "__version__",
     "clear_session",
@@ -70,6 +72,9 @@ __all__ = [
     "checkpoint",
     "data",
     "datasets",
+    "defun",
+    "function",
+    "graph",
     "get_variable",
     "get_variable_scope",
     "initializers",
@@ -86,6 +91,7 @@ __all__ = [
     "regularization_losses",
     "regularizers",
     "restore_variables_on_create",
+    "run_functions_eagerly",
     "test_util",
     "train",
     "variable_scope",

@@ -11,6 +11,11 @@ import numpy as np
 
 # A unique, increasing id per tensor: tapes key gradients by it (Python's id()
 # can be reused once an object dies), and it orders variables by creation.
+# Checks run before a tensor becomes a Python number or bool: a tracer
+# (``nnlib.function``) adds one that refuses its traced values, whose Python
+# value would be frozen into the graph.
+SCALAR_CHECKS = []
+
 _next_id = itertools.count(1).__next__  # 0 stays free: tapes test ids for truth
 _new = object.__new__
 
@@ -216,6 +221,8 @@ class Tensor:
         return (self[i] for i in range(self._value.shape[0]))
 
     def _scalar(self, kind):
+        for check in SCALAR_CHECKS:  # a tracer refuses Python values of traced tensors
+            check(self, kind)
         if self._value.size != 1:
             raise TypeError(
                 f"only one-element tensors can be converted to Python {kind}; "

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .._args import boolean
+from . import effects as _effects
 from .tensor import Tensor, _next_id, to_array, wrap
 
 # Called as hook(variable) at the end of every Variable's creation: how
@@ -148,6 +149,12 @@ class Variable(Tensor):
             >>> nnlib.Variable([1., 2.]).assign([3., 4.]).numpy()
             array([3., 4.], dtype=float32)
         """
+        if _effects.WATCHERS:  # a tracer redoes the write at each replay
+            with _effects.effect("assign", self.assign, (value,)):
+                return self._write(value)
+        return self._write(value)
+
+    def _write(self, value):
         # A new array rather than a write into the old one: tensors that are
         # views of the old value (reshape, slices, stop_gradient) keep it.
         self._value = np.array(self._checked(value, "assign"), dtype=self._value.dtype)
@@ -160,6 +167,9 @@ class Variable(Tensor):
             >>> nnlib.Variable(1.0).assign_add(2.0).numpy()
             array(3., dtype=float32)
         """
+        if _effects.WATCHERS:
+            with _effects.effect("assign_add", self.assign_add, (delta,)):
+                return self._write(self._value + self._checked(delta, "assign_add"))
         value = self._value + self._checked(delta, "assign_add")
         self._value = np.asarray(value, dtype=self._value.dtype)
         return self
@@ -171,6 +181,9 @@ class Variable(Tensor):
             >>> nnlib.Variable(1.0).assign_sub(2.0).numpy()
             array(-1., dtype=float32)
         """
+        if _effects.WATCHERS:
+            with _effects.effect("assign_sub", self.assign_sub, (delta,)):
+                return self._write(self._value - self._checked(delta, "assign_sub"))
         value = self._value - self._checked(delta, "assign_sub")
         self._value = np.asarray(value, dtype=self._value.dtype)
         return self

@@ -3,10 +3,11 @@
 ``nnlib.ops.normalization`` declares the ops; this module holds what their
 forward and gradient rules share. A rule receives the upstream gradient as a
 Tensor (an outer tape records: higher orders) or as an array (the first-order
-fast path). In Tensor mode it sees ``x`` through ``Kept`` and reconnects the
-saved statistics to ``x`` with ``normalize_moments``; in array mode it uses the
-saved arrays in the op's ``layout``: sums there are matrix-vector products and
-channels-last data is tiled (``Tiled``), which numpy broadcasts over faster.
+fast path). In Tensor mode it sees ``x`` through ``Kept`` and computes the
+statistics from ``x`` again with ``normalize_moments``, recorded; in array mode
+it reads the forward's hidden outputs in the op's ``layout``: sums there are
+matrix-vector products and channels-last data is tiled (``Tiled``), which numpy
+broadcasts over faster.
 """
 
 import functools
@@ -15,7 +16,8 @@ import numpy as np
 
 from . import math as _math
 from . import poly as _poly
-from ._dispatch import ACTIVE, Tensor, record, wrap
+from ._dispatch import Tensor
+from .declare import declare
 from .reduction import kept_shape
 
 
@@ -71,6 +73,11 @@ class Kept:
 
     def __init__(self, shape, axes):
         self.axes, self.kept = axes, kept_shape(shape, axes)
+        self.stats = tuple(d for i, d in enumerate(shape) if i not in axes)
+        # A layer-norm parameter (over ``axes``) broadcast against ``x``, and
+        # the axes its gradient sums over.
+        self.over_axes = tuple(d if i in axes else 1 for i, d in enumerate(shape))
+        self.others = tuple(i for i in range(len(shape)) if i not in axes)
 
     def view(self, v):
         return v
@@ -106,6 +113,7 @@ class Tiled:
         most = max(1, 8192 // max(self.c, 1))  # elements per row: enough to win
         self.t = max(t for t in range(1, most + 1) if rows % t == 0)
         self.shape, self.rows = shape, (rows // self.t, self.t * self.c)
+        self.stats = shape[lead:]
 
     def view(self, v):
         return np.reshape(v, self.rows)
@@ -117,19 +125,28 @@ class Tiled:
         total = np.dot(_ones(v.shape[0], v.dtype), v)
         if self.t == 1:
             return total
-        return np.tile(np.add.reduce(total.reshape(self.t, self.c), axis=0), self.t)
+        return _tile(np.add.reduce(total.reshape(self.t, self.c), axis=0), self.t)
 
     def param(self, p):
-        return np.tile(np.ravel(p), self.t)
+        return _tile(p, self.t)
 
     def stat(self, s, shape):
         return np.reshape(s[: self.c], shape)
 
 
+def _tile(v, t):
+    """``np.tile(np.ravel(v), t)`` without its Python overhead (a few times its
+    cost on channel vectors)."""
+    out = np.empty((t, v.size), v.dtype)
+    out[...] = v.reshape(-1)
+    return out.reshape(-1)
+
+
 @functools.lru_cache(maxsize=256)
-def layout(shape, axes):
-    """The layout of the array fast path: ``Tiled`` when the axes lead."""
-    if axes == tuple(range(len(axes))):
+def layout(shape, axes, tiled=True):
+    """The layout of the array fast path: ``Tiled`` when the axes lead (and
+    ``tiled``), else ``Kept``."""
+    if tiled and axes == tuple(range(len(axes))):
         return Tiled(shape, axes)
     return Kept(shape, axes)
 
@@ -178,41 +195,43 @@ def live(d, lay):
     return lay.param(d)
 
 
-def normalize_moments(x, axes, eps, lay, saved):
-    """Records the saved ``(xhat, mean, var)`` (``x``'s shape, kept stats) as
-    outputs of ``x``: rules call it in Tensor mode, so that an outer tape sees how
-    the forward values they use depend on ``x``."""
-    kept = kept_shape(x.shape, axes)
-    xhat, mean, var = saved[0], saved[1], saved[2]
-    outs = (
-        wrap(lay.unview(xhat)),
-        wrap(lay.stat(mean, kept)),
-        wrap(lay.stat(var, kept)),
+def _moments_forward(x, axes, epsilon, tiled):
+    lay = layout(x.shape, axes, tiled)
+    xhat, mean, var, rstd = moments_normalize(
+        lay.view(x), lay, count(x.shape, axes), epsilon
     )
-    if ACTIVE:
-        n = count(x.shape, axes)
-
-        def backward(dys):
-            du, dmean, dvar = dys
-            at, xh, rs = in_mode(du, x, axes, eps, lay, saved)
-            du = at.view(du)
-            s1, s2 = at.sum(du), at.sum(du * xh)
-            dx = input_gradient(
-                du, rs, xh, rs, s1, s2, n, live(dmean, at), live(dvar, at)
-            )
-            return (at.unview(dx),)
-
-        record("normalize_moments", (x,), outs, backward, raw=True)
-    return outs
+    stats = kept_shape(x.shape, axes)
+    return lay.unview(xhat), lay.stat(mean, stats), lay.stat(var, stats), xhat, rstd
 
 
-def in_mode(dy, x, axes, eps, lay, saved):
-    """The layout, ``xhat`` and ``rstd`` in the mode of ``dy``: the saved arrays,
-    or Tensors connected to ``x`` for outer tapes."""
+# ``(xhat, mean, var)`` of ``x`` (its shape, kept statistics), then hidden
+# ``(xhat, rstd)`` in the layout: ``tiled`` when the forward that uses it ran in
+# ``layout``'s (``fused_batch_norm``), else ``Kept`` (``layer_normalization``).
+NORMALIZE_MOMENTS = declare(
+    "normalize_moments", _moments_forward, outputs=3, hidden=2, saves="x"
+)
+
+
+@NORMALIZE_MOMENTS.gradient
+def _(g):
+    (du, dmean, dvar), x = g.dy, g.inputs[0]
+    axes, eps, tiled = g.attrs["axes"], g.attrs["epsilon"], g.attrs["tiled"]
+    at, xh, rs = in_mode(du, x, axes, eps, tiled, g.outputs[3:])
+    du = at.view(du)
+    s1, s2 = at.sum(du), at.sum(du * xh)
+    n = count(x.shape, axes)
+    dx = input_gradient(du, rs, xh, rs, s1, s2, n, live(dmean, at), live(dvar, at))
+    return (at.unview(dx),)
+
+
+def in_mode(dy, x, axes, eps, tiled, hidden):
+    """The layout, ``xhat`` and ``rstd`` in the mode of ``dy``: the forward's
+    ``hidden`` arrays, or Tensors connected to ``x`` by ``normalize_moments``
+    (the forward again), so that an outer tape sees how they depend on ``x``."""
     if not isinstance(dy, Tensor):
-        return lay, saved[0], saved[3]
-    xhat, _, var = normalize_moments(x, axes, eps, lay, saved)
-    return Kept(x.shape, axes), xhat, _math.rsqrt(var + eps)
+        return layout(x.shape, axes, tiled), hidden[0], hidden[1]
+    xhat, _, var = NORMALIZE_MOMENTS(x, axes=axes, epsilon=eps, tiled=tiled)
+    return layout(x.shape, axes, False), xhat, _math.rsqrt(var + eps)
 
 
 def param_sum(v, axes, kept, shape):

@@ -1,18 +1,21 @@
 """What the softmax family and the fused cross-entropies share.
 
 The forward shifts by the maximum so ``exp`` never overflows (``shifted_exp``).
-Probabilities a gradient rule needs are not recomputed: ``connected`` wraps the
-forward's array and records it as the output of ``softmax``/``log_softmax``/
-``sigmoid`` of the logits for outer tapes, with rules written with nnlib ops so
-they can be differentiated again. ``nnlib.ops.nn`` and ``nnlib.ops.cross_entropy``
-declare the ops.
+``softmax`` and ``log_softmax`` are declared here, with rules that work on arrays
+and on Tensors. The fused cross-entropies keep the forward's exponentials as
+hidden outputs for their first-order rules; when an outer tape records a rule
+(higher order), the rule calls these ops on the logits instead, so that the
+probabilities are recorded as a function of the logits and can be
+differentiated again. ``nnlib.ops.nn`` and ``nnlib.ops.cross_entropy`` hold the
+public functions.
 """
 
 import numpy as np
 
-from . import math as _math
-from ._dispatch import ACTIVE, as_tensor, record, wrap
-from .reduction import normalize_axes, reduce_sum
+from . import poly as _poly
+from ._dispatch import as_tensor
+from .declare import declare
+from .reduction import normalize_axes
 
 
 def float_logits(logits, op):
@@ -40,29 +43,30 @@ def shifted_exp(x, axis):
     return shifted, e, np.sum(e, axis=axis, keepdims=True)
 
 
-def _softmax_grad(dy, y, axis):
-    return y * (dy - reduce_sum(dy * y, axis=axis, keepdims=True))
+def _softmax(x, axis=-1):
+    _, e, total = shifted_exp(x, axis)
+    return e / total
 
 
-def _log_softmax_grad(dy, y, axis):
-    return dy - _math.exp(y) * reduce_sum(dy, axis=axis, keepdims=True)
+SOFTMAX = declare("softmax", _softmax, saves="y")
 
 
-def _sigmoid_grad(dy, y, axis):
-    return dy * y * (1.0 - y)
+@SOFTMAX.gradient
+def _(g):
+    (y,), dy = g.outputs, g.dy
+    return (y * (dy - _poly.reduce_sum(dy * y, axis=g.attrs["axis"], keepdims=True)),)
 
 
-_RULES = {
-    "softmax": _softmax_grad,
-    "log_softmax": _log_softmax_grad,
-    "sigmoid": _sigmoid_grad,
-}
+def _log_softmax(x, axis=-1):
+    shifted, _, total = shifted_exp(x, axis)
+    return shifted - np.log(total)
 
 
-def connected(name, x, value, axis=None):
-    """Wraps ``value`` (``name`` of ``x``, already computed) and records it as such."""
-    y = wrap(value)
-    if ACTIVE:
-        rule = _RULES[name]
-        record(name, (x,), y, lambda dy: (rule(dy, y, axis),))
-    return y
+LOG_SOFTMAX = declare("log_softmax", _log_softmax, saves="y")
+
+
+@LOG_SOFTMAX.gradient
+def _(g):
+    (y,), dy = g.outputs, g.dy
+    total = _poly.reduce_sum(dy, axis=g.attrs["axis"], keepdims=True)
+    return (dy - _poly.exp(y) * total,)

@@ -5,17 +5,20 @@ arrays and state their gradient rule with nnlib ops, so it can be differentiated
 again; the rest (``selu``, ``silu``, ``softsign``, ``hard_sigmoid``) are
 compositions and need no gradient code.
 
-Masks in the rules (where ``relu`` passes a gradient) are computed from the saved
-arrays: they are constants of the rule, so no comparison is recorded. Rules apply
-them as ``dy * mask`` (TensorFlow's ReluGrad does the same): with a random mask
+Masks in the rules (where ``relu`` passes a gradient) are comparisons of the
+saved values: numpy's on the array fast path, recorded (non-differentiable) ops
+when the rule runs on Tensors, so that a traced gradient compares the values of
+each call rather than freezing the mask of the first. Rules apply them as
+``dy * mask`` (TensorFlow's ReluGrad does the same): with a random mask
 ``np.where`` is about twenty times slower than a multiply.
 """
 
 import numpy as np
 
 from . import math as _math
-from ._dispatch import ACTIVE, as_tensor, record, value_of, wrap
-from .declare import elementwise
+from . import poly as _poly
+from ._dispatch import Tensor, as_tensor
+from .declare import declare, elementwise
 from .math import _erfc
 from .registry import Sample, register
 
@@ -81,7 +84,7 @@ def relu(dy, x, y):
         >>> nnlib.relu([-1., 0., 2.])
         nnlib.Tensor([0. 0. 2.], shape=(3,), dtype=float32)
     """
-    return dy * (value_of(y) > 0)
+    return dy * (y > 0)
 
 
 def _relu6(v):
@@ -100,8 +103,7 @@ def relu6(dy, x, y):
         >>> nnlib.relu6([-1., 3., 8.])
         nnlib.Tensor([0. 3. 6.], shape=(3,), dtype=float32)
     """
-    v = value_of(y)
-    return dy * ((v > 0) & (v < 6))
+    return dy * ((y > 0) * (y < 6))
 
 
 def _scalar_parameter(value, name, op):
@@ -109,6 +111,31 @@ def _scalar_parameter(value, name, op):
     if np.ndim(value) != 0 or isinstance(value, (str, bytes)):
         raise ValueError(f"{op}: {name} must be a number, got {value!r}")
     return float(value)
+
+
+def _positive(g):
+    """Where ``x > 0``: read from ``y`` when ``alpha >= 0`` (the same sign)."""
+    return (g.outputs[0] if g.attrs["alpha"] >= 0 else g.inputs[0]) > 0
+
+
+def _leaky_relu(x, alpha):
+    # max(x, alpha x) is x for x > 0 exactly when alpha <= 1; min(...) otherwise.
+    return (np.maximum if alpha <= 1 else np.minimum)(x, x * alpha)
+
+
+# Saves x as well as y: with alpha < 0 the sign of x is not that of y.
+LEAKY_RELU = declare("leaky_relu", _leaky_relu)
+
+
+@LEAKY_RELU.gradient
+def _(g):
+    positive, alpha = _positive(g), g.attrs["alpha"]
+    if isinstance(positive, Tensor):
+        return (g.dy * (_poly.cast(positive, g.dy.dtype) * (1.0 - alpha) + alpha),)
+    slope = positive.astype(g.dy.dtype)  # in place: a third of the passes
+    slope *= 1.0 - alpha
+    slope += alpha
+    return (g.dy * slope,)
 
 
 @register(
@@ -137,27 +164,23 @@ def leaky_relu(x, alpha=0.2):
         nnlib.Tensor([-0.2  2. ], shape=(2,), dtype=float32)
     """
     alpha = _scalar_parameter(alpha, "alpha", "leaky_relu")
-    x = as_tensor(x)
-    v = x._value
-    # max(x, alpha x) is x for x > 0 exactly when alpha <= 1; min(...) otherwise.
-    y = wrap((np.maximum if alpha <= 1 else np.minimum)(v, v * alpha))
-    if ACTIVE:
-        sign_source = _sign_source(x, y, alpha)
-
-        def backward(dy):
-            slope = (sign_source._value > 0).astype(dy.dtype)
-            slope *= 1.0 - alpha
-            slope += alpha
-            return (dy * slope,)
-
-        record("leaky_relu", (x,), y, backward)
-    return y
+    return LEAKY_RELU(as_tensor(x), alpha=alpha)
 
 
-def _sign_source(x, y, alpha):
-    """Where to read ``x > 0`` from: ``y`` when ``alpha >= 0`` (same sign), so the
-    tape keeps the output alive rather than the input."""
-    return y if alpha >= 0 else x
+def _elu(x, alpha):
+    # expm1 sees min(x, 0) only, so it cannot overflow.
+    return np.maximum(x, 0) + alpha * np.expm1(np.minimum(x, 0))
+
+
+ELU = declare("elu", _elu)
+
+
+@ELU.gradient
+def _(g):
+    # For x <= 0 the derivative alpha * exp(x) is y + alpha: no exp again.
+    positive = _positive(g)
+    below = _poly.logical_not(positive)
+    return (g.dy * ((g.outputs[0] + g.attrs["alpha"]) * below + positive),)
 
 
 @register(
@@ -183,20 +206,7 @@ def elu(x, alpha=1.0):
         nnlib.Tensor([-0.6321  2.    ], shape=(2,), dtype=float32)
     """
     alpha = _scalar_parameter(alpha, "alpha", "elu")
-    x = as_tensor(x)
-    v = x._value
-    # expm1 sees min(x, 0) only, so it cannot overflow.
-    y = wrap(np.maximum(v, 0) + alpha * np.expm1(np.minimum(v, 0)))
-    if ACTIVE:
-        sign_source = _sign_source(x, y, alpha)
-
-        def backward(dy):
-            # For x <= 0 the derivative alpha * exp(x) is y + alpha: no exp again.
-            positive = sign_source._value > 0
-            return (dy * ((y + alpha) * ~positive + positive),)
-
-        record("elu", (x,), y, backward)
-    return y
+    return ELU(as_tensor(x), alpha=alpha)
 
 
 @register(Sample(shapes=[(3, 4)], low=-4.0, avoid=(0.0,)), second_order=True)
@@ -226,6 +236,22 @@ def _gelu_tanh(v):
     return v * _sigmoid(2.0 * _GELU_C * u * (1.0 + _GELU_K * u * u))
 
 
+def _gelu(x, approximate=False):
+    if approximate:
+        return _gelu_tanh(x)
+    # Phi(x) as erfc(-x / sqrt 2) / 2, not (1 + erf) / 2: no cancellation.
+    return 0.5 * x * _erfc(x * -_SQRT_HALF)
+
+
+GELU = declare("gelu", _gelu, saves="x")
+
+
+@GELU.gradient
+def _(g):
+    rule = _gelu_tanh_rule if g.attrs["approximate"] else _gelu_rule
+    return (rule(g.dy, g.inputs[0]),)
+
+
 @register(
     Sample(shapes=[(3, 4)], low=-3.0, high=3.0),
     Sample(shapes=[(3, 4)], kwargs={"approximate": True}, low=-3.0, high=3.0),
@@ -252,29 +278,19 @@ def gelu(x, approximate=False):
         >>> nnlib.gelu([1.], approximate=True)
         nnlib.Tensor([0.8412], shape=(1,), dtype=float32)
     """
-    x = as_tensor(x)
-    v = x._value
-    if approximate:
-        y = wrap(_gelu_tanh(v))
-    else:
-        # Phi(x) as erfc(-x / sqrt 2) / 2, not (1 + erf) / 2: no cancellation.
-        y = wrap(0.5 * v * _erfc(v * -_SQRT_HALF))
-    if ACTIVE:
-        rule = _gelu_tanh_rule if approximate else _gelu_rule
-        record("gelu", (x,), y, lambda dy: (rule(dy, x),))
-    return y
+    return GELU(as_tensor(x), approximate=bool(approximate))
 
 
 def _gelu_rule(dy, x):
     # d/dx x * Phi(x) = Phi(x) + x * phi(x)
-    cdf = 0.5 * _math.erfc(x * -_SQRT_HALF)
-    return dy * (cdf + x * _ONE_OVER_SQRT_2PI * _math.exp(-0.5 * x * x))
+    cdf = 0.5 * _poly.erfc(x * -_SQRT_HALF)
+    return dy * (cdf + x * _ONE_OVER_SQRT_2PI * _poly.exp(-0.5 * x * x))
 
 
 def _gelu_tanh_rule(dy, x):
     # d/dx x * s(2 z) = s + x * s * (1 - s) * 2 z', with s = sigmoid(2 z)
     x2 = x * x
-    s = sigmoid((2.0 * _GELU_C) * x * (1.0 + _GELU_K * x2))
+    s = _poly.sigmoid((2.0 * _GELU_C) * x * (1.0 + _GELU_K * x2))
     slope = (2.0 * _GELU_C) * (1.0 + 3.0 * _GELU_K * x2)
     return dy * (s + x * s * (1.0 - s) * slope)
 

@@ -10,16 +10,7 @@ import numpy as np
 
 from . import math as _math
 from . import poly as _poly
-from ._dispatch import (
-    ACTIVE,
-    Tensor,
-    as_tensor,
-    is_float,
-    operands,
-    record,
-    value_of,
-    wrap,
-)
+from ._dispatch import Tensor, as_tensor, is_float, operands, value_of
 from .declare import Spec, declare
 from .registry import Sample, register
 
@@ -246,24 +237,28 @@ def mod(dy, x, y):
     return dy, -dy * (x // y)
 
 
-def _non_differentiable(forward, name, doc):
+def _non_differentiable(forward, name, doc, infer):
+    op_def = declare(name, forward, infer=infer)
+
     def op(x, y):
         x, y = operands(x, y)
-        xv = x._value if isinstance(x, Tensor) else x
-        yv = y._value if isinstance(y, Tensor) else y
         try:
-            out = wrap(forward(xv, yv))
+            return op_def(x, y)
         except ValueError as err:
             raise ValueError(
-                f"{name}: incompatible shapes {np.shape(xv)} and {np.shape(yv)}: {err}"
+                f"{name}: incompatible shapes {np.shape(value_of(x))} and "
+                f"{np.shape(value_of(y))}: {err}"
             ) from None
-        if ACTIVE:
-            record(name, (x, y), out, None)
-        return out
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
+    op.op = op_def
     return register(differentiable=False, name=name)(op)
+
+
+def _comparison_spec(x, y):
+    """A comparison's output: the broadcast shape, bool."""
+    return Spec(np.broadcast_shapes(x.shape, y.shape), np.bool_)
 
 
 floor_divide = _non_differentiable(
@@ -275,6 +270,7 @@ floor_divide = _non_differentiable(
         >>> nnlib.floor_divide([7., -7.], 2.)
         nnlib.Tensor([ 3. -4.], shape=(2,), dtype=float32)
     """,
+    _broadcast_spec,
 )
 
 
@@ -289,7 +285,7 @@ def _comparison(ufunc, symbol):
         >>> nnlib.{name}([1., 2., 3.], 2.).numpy().tolist()
         {expected}
     """
-    return _non_differentiable(ufunc, name, doc)
+    return _non_differentiable(ufunc, name, doc, _comparison_spec)
 
 
 equal = _comparison(np.equal, "==")
@@ -306,6 +302,16 @@ def _where_samples(cond_shape, x_shape, y_shape):
         return [cond, rng.uniform(-2, 2, x_shape), rng.uniform(-2, 2, y_shape)], {}
 
     return Sample(make=make)
+
+
+WHERE = declare("where", np.where, broadcasts=True, saves="x")
+
+
+@WHERE.gradient
+def _(g):
+    # A mask multiply, not a where: the condition gets no gradient.
+    condition = g.inputs[0]
+    return None, g.dy * condition, g.dy * _poly.logical_not(condition)
 
 
 @register(
@@ -331,21 +337,10 @@ def where(condition, x, y):
     """
     condition = as_tensor(condition)
     x, y = operands(x, y)
-    xv = x._value if isinstance(x, Tensor) else x
-    yv = y._value if isinstance(y, Tensor) else y
     try:
-        out = wrap(np.where(condition._value, xv, yv))
+        return WHERE(condition, x, y)
     except ValueError:
         raise ValueError(
-            f"where: incompatible shapes {condition.shape}, {np.shape(xv)} "
-            f"and {np.shape(yv)}"
+            f"where: incompatible shapes {condition.shape}, {np.shape(value_of(x))} "
+            f"and {np.shape(value_of(y))}"
         ) from None
-    if ACTIVE:
-        cv = condition._value
-
-        def backward(dy):
-            # The condition is a constant of the rule: a mask multiply, not a where.
-            return None, reduce_to(dy * cv, x), reduce_to(dy * ~cv, y)
-
-        record("where", (condition, x, y), out, backward, raw=True)
-    return out

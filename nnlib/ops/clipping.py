@@ -5,8 +5,9 @@ import numpy as np
 
 from . import arithmetic as _arith
 from . import math as _math
-from ._dispatch import ACTIVE, Tensor, as_tensor, is_float, record, wrap
-from .arithmetic import reduce_to
+from . import poly as _poly
+from ._dispatch import Tensor, as_tensor, wrap
+from .declare import declare
 from .reduction import reduce_sum
 from .registry import Sample, register
 
@@ -21,9 +22,12 @@ def _clip_samples(rng, python_bounds=False):
     return [x, rng.uniform(-1.1, -0.9, (4,)), rng.uniform(0.9, 1.1, (3, 1))], {}
 
 
+_NUMBERS = (int, float, bool)
+
+
 def _bound(value, x, name):
     """A bound as a weak Python number or a Tensor of ``x``'s dtype."""
-    if type(value) in (int, float, bool):
+    if type(value) in _NUMBERS:
         return value
     if isinstance(value, Tensor):
         if value.dtype != x.dtype:
@@ -53,8 +57,22 @@ def _bound(value, x, name):
     return bound
 
 
-def _raw(v):
-    return v._value if isinstance(v, Tensor) else v
+def _clip_forward(x, lo, hi):
+    return np.minimum(np.maximum(x, lo), hi)
+
+
+CLIP_BY_VALUE = declare("clip_by_value", _clip_forward, broadcasts=True, saves="x")
+
+
+@CLIP_BY_VALUE.gradient
+def _(g):
+    x, lo, hi = g.inputs
+    below, above = x < lo, x > hi
+    inside = _poly.logical_not(below) * _poly.logical_not(above)
+    # Python-number bounds (see _bound) get no gradient: no products for them.
+    dlo = None if type(lo) in _NUMBERS else g.dy * below
+    dhi = None if type(hi) in _NUMBERS else g.dy * above
+    return g.dy * inside, dlo, dhi
 
 
 @register(
@@ -90,19 +108,7 @@ def clip_by_value(x, clip_value_min, clip_value_max):
     x = as_tensor(x)
     lo = _bound(clip_value_min, x, "clip_value_min")
     hi = _bound(clip_value_max, x, "clip_value_max")
-    xv, lov, hiv = x._value, _raw(lo), _raw(hi)
-    y = wrap(np.minimum(np.maximum(xv, lov), hiv))
-    if ACTIVE:
-        below, above = xv < lov, xv > hiv
-
-        def backward(dy):
-            dx = dy * ~(below | above) if is_float(x) else None
-            dlo = reduce_to(dy * below, lo) if is_float(lo) else None
-            dhi = reduce_to(dy * above, hi) if is_float(hi) else None
-            return dx, dlo, dhi
-
-        record("clip_by_value", (x, lo, hi), y, backward)
-    return y
+    return CLIP_BY_VALUE(x, lo, hi)
 
 
 def _is_slices(t):

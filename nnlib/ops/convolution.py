@@ -79,8 +79,7 @@ def _convolve(op, x, kernel, strides, padding, dilation, data_format, spatial):
     shapes = _shapes(x, kernel)
     args = _win.window_args(op, spatial, strides, padding, dilation, shapes)
     win = _win.window_of(op, x4.shape[1:3], k4.shape[:2], args, shapes)
-    name = op if depthwise else "conv2d"
-    return restore(_prim.conv(x4, k4, _prim.Spec(win, depthwise, name)))
+    return restore(_prim.conv(x4, k4, _prim.Spec(win, depthwise)))
 
 
 @register(
@@ -313,5 +312,5 @@ def conv2d_transpose(
             f"{strides}, dilation {dilation} and padding {padding!r} maps to x's "
             f"{(h, w)} (it gives {win.out_hw}; {shapes})"
         )
-    spec = _prim.Spec(win, False, "conv2d")
+    spec = _prim.Spec(win, False)
     return restore(_prim.conv_input(x4, kernel, spec, (n, *out_hw, c_out)))

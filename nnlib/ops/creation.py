@@ -13,7 +13,8 @@ import operator
 import numpy as np
 
 from ..engine.tensor import to_array
-from ._dispatch import ACTIVE, as_tensor, record, wrap
+from ._dispatch import Tensor, as_tensor, wrap
+from .declare import declare
 from .registry import register
 
 __all__ = [
@@ -42,6 +43,11 @@ def _dims(shape, op):
             f"got {dims.tolist()!r}"
         )
     return tuple(int(d) for d in dims.reshape(-1))
+
+
+def _same_tensor(given, array):
+    """``given`` if a Tensor (so a tracer links it), else its ``array``."""
+    return given if isinstance(given, Tensor) else array
 
 
 @register(differentiable=False)
@@ -77,6 +83,19 @@ def ones(shape, dtype=_FLOAT32):
     return wrap(np.ones(_dims(shape, "ones"), dtype))
 
 
+def _zeros_like(x, dtype):
+    return np.zeros(x.shape, x.dtype if dtype is None else dtype)
+
+
+def _ones_like(x, dtype):
+    return np.ones(x.shape, x.dtype if dtype is None else dtype)
+
+
+# Declared without gradient rules: a tape records that no gradient flows.
+ZEROS_LIKE = declare("zeros_like", _zeros_like)
+ONES_LIKE = declare("ones_like", _ones_like)
+
+
 @register(differentiable=False)
 def zeros_like(x, dtype=None):
     """Returns zeros with the shape of ``x`` and its dtype (or ``dtype``).
@@ -94,11 +113,7 @@ def zeros_like(x, dtype=None):
         >>> nnlib.zeros_like(nnlib.constant([[1, 2]]))
         nnlib.Tensor([[0 0]], shape=(1, 2), dtype=int64)
     """
-    x = as_tensor(x)
-    y = wrap(np.zeros(x.shape, x.dtype if dtype is None else dtype))
-    if ACTIVE:
-        record("zeros_like", (x,), y, None)
-    return y
+    return ZEROS_LIKE(as_tensor(x), dtype=dtype)
 
 
 @register(differentiable=False)
@@ -109,11 +124,14 @@ def ones_like(x, dtype=None):
         >>> nnlib.ones_like(np.zeros(2), dtype="float32")
         nnlib.Tensor([1. 1.], shape=(2,), dtype=float32)
     """
-    x = as_tensor(x)
-    y = wrap(np.ones(x.shape, x.dtype if dtype is None else dtype))
-    if ACTIVE:
-        record("ones_like", (x,), y, None)
-    return y
+    return ONES_LIKE(as_tensor(x), dtype=dtype)
+
+
+def _fill(value, dims, dtype):
+    return np.full(dims, value, dtype)
+
+
+FILL = declare("fill", _fill)
 
 
 @register(differentiable=False)
@@ -139,10 +157,7 @@ def fill(dims, value, dtype=None):
     v = to_array(value, dtype)
     if v.ndim:
         raise ValueError(f"fill: value must be a scalar, got shape {v.shape}")
-    y = wrap(np.full(_dims(dims, "fill"), v, v.dtype))
-    if ACTIVE:
-        record("fill", (value,), y, None)
-    return y
+    return FILL(value, dims=_dims(dims, "fill"), dtype=v.dtype)
 
 
 @register(differentiable=False, name="range")
@@ -204,6 +219,14 @@ def _range_dtype(raw, args):
 range = range_  # TensorFlow's name; nothing below uses the builtin
 
 
+def _one_hot(indices, depth, on_value, off_value, axis, dtype):
+    hot = np.moveaxis(indices[..., None] == np.arange(depth), -1, axis)
+    return np.where(hot, on_value, off_value).astype(dtype, copy=False)
+
+
+ONE_HOT = declare("one_hot", _one_hot)
+
+
 @register(differentiable=False)
 def one_hot(indices, depth, on_value=1.0, off_value=0.0, axis=-1, dtype=_FLOAT32):
     """One-hot encodes integer ``indices`` into a new axis of length ``depth``.
@@ -244,11 +267,24 @@ def one_hot(indices, depth, on_value=1.0, off_value=0.0, axis=-1, dtype=_FLOAT32
             f"one_hot: axis must be -1 or in [0, {idx.ndim}] for indices "
             f"of shape {idx.shape}, got {axis}"
         )
-    hot = np.moveaxis(idx[..., None] == np.arange(depth), -1, axis)
-    y = wrap(np.where(hot, on_value, off_value).astype(dtype, copy=False))
-    if ACTIVE:
-        record("one_hot", (indices,), y, None)
-    return y
+    return ONE_HOT(
+        _same_tensor(indices, idx),
+        depth=depth,
+        on_value=on_value,
+        off_value=off_value,
+        axis=axis,
+        dtype=dtype,
+    )
+
+
+def _sequence_mask(lengths, maxlen, dtype):
+    if maxlen is None:
+        maxlen = int(lengths.max()) if lengths.size else 0
+    mask = np.arange(maxlen) < lengths[..., None]
+    return mask if np.dtype(dtype) == np.bool_ else mask.astype(dtype)
+
+
+SEQUENCE_MASK = declare("sequence_mask", _sequence_mask)
 
 
 @register(differentiable=False)
@@ -287,13 +323,11 @@ def sequence_mask(lengths, maxlen=None, dtype=np.bool_):
             f"sequence_mask: lengths must be non-negative, got {n.min()} in "
             f"lengths of shape {n.shape}"
         )
-    if maxlen is None:
-        maxlen = int(n.max()) if n.size else 0
-    maxlen = operator.index(maxlen)
-    if maxlen < 0:
-        raise ValueError(f"sequence_mask: maxlen must be non-negative, got {maxlen}")
-    mask = np.arange(maxlen) < n[..., None]
-    y = wrap(mask if np.dtype(dtype) == np.bool_ else mask.astype(dtype))
-    if ACTIVE:
-        record("sequence_mask", (lengths,), y, None)
-    return y
+    if maxlen is not None:
+        maxlen = operator.index(maxlen)
+        if maxlen < 0:
+            raise ValueError(
+                f"sequence_mask: maxlen must be non-negative, got {maxlen}"
+            )
+    # maxlen None stays None: the longest length is read when the op runs.
+    return SEQUENCE_MASK(_same_tensor(lengths, n), maxlen=maxlen, dtype=dtype)

@@ -1,18 +1,24 @@
 """Cross-entropies from logits: sparse, dense (softmax) and sigmoid, each fused.
 
 Each is computed stably from the logits in one op (shifted by the maximum, or
-``log1p(exp(-|x|))`` for the sigmoid), and its gradient rule reuses the forward's
-probabilities through ``_softmax.connected``, so it can be differentiated again.
+``log1p(exp(-|x|))`` for the sigmoid). The forward's exponentials are hidden
+outputs, from which the first-order rule gets the probabilities without
+recomputing them; when an outer tape records the rule (higher order), it calls
+``softmax``, ``log_softmax`` or ``sigmoid`` on the logits instead, so that the
+probabilities are recorded and can be differentiated again.
 """
 
 import numpy as np
 
-from ..engine.tape import needs_gradient
-from ._dispatch import ACTIVE, as_tensor, record, wrap
-from ._softmax import class_axis, connected, float_logits, shifted_exp
-from .reduction import kept_shape, reduce_sum
+from . import activations as _activations
+from . import creation as _creation
+from . import poly as _poly
+from ._dispatch import Tensor, as_tensor
+from ._softmax import LOG_SOFTMAX, SOFTMAX, class_axis, float_logits, shifted_exp
+from .declare import declare
+from .reduction import kept_shape
 from .registry import Sample, register
-from .shape import cast, reshape
+from .shape import cast
 
 __all__ = [
     "sigmoid_cross_entropy_with_logits",
@@ -57,6 +63,34 @@ def _check_sparse_labels(labels, logits, op):
     return labels
 
 
+def _sparse_softmax_xent(labels, logits):
+    shifted, e, total = shifted_exp(logits, -1)
+    picked = np.take_along_axis(shifted, labels[..., None], axis=-1)[..., 0]
+    return np.log(total[..., 0]) - picked, e, total
+
+
+SPARSE_SOFTMAX_XENT = declare(
+    "sparse_softmax_cross_entropy_with_logits",
+    _sparse_softmax_xent,
+    hidden=2,
+    saves="x",
+)
+
+
+@SPARSE_SOFTMAX_XENT.gradient
+def _(g):
+    (labels, logits), dy = g.inputs, g.dy
+    if isinstance(dy, Tensor):  # recorded: the probabilities as an op of the logits
+        p = SOFTMAX(logits, axis=-1)
+        one_hot = _creation.one_hot(labels, logits.shape[-1], dtype=logits.dtype)
+    else:
+        e, total = g.outputs[1:]
+        p = e / total
+        one_hot = np.zeros(logits.shape, logits.dtype)
+        np.put_along_axis(one_hot, labels[..., None], 1, axis=-1)
+    return None, (p - one_hot) * _poly.reshape(dy, labels.shape + (1,))
+
+
 @register(
     Sample(make=_sparse_samples), Sample(make=_sparse_samples_3d), second_order=True
 )
@@ -88,22 +122,7 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits):
     op = "sparse_softmax_cross_entropy_with_logits"
     logits = float_logits(logits, op)
     labels = _check_sparse_labels(labels, logits, op)
-    index = labels._value[..., None]
-    shifted, e, total = shifted_exp(logits._value, -1)
-    picked = np.take_along_axis(shifted, index, axis=-1)[..., 0]
-    loss = wrap(np.log(total[..., 0]) - picked)
-    if ACTIVE:
-        probs = e / total
-        expanded = labels.shape + (1,)
-
-        def backward(dy):
-            one_hot = np.zeros(logits.shape, logits.dtype)
-            np.put_along_axis(one_hot, index, 1, axis=-1)
-            p = connected("softmax", logits, probs, -1)
-            return None, (p - one_hot) * reshape(dy, expanded)
-
-        record(op, (labels, logits), loss, backward)
-    return loss
+    return SPARSE_SOFTMAX_XENT(labels, logits)
 
 
 def _dense_samples(rng):
@@ -113,6 +132,37 @@ def _dense_samples(rng):
 
 def _dense_samples_axis0(rng):
     return [rng.uniform(0.0, 1.0, (3, 2)), rng.uniform(-2, 2, (3, 2))], {"axis": 0}
+
+
+def _softmax_xent(labels, logits, axis=-1):
+    shifted, e, total = shifted_exp(logits, axis)
+    log_probs = shifted - np.log(total)
+    return -np.sum(labels * log_probs, axis=axis), log_probs, e, total
+
+
+SOFTMAX_XENT = declare(
+    "softmax_cross_entropy_with_logits",
+    _softmax_xent,
+    hidden=3,
+    saves="x",
+    prunes=True,
+)
+
+
+@SOFTMAX_XENT.gradient
+def _(g):
+    (labels, logits), axis = g.inputs, g.attrs["axis"]
+    dy = _poly.reshape(g.dy, kept_shape(logits.shape, (axis,)))
+    recorded = isinstance(dy, Tensor)  # then the probabilities are ops of the logits
+    _, log_probs, e, total = g.outputs
+    p = SOFTMAX(logits, axis=axis) if recorded else e / total
+    mass = _poly.reduce_sum(labels, axis=axis, keepdims=True)
+    dlogits = (p * mass - labels) * dy
+    if g.needs is not None and not g.needs[0]:
+        return None, dlogits
+    if recorded:
+        log_probs = LOG_SOFTMAX(logits, axis=axis)
+    return -log_probs * dy, dlogits
 
 
 @register(
@@ -147,25 +197,28 @@ def softmax_cross_entropy_with_logits(labels, logits, axis=-1):
     logits = float_logits(logits, op)
     labels = _labels_like(labels, logits, op)
     axis = class_axis(axis, logits, op)
-    shifted, e, total = shifted_exp(logits._value, axis)
-    log_probs = shifted - np.log(total)
-    loss = wrap(-np.sum(labels._value * log_probs, axis=axis))
-    if ACTIVE:
-        probs = e / total
-        kept = kept_shape(logits.shape, (axis,))
-        need_labels = needs_gradient(labels)
+    return SOFTMAX_XENT(labels, logits, axis=axis)
 
-        def backward(dy):
-            dy = reshape(dy, kept)
-            p = connected("softmax", logits, probs, axis)
-            mass = reduce_sum(labels, axis=axis, keepdims=True)
-            dlogits = (p * mass - labels) * dy
-            if not need_labels:
-                return None, dlogits
-            return -connected("log_softmax", logits, log_probs, axis) * dy, dlogits
 
-        record(op, (labels, logits), loss, backward)
-    return loss
+def _sigmoid_xent(labels, logits):
+    e = np.exp(-np.abs(logits))
+    return np.maximum(logits, 0) - logits * labels + np.log1p(e), e
+
+
+SIGMOID_XENT = declare(
+    "sigmoid_cross_entropy_with_logits", _sigmoid_xent, hidden=1, saves="x"
+)
+
+
+@SIGMOID_XENT.gradient
+def _(g):
+    (labels, logits), dy = g.inputs, g.dy
+    if isinstance(dy, Tensor):  # recorded; sigmoid's forward gives the same values
+        s = _activations.sigmoid(logits)
+    else:
+        e = g.outputs[1]
+        s = np.where(logits >= 0, 1 / (1 + e), e / (1 + e))
+    return -dy * logits, dy * (s - labels)
 
 
 @register(Sample(shapes=[(3, 4), (3, 4)], low=-3.0, high=3.0), second_order=True)
@@ -193,15 +246,4 @@ def sigmoid_cross_entropy_with_logits(labels, logits):
     op = "sigmoid_cross_entropy_with_logits"
     logits = float_logits(logits, op)
     labels = _labels_like(labels, logits, op)
-    x, z = logits._value, labels._value
-    e = np.exp(-np.abs(x))
-    loss = wrap(np.maximum(x, 0) - x * z + np.log1p(e))
-    if ACTIVE:
-        sig = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-        def backward(dy):
-            s = connected("sigmoid", logits, sig)
-            return -dy * logits, dy * (s - labels)
-
-        record(op, (labels, logits), loss, backward)
-    return loss
+    return SIGMOID_XENT(labels, logits)

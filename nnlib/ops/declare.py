@@ -184,6 +184,7 @@ class Op:
         self.rule = None
         self._keep_x = "x" in saves
         self._keep_y = "y" in saves
+        self._single = outputs == 1 and not hidden
 
     def gradient(self, rule):
         """Sets the gradient rule ``rule(g: Grad) -> tuple of input gradients``.
@@ -215,16 +216,34 @@ class Op:
         return specs if self.outputs != 1 else specs[0]
 
     def __call__(self, *inputs, **attrs):
-        values = [x._value if isinstance(x, Tensor) else x for x in inputs]
-        result = self.forward(*values, **attrs)
-        if self.outputs != 1 or self.hidden:
-            n = len(result) - self.hidden if self.outputs is None else self.outputs
-            visible = tuple(wrap(r) for r in result[:n])
-            hidden = tuple(wrap(r) for r in result[n:])
-            y = visible if self.outputs != 1 else visible[0]
+        # The eager hot path: every op call runs this, so the common shapes (one
+        # or two inputs, one output) avoid building lists and generators.
+        n = len(inputs)
+        if n == 1:
+            x = inputs[0]
+            values = (x._value if isinstance(x, Tensor) else x,)
+        elif n == 2:
+            x, z = inputs
+            values = (
+                x._value if isinstance(x, Tensor) else x,
+                z._value if isinstance(z, Tensor) else z,
+            )
         else:
-            visible, hidden = None, ()
+            values = tuple([x._value if isinstance(x, Tensor) else x for x in inputs])
+        result = self.forward(*values, **attrs) if attrs else self.forward(*values)
+        if self._single:
             y = wrap(result)
+            if ACTIVE:
+                self._record(inputs, values, y, (y,), (), attrs)
+            return y
+        if self.outputs == 1:  # one output and hidden ones (a mask, saved values)
+            y = wrap(result[0])
+            visible, hidden = (y,), tuple(map(wrap, result[1:]))
+        else:
+            count = len(result) - self.hidden if self.outputs is None else self.outputs
+            visible = tuple(map(wrap, result[:count]))
+            hidden = tuple(map(wrap, result[count:]))
+            y = visible
         if ACTIVE:
             self._record(inputs, values, y, visible, hidden, attrs)
         return y
@@ -235,28 +254,31 @@ class Op:
             record(self.name, inputs, y, None, node=node)
             return
         rule, broadcasts = self.rule, self.broadcasts
-        needs = tuple(map(needs_gradient, inputs)) if self.prunes else _ALL
-        ins = inputs if self._keep_x else (None,) * len(inputs)
-        ins_raw = values if self._keep_x else ins
-        outs = visible if visible is not None else (y,)
-        if not self._keep_y:
-            outs = (None,) * len(outs)
-        outs = outs + hidden
-        shapes = [np.shape(v) for v in values] if broadcasts else None
-        dtypes = [_dtype_of(x) for x in inputs] if broadcasts else None
+        needs = tuple([needs_gradient(x) for x in inputs]) if self.prunes else _ALL
+        if self._keep_x:
+            ins, ins_raw = inputs, values
+        else:
+            ins = ins_raw = (None,) * len(inputs)
+        outs = (visible if self._keep_y else (None,) * len(visible)) + hidden
+        if broadcasts:
+            shapes = [np.shape(v) for v in values]
+            dtypes = [_dtype_of(x) for x in inputs]
 
         def backward(dy):
-            raw = not isinstance(dy[0] if isinstance(dy, list) else dy, Tensor)
-            if raw:
-                o = tuple(t._value if t is not None else None for t in outs)
-                grads = rule(Grad(dy, ins_raw, o, attrs, needs))
-            else:
+            if isinstance(dy[0] if type(dy) is list else dy, Tensor):
                 grads = rule(Grad(dy, ins, outs, attrs, needs))
+            else:  # the first-order fast path: arrays throughout
+                o = tuple([None if t is None else t._value for t in outs])
+                grads = rule(Grad(dy, ins_raw, o, attrs, needs))
             if broadcasts:
-                grads = tuple(
-                    _unbroadcast(d, shape, dtype)
-                    for d, shape, dtype in zip(grads, shapes, dtypes)
-                )
+                grads = list(grads)
+                for i, d in enumerate(grads):
+                    if d is not None and (
+                        dtypes[i] is None
+                        or d.shape != shapes[i]
+                        or d.dtype != dtypes[i]
+                    ):
+                        grads[i] = _unbroadcast(d, shapes[i], dtypes[i])
             return grads
 
         record(self.name, inputs, y, backward, raw=self.raw, node=node)

@@ -4,11 +4,10 @@ import string
 
 import numpy as np
 
-from ..engine.tape import needs_gradient
-from ._dispatch import ACTIVE, as_tensor, record, wrap
-from .reduction import sum_to_shape
+from . import poly as _poly
+from ._dispatch import Tensor, as_tensor
+from .declare import declare
 from .registry import Sample, register
-from .shape import broadcast_to, cast, reshape
 
 __all__ = ["einsum"]
 
@@ -76,22 +75,53 @@ def _parse_einsum(equation, shapes):
     return tuple(subs), out, ",".join(subs) + "->" + out, optimize
 
 
-def _einsum_gradient(i, subs, out, tensors, dy):
-    """The gradient of operand ``i``: einsum of the other operands and ``dy``."""
+def _einsum_forward(*operands, equation, optimize=False):
+    return np.einsum(equation, *operands, optimize=optimize)
+
+
+EINSUM = declare("einsum", _einsum_forward, prunes=True)
+
+
+@EINSUM.gradient
+def _(g):
+    lhs, out = g.attrs["equation"].split("->")
+    subs = lhs.split(",")
+    return tuple(
+        _einsum_gradient(i, subs, out, g.inputs, g.dy)
+        if g.needs is None or g.needs[i]
+        else None
+        for i in range(len(subs))
+    )
+
+
+def _einsum_gradient(i, subs, out, operands, dy):
+    """The gradient of operand ``i``: einsum of the other operands and ``dy``.
+
+    Works on Tensors and on numpy arrays (see ``nnlib.ops.poly``).
+    """
     others = [k for k in range(len(subs)) if k != i]
     available = set(out).union(*(subs[k] for k in others))
     target = "".join(c for c in subs[i] if c in available)
     spec = ",".join([subs[k] for k in others] + [out]) + "->" + target
-    g = einsum(spec, *[tensors[k] for k in others], dy)
-    shape = tensors[i].shape
+    g = _any_einsum(spec, *[operands[k] for k in others], dy)
+    shape = operands[i].shape
     # Indices summed in this operand alone get the gradient broadcast back.
-    g = reshape(
+    g = _poly.reshape(
         g, tuple(g.shape[target.index(c)] if c in available else 1 for c in subs[i])
     )
     if g.shape != shape:  # then undo numpy's broadcasting of length-1 axes
-        g = sum_to_shape(g, tuple(1 if s == 1 else d for s, d in zip(shape, g.shape)))
-        g = broadcast_to(g, shape)
-    return g if g.dtype == tensors[i].dtype else cast(g, tensors[i].dtype)
+        kept = tuple(1 if s == 1 else d for s, d in zip(shape, g.shape))
+        g = _poly.broadcast_to(_poly.sum_to_shape(g, kept), shape)
+    dtype = operands[i].dtype
+    return g if g.dtype == dtype else _poly.cast(g, dtype)
+
+
+def _any_einsum(equation, *operands):
+    """``einsum`` when an operand is a Tensor (recorded), numpy's otherwise."""
+    if any(isinstance(v, Tensor) for v in operands):
+        return einsum(equation, *operands)
+    _, _, spec, optimize = _parse_einsum(equation, tuple(v.shape for v in operands))
+    return np.einsum(spec, *operands, optimize=optimize)
 
 
 def _einsum_sample(equation, *shapes):
@@ -144,16 +174,5 @@ def einsum(equation, *operands):
         )
     tensors = [as_tensor(t) for t in operands]
     shapes = tuple(t.shape for t in tensors)
-    subs, out, spec, optimize = _parse_einsum(equation, shapes)
-    y = wrap(np.einsum(spec, *[t._value for t in tensors], optimize=optimize))
-    if ACTIVE:
-        needs = [needs_gradient(t) for t in tensors]
-
-        def backward(dy):
-            return tuple(
-                _einsum_gradient(i, subs, out, tensors, dy) if need else None
-                for i, need in enumerate(needs)
-            )
-
-        record("einsum", tuple(tensors), y, backward)
-    return y
+    _, _, spec, optimize = _parse_einsum(equation, shapes)
+    return EINSUM(*tensors, equation=spec, optimize=optimize)

@@ -10,11 +10,27 @@ the lookup is differentiable to any order.
 
 import numpy as np
 
-from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
-from .indexing import _scatter_add, _sparse_rows
+from ._dispatch import Tensor, as_tensor
+from .declare import declare
+from .indexing import _ARRAY, _scatter_add, _sparse_rows
 from .registry import Sample, register
 
 __all__ = ["embedding_lookup"]
+
+
+def _lookup(params, ids):
+    return np.take(params, ids, axis=0)
+
+
+EMBEDDING_LOOKUP = declare("embedding_lookup", _lookup, saves="x")
+
+
+@EMBEDDING_LOOKUP.gradient
+def _(g):
+    params, ids = g.inputs
+    if isinstance(g.dy, Tensor):
+        return _scatter_add(g.dy, (ids,), _ARRAY, params.shape), None
+    return _sparse_rows(g.dy, ids, params.shape), None
 
 
 def _sample(params_shape, ids):
@@ -83,13 +99,4 @@ def embedding_lookup(params, ids):
         raise ValueError(f"{op}: params must have rank >= 1, got a scalar")
     shape = params.shape
     idx = _ids(ids, shape[0], op)
-    y = wrap(np.take(params._value, idx, axis=0))
-    if ACTIVE:
-
-        def backward(dy):
-            if isinstance(dy, Tensor):
-                return _scatter_add(dy, idx, shape), None
-            return _sparse_rows(dy, idx, shape), None
-
-        record(op, (params, ids), y, backward, raw=True)
-    return y
+    return EMBEDDING_LOOKUP(params, ids if isinstance(ids, Tensor) else idx)

@@ -7,10 +7,10 @@ tuple of ints, or None for all axes; negative axes count from the end) and
 
 import numpy as np
 
-from . import math as _math
-from . import shape as _shape
+from . import poly as _poly
 from ._axes import kept_shape, normalize_axes
-from ._dispatch import ACTIVE, as_tensor, record, wrap
+from ._dispatch import as_tensor
+from .declare import declare
 from .registry import Sample, register
 
 __all__ = ["reduce_logsumexp", "reduce_max", "reduce_min"]
@@ -22,29 +22,36 @@ _SAMPLES = (
 )
 
 
-def _extremum(ufunc, name, x, axis, keepdims):
+def _extremum_op(ufunc, name):
+    op = declare(name, ufunc.reduce)
+
+    @op.gradient
+    def _(g):
+        # Ties share the gradient equally (TensorFlow's rule); the share is
+        # piecewise constant in x (the comparison passes no gradient).
+        (x,), (y,), axes = g.inputs, g.outputs, g.attrs["axis"]
+        kept = kept_shape(x.shape, axes)
+        hit = _poly.cast(x == _poly.reshape(y, kept), x.dtype)
+        share = hit / _poly.reduce_sum(hit, axis=axes, keepdims=True)
+        return (_poly.reshape(g.dy, kept) * share,)
+
+    return op
+
+
+REDUCE_MAX = _extremum_op(np.maximum, "reduce_max")
+REDUCE_MIN = _extremum_op(np.minimum, "reduce_min")
+
+
+def _extremum(op, x, axis, keepdims):
     x = as_tensor(x)
-    axes = normalize_axes(axis, x.ndim, name)
-    xv = x._value
+    axes = normalize_axes(axis, x.ndim, op.name)
     try:
-        y = wrap(ufunc.reduce(xv, axis=axes, keepdims=keepdims))
+        return op(x, axis=axes, keepdims=keepdims)
     except ValueError:
         raise ValueError(
-            f"{name}: cannot reduce a tensor of shape {x.shape} over "
+            f"{op.name}: cannot reduce a tensor of shape {x.shape} over "
             f"axes {axes}: a reduced slice is empty"
         ) from None
-    if ACTIVE:
-        kept = kept_shape(xv.shape, axes)
-
-        def backward(dy):
-            # Ties share the gradient equally (TensorFlow's rule); the share is
-            # piecewise constant in x, so it can stay a constant.
-            hit = (xv == np.reshape(y._value, kept)).astype(xv.dtype)
-            share = hit / np.add.reduce(hit, axis=axes, keepdims=True)
-            return (_shape.reshape(dy, kept) * wrap(share),)
-
-        record(name, (x,), y, backward)
-    return y
 
 
 @register(*_SAMPLES, second_order=True)
@@ -68,7 +75,7 @@ def reduce_max(x, axis=None, keepdims=False):
         >>> nnlib.reduce_max([[1., 5.], [3., 2.]], axis=1)
         nnlib.Tensor([5. 3.], shape=(2,), dtype=float32)
     """
-    return _extremum(np.maximum, "reduce_max", x, axis, keepdims)
+    return _extremum(REDUCE_MAX, x, axis, keepdims)
 
 
 @register(*_SAMPLES, second_order=True)
@@ -81,7 +88,29 @@ def reduce_min(x, axis=None, keepdims=False):
         >>> nnlib.reduce_min([[1., 5.], [3., 2.]], axis=0)
         nnlib.Tensor([1. 2.], shape=(2,), dtype=float32)
     """
-    return _extremum(np.minimum, "reduce_min", x, axis, keepdims)
+    return _extremum(REDUCE_MIN, x, axis, keepdims)
+
+
+def _logsumexp_forward(x, axis, keepdims=False):
+    x = x if x.dtype.kind in "fc" else x.astype(np.float64)
+    shift = np.maximum.reduce(x, axis=axis, keepdims=True, initial=-np.inf)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    total = np.add.reduce(np.exp(x - shift), axis=axis, keepdims=True)
+    y = np.log(total) + shift
+    if keepdims:
+        return y
+    return y.reshape(tuple(d for i, d in enumerate(x.shape) if i not in axis))
+
+
+REDUCE_LOGSUMEXP = declare("reduce_logsumexp", _logsumexp_forward)
+
+
+@REDUCE_LOGSUMEXP.gradient
+def _(g):
+    (x,), (y,), axes = g.inputs, g.outputs, g.attrs["axis"]
+    kept = kept_shape(x.shape, axes)
+    softmax = _poly.exp(x - _poly.reshape(y, kept))
+    return (_poly.reshape(g.dy, kept) * softmax,)
 
 
 @register(*_SAMPLES, second_order=True)
@@ -108,20 +137,4 @@ def reduce_logsumexp(x, axis=None, keepdims=False):
     """
     x = as_tensor(x)
     axes = normalize_axes(axis, x.ndim, "reduce_logsumexp")
-    xv = x._value if x.dtype.kind in "fc" else x._value.astype(np.float64)
-    shift = np.maximum.reduce(xv, axis=axes, keepdims=True, initial=-np.inf)
-    shift = np.where(np.isfinite(shift), shift, 0)
-    total = np.add.reduce(np.exp(xv - shift), axis=axes, keepdims=True)
-    yv = np.log(total) + shift
-    if not keepdims:
-        yv = yv.reshape(tuple(d for i, d in enumerate(xv.shape) if i not in axes))
-    y = wrap(yv)
-    if ACTIVE:
-        kept = kept_shape(x.shape, axes)
-
-        def backward(dy):
-            softmax = _math.exp(x - _shape.reshape(y, kept))
-            return (_shape.reshape(dy, kept) * softmax,)
-
-        record("reduce_logsumexp", (x,), y, backward)
-    return y
+    return REDUCE_LOGSUMEXP(x, axis=axes, keepdims=keepdims)

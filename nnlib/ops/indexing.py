@@ -1,8 +1,13 @@
 """Indexing: numpy-style ``x[key]`` (basic, boolean-mask and integer-array), gather.
 
-Every gradient here is ``_scatter_add``, whose own gradient is ``getitem`` again, so
+Every gradient here is ``scatter_add``, whose own gradient is ``getitem`` again, so
 indexing is differentiable to any order; but ``gather`` along axis 0 gives
 ``IndexedSlices`` (the rows it read) when no outer tape records its backward pass.
+
+The index arrays inside a key (integer arrays, boolean masks) are the ops' inputs,
+after the indexed tensor; the rest of the key (ints, slices, ``None``, ``...``) is
+the ``key`` attribute, with ``_ARRAY`` where each array goes. A tracer replaying
+``x[x > 0]`` then reads the mask as data, not as a constant.
 """
 
 import operator
@@ -10,21 +15,69 @@ import operator
 import numpy as np
 
 from ..engine.indexed_slices import IndexedSlices
-from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
+from ._dispatch import Tensor, as_tensor
+from .declare import declare
 from .registry import Sample, register
 
 __all__ = ["boolean_mask", "gather", "getitem"]
 
 
-def _plain_key(key):
-    """Turns Tensors inside an index into numpy arrays; lists into arrays."""
-    if isinstance(key, tuple):
-        return tuple(_plain_key(k) for k in key)
-    if isinstance(key, Tensor):
-        return key._value
-    if isinstance(key, list):
-        return np.asarray(key)
+class _Array:
+    """The place of an index array in a ``key`` attribute (the array is an input)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "ARRAY"
+
+    def __reduce__(self):
+        return "_ARRAY"  # one instance, also after pickling or copying
+
+
+_ARRAY = _Array()
+_ARRAYS = (Tensor, np.ndarray, list)
+
+
+def _split_key(key):
+    """``(template, arrays)``: ``key`` with each index array replaced by ``_ARRAY``,
+    and those arrays in order (Tensors stay Tensors, lists become arrays)."""
+    if type(key) is tuple:
+        for k in key:
+            if isinstance(k, _NESTED):
+                break
+        else:  # basic indexing, the common case: no arrays
+            return key, ()
+    elif isinstance(key, _ARRAYS):
+        return _ARRAY, (np.asarray(key) if type(key) is list else key,)
+    else:
+        return key, ()
+    arrays = []
+    return _template(key, arrays), arrays
+
+
+_NESTED = (*_ARRAYS, tuple)
+
+
+def _template(key, arrays):
+    if type(key) is tuple:
+        return tuple([_template(k, arrays) for k in key])
+    if isinstance(key, _ARRAYS):
+        arrays.append(np.asarray(key) if type(key) is list else key)
+        return _ARRAY
     return key
+
+
+def _numpy_key(template, arrays):
+    """The numpy key: ``template`` with ``arrays`` in its places."""
+    if template is _ARRAY:
+        return arrays[0]
+    return _filled(template, iter(arrays))
+
+
+def _filled(template, arrays):
+    if type(template) is tuple:
+        return tuple([_filled(k, arrays) for k in template])
+    return next(arrays) if template is _ARRAY else template
 
 
 def _describe(key):
@@ -43,9 +96,54 @@ def _describe(key):
     return ", ".join(one(k) for k in (key if isinstance(key, tuple) else (key,)))
 
 
-def _has_integer_array(key):
-    parts = key if isinstance(key, tuple) else (key,)
-    return any(isinstance(k, np.ndarray) and k.dtype.kind in "iu" for k in parts)
+def _getitem_forward(x, *arrays, key):
+    return x[_numpy_key(key, arrays) if arrays else key]
+
+
+GETITEM = declare("getitem", _getitem_forward, saves="x")
+
+
+@GETITEM.gradient
+def _(g):
+    x, *arrays = g.inputs
+    dx = _scatter_add(g.dy, arrays, g.attrs["key"], x.shape)
+    return (dx, *(None for _ in arrays))
+
+
+def _scatter_add_forward(dy, *arrays, key, shape):
+    dx = np.zeros(shape, dy.dtype)
+    if not arrays:
+        dx[key] = dy
+    elif any(a.dtype.kind in "iu" for a in arrays):  # repeated indices add up
+        np.add.at(dx, _numpy_key(key, arrays), dy)
+    else:
+        dx[_numpy_key(key, arrays)] = dy
+    return dx
+
+
+SCATTER_ADD = declare("scatter_add", _scatter_add_forward, saves="x")
+
+
+@SCATTER_ADD.gradient
+def _(g):
+    _, *arrays = g.inputs
+    return (_read(g.dy, arrays, g.attrs["key"]), *(None for _ in arrays))
+
+
+def _read(x, arrays, key):
+    """``x[key]`` for a key template and its arrays: recorded on Tensors, numpy
+    on arrays (a gradient rule's first-order fast path)."""
+    if isinstance(x, Tensor):
+        return GETITEM(x, *arrays, key=key)
+    return _getitem_forward(x, *arrays, key=key)
+
+
+def _scatter_add(dy, arrays, key, shape):
+    """The gradient of ``getitem``: ``dy`` added into zeros of ``shape`` at the key
+    (repeated integer indices add up); recorded on Tensors, numpy on arrays."""
+    if isinstance(dy, Tensor):
+        return SCATTER_ADD(dy, *arrays, key=key, shape=shape)
+    return _scatter_add_forward(dy, *arrays, key=key, shape=shape)
 
 
 def _getitem_samples(rng):
@@ -88,31 +186,32 @@ def getitem(x, key):
         nnlib.Tensor([4. 5. 6.], shape=(3,), dtype=float32)
     """
     x = as_tensor(x)
-    key = _plain_key(key)
+    template, arrays = _split_key(key)
     try:
-        y = wrap(x._value[key])
+        return GETITEM(x, *arrays, key=template)
     except IndexError as err:
+        values = [a._value if isinstance(a, Tensor) else a for a in arrays]
         raise IndexError(
-            f"getitem: index [{_describe(key)}] is invalid for a tensor "
-            f"of shape {x.shape}: {err}"
+            f"getitem: index [{_describe(_numpy_key(template, values))}] is invalid "
+            f"for a tensor of shape {x.shape}: {err}"
         ) from None
-    if ACTIVE:
-        x_shape = x.shape
-        record("getitem", (x,), y, lambda dy: (_scatter_add(dy, key, x_shape),))
-    return y
 
 
-def _scatter_add(dy, key, shape):
-    """The gradient of ``getitem``: ``dy`` added into zeros of ``shape`` at ``key``."""
-    dx = np.zeros(shape, dy.dtype)
-    if _has_integer_array(key):
-        np.add.at(dx, key, dy._value)
-    else:
-        dx[key] = dy._value
-    out = wrap(dx)
-    if ACTIVE:
-        record("scatter_add", (dy,), out, lambda ddx: (getitem(ddx, key),))
-    return out
+def _gather_forward(params, indices, axis, batch_dims):
+    return params[_gather_key(indices, params.shape, axis, batch_dims)]
+
+
+GATHER = declare("gather", _gather_forward, saves="x")
+
+
+@GATHER.gradient
+def _(g):
+    params, idx = g.inputs
+    axis, shape = g.attrs["axis"], params.shape
+    if axis == 0 and not isinstance(g.dy, Tensor):  # as TensorFlow: rows, so sparse
+        return _sparse_rows(g.dy, idx, shape), None
+    template, arrays = _split_key(_gather_key(idx, shape, axis, g.attrs["batch_dims"]))
+    return _scatter_add(g.dy, arrays, template, shape), None
 
 
 def _gather_sample(params_shape, indices, **kwargs):
@@ -190,20 +289,8 @@ def gather(params, indices, axis=None, batch_dims=0):
             f"gather: index {int(idx[bad].flat[0])} is out of range for "
             f"axis {axis} of size {shape[axis]} (params shape {shape})"
         )
-    key = _gather_key(idx, shape, axis, b)
-    y = wrap(params._value[key])
-    if ACTIVE:
-        if axis == 0:  # as TensorFlow: rows of params, so sparse
-
-            def backward(dy):
-                if isinstance(dy, Tensor):
-                    return (_scatter_add(dy, key, shape),)
-                return (_sparse_rows(dy, idx, shape),)
-
-            record("gather", (params,), y, backward, raw=True)
-        else:
-            record("gather", (params,), y, lambda dy: (_scatter_add(dy, key, shape),))
-    return y
+    indices = indices if isinstance(indices, Tensor) else idx
+    return GATHER(params, indices, axis=axis, batch_dims=b)
 
 
 def _sparse_rows(dy, idx, shape):
@@ -214,7 +301,8 @@ def _sparse_rows(dy, idx, shape):
 
 
 def _gather_key(idx, shape, axis, batch_dims):
-    """The numpy index that ``gather`` reads with (and scatters its gradient at)."""
+    """The numpy index that ``gather`` reads with (and scatters its gradient at);
+    ``idx`` is an array, or a Tensor in a recorded gradient."""
     if batch_dims == 0:
         return (slice(None),) * axis + (idx,)
     # Index grids on every axis before ``axis`` keep numpy's advanced-index result
@@ -265,6 +353,7 @@ def boolean_mask(tensor, mask, axis=0):
         nnlib.Tensor([[3. 4.]], shape=(1, 2), dtype=float32)
     """
     tensor = as_tensor(tensor)
+    given = mask
     mask = mask._value if isinstance(mask, Tensor) else np.asarray(mask)
     if mask.dtype.kind != "b":
         raise TypeError(f"boolean_mask: mask must be boolean, got {mask.dtype}")
@@ -279,4 +368,6 @@ def boolean_mask(tensor, mask, axis=0):
             f"boolean_mask: mask of shape {mask.shape} does not match the "
             f"axes from {axis} of a tensor of shape {tensor.shape}"
         )
+    # A mask Tensor stays one: getitem's input, not a constant, to a tracer.
+    mask = given if isinstance(given, Tensor) else mask
     return getitem(tensor, (slice(None),) * axis + (mask,))

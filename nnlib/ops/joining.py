@@ -4,11 +4,15 @@
 ``unstack``, so every rule here is differentiable again.
 """
 
+import itertools
+
 import numpy as np
 
-from ._dispatch import ACTIVE, Tensor, as_tensor, is_float, record, wrap
+from . import poly as _poly
+from ._dispatch import Tensor, as_tensor
+from .declare import declare
 from .registry import Sample, register
-from .shape import cast, checked_axis
+from .shape import checked_axis
 
 __all__ = ["concat", "split", "stack", "unstack"]
 
@@ -26,11 +30,33 @@ def _tensors(values, op):
     return [as_tensor(v) for v in values]
 
 
-def _cast_back(grad, dtype):
-    """The gradient for an input of ``dtype`` (None: the input carries none)."""
-    if dtype is None:
-        return None
-    return grad if grad.dtype == dtype else cast(grad, dtype)
+def _cast_back(grads, inputs):
+    """The gradients in the inputs' dtypes (None for an input that carries none)."""
+    return tuple(
+        None if x.dtype.kind not in "fc" else _poly.cast(d, x.dtype)
+        for d, x in zip(grads, inputs)
+    )
+
+
+def _concat(*xs, axis):
+    return np.concatenate(xs, axis)
+
+
+CONCAT = declare("concat", _concat, saves="x")
+
+
+@CONCAT.gradient
+def _(g):
+    axis = g.attrs["axis"]
+    sizes = [x.shape[axis] for x in g.inputs]
+    if isinstance(g.dy, Tensor):
+        return _cast_back(split(g.dy, sizes, axis), g.inputs)
+    return _cast_back(np.split(g.dy, _ends(sizes), axis), g.inputs)
+
+
+def _ends(sizes):
+    """Where each part but the last ends: ``np.split``'s indices."""
+    return list(itertools.accumulate(sizes[:-1]))
 
 
 @register(
@@ -72,17 +98,22 @@ def concat(values, axis):
         raise ValueError(
             f"concat: shapes {_shapes(shapes)} differ on an axis other than {axis}"
         )
-    y = wrap(np.concatenate([t._value for t in tensors], axis=axis))
-    if ACTIVE:
-        sizes = [s[axis] for s in shapes]
-        dtypes = [t.dtype if is_float(t) else None for t in tensors]
+    return CONCAT(*tensors, axis=axis)
 
-        def backward(dy):
-            parts = split(dy, sizes, axis)
-            return tuple(_cast_back(g, d) for g, d in zip(parts, dtypes))
 
-        record("concat", tuple(tensors), y, backward)
-    return y
+def _stack(*xs, axis):
+    return np.stack(xs, axis)
+
+
+STACK = declare("stack", _stack, saves="x")
+
+
+@STACK.gradient
+def _(g):
+    axis = g.attrs["axis"]
+    if isinstance(g.dy, Tensor):
+        return _cast_back(unstack(g.dy, axis), g.inputs)
+    return _cast_back(_unstack(g.dy, axis), g.inputs)
 
 
 @register(
@@ -115,15 +146,22 @@ def stack(values, axis=0):
             f"stack: tensors must have the same shape, got shapes {_shapes(shapes)}"
         )
     axis = checked_axis(axis, len(shapes[0]) + 1, "stack", f"shapes {_shapes(shapes)}")
-    y = wrap(np.stack([t._value for t in tensors], axis=axis))
-    if ACTIVE:
-        dtypes = [t.dtype if is_float(t) else None for t in tensors]
+    return STACK(*tensors, axis=axis)
 
-        def backward(dy):
-            return tuple(_cast_back(g, d) for g, d in zip(unstack(dy, axis), dtypes))
 
-        record("stack", tuple(tensors), y, backward)
-    return y
+def _unstack(x, axis):
+    return tuple(np.moveaxis(x, axis, 0))
+
+
+UNSTACK = declare("unstack", _unstack, outputs=None, saves="")
+
+
+@UNSTACK.gradient
+def _(g):
+    axis = g.attrs["axis"]
+    if isinstance(g.dy[0], Tensor):
+        return (stack(g.dy, axis),)
+    return (np.stack(g.dy, axis),)
 
 
 @register(
@@ -150,10 +188,9 @@ def unstack(x, axis=0):
     """
     x = as_tensor(x)
     axis = checked_axis(axis, x.ndim, "unstack", f"a tensor of shape {x.shape}")
-    ys = [wrap(v) for v in np.moveaxis(x._value, axis, 0)]
-    if ACTIVE and ys:
-        record("unstack", (x,), tuple(ys), lambda dys: (stack(dys, axis),))
-    return ys
+    if not x.shape[axis]:
+        return []
+    return list(UNSTACK(x, axis=axis))
 
 
 def _split_sizes(spec, size, where):
@@ -207,7 +244,19 @@ def split(x, num_or_size_splits, axis=0):
     axis = checked_axis(axis, x.ndim, "split", f"a tensor of shape {x.shape}")
     where = f"axis {axis} of size {x.shape[axis]} (shape {x.shape})"
     sizes = _split_sizes(num_or_size_splits, x.shape[axis], where)
-    ys = [wrap(v) for v in np.split(x._value, np.cumsum(sizes)[:-1], axis=axis)]
-    if ACTIVE:
-        record("split", (x,), tuple(ys), lambda dys: (concat(dys, axis),))
-    return ys
+    return list(SPLIT(x, sizes=tuple(sizes), axis=axis))
+
+
+def _split(x, sizes, axis):
+    return tuple(np.split(x, _ends(sizes), axis))
+
+
+SPLIT = declare("split", _split, outputs=None, saves="")
+
+
+@SPLIT.gradient
+def _(g):
+    axis = g.attrs["axis"]
+    if isinstance(g.dy[0], Tensor):
+        return (concat(g.dy, axis),)
+    return (np.concatenate(g.dy, axis),)

@@ -2,14 +2,14 @@
 
 import numpy as np
 
-from ..engine.tape import needs_gradient
-from . import arithmetic as _arith
+from . import math as _math
 from . import poly as _poly
-from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
+from ._axes import kept_shape
+from ._dispatch import Tensor, as_tensor
 from .declare import declare
 from .reduction import normalize_axes, reduce_max, reduce_sum
 from .registry import Sample, register
-from .shape import cast, reshape, transpose
+from .shape import cast, reshape
 
 __all__ = ["matmul", "norm", "tensordot"]
 
@@ -157,7 +157,34 @@ def _contraction_axes(a, b, axes):
 def _permuted(x, order):
     """Transposes ``x``, whose axes are the source axes ``order``, to source order."""
     perm = tuple(int(i) for i in np.argsort(order))
-    return x if perm == tuple(range(len(perm))) else transpose(x, perm)
+    return x if perm == tuple(range(len(perm))) else _poly.transpose(x, perm)
+
+
+TENSORDOT = declare("tensordot", np.tensordot, prunes=True)
+
+
+@TENSORDOT.gradient
+def _(g):
+    (a, b), dy = g.inputs, g.dy
+    a_axes, b_axes = g.attrs["axes"]
+    a_free = [i for i in range(a.ndim) if i not in a_axes]
+    b_free = [i for i in range(b.ndim) if i not in b_axes]
+    da = db = None
+    if g.needs is None or g.needs[0]:  # axes: a's free ones, then b's contracted
+        dy_b = list(range(len(a_free), len(a_free) + len(b_free)))
+        da = _permuted(
+            _poly.tensordot(dy, b, (dy_b, b_free)),
+            a_free + [a_axes[b_axes.index(j)] for j in sorted(b_axes)],
+        )
+        da = da if da.dtype == a.dtype else _poly.cast(da, a.dtype)
+    if g.needs is None or g.needs[1]:
+        dy_a = list(range(len(a_free)))
+        db = _permuted(
+            _poly.tensordot(a, dy, (a_free, dy_a)),
+            [b_axes[a_axes.index(i)] for i in sorted(a_axes)] + b_free,
+        )
+        db = db if db.dtype == b.dtype else _poly.cast(db, b.dtype)
+    return da, db
 
 
 @register(
@@ -191,51 +218,24 @@ def tensordot(a, b, axes):
     """
     a, b = as_tensor(a), as_tensor(b)
     a_axes, b_axes = _contraction_axes(a, b, axes)
-    y = wrap(np.tensordot(a._value, b._value, (a_axes, b_axes)))
-    if ACTIVE:
-        need_a, need_b = needs_gradient(a), needs_gradient(b)
-        a_free = [i for i in range(a.ndim) if i not in a_axes]
-        b_free = [i for i in range(b.ndim) if i not in b_axes]
-        dy_a = list(range(len(a_free)))
-        dy_b = list(range(len(a_free), len(a_free) + len(b_free)))
-
-        def backward(dy):
-            da = db = None
-            if need_a:  # axes: a's free ones, then b's contracted ones in b's order
-                g = tensordot(dy, b, (dy_b, b_free))
-                da = _permuted(
-                    g, a_free + [a_axes[b_axes.index(j)] for j in sorted(b_axes)]
-                )
-                da = da if da.dtype == a.dtype else cast(da, a.dtype)
-            if need_b:
-                g = tensordot(a, dy, (a_free, dy_a))
-                db = _permuted(
-                    g, [b_axes[a_axes.index(i)] for i in sorted(a_axes)] + b_free
-                )
-                db = db if db.dtype == b.dtype else cast(db, b.dtype)
-            return da, db
-
-        record("tensordot", (a, b), y, backward)
-    return y
+    return TENSORDOT(a, b, axes=(tuple(a_axes), tuple(b_axes)))
 
 
-def _abs(x):
-    # Subgradient sign(0) = 0 at zero, as TensorFlow's abs has.
-    return x * wrap(np.sign(x._value))
+def _norm_forward(x, axis, keepdims=False):
+    return np.sqrt(np.add.reduce(x * x, axis=axis, keepdims=keepdims))
 
 
-def _euclidean(x, axes, keepdims):
-    y = wrap(np.sqrt(np.add.reduce(x._value * x._value, axis=axes, keepdims=keepdims)))
-    if ACTIVE:
-        kept = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+# The euclidean norm, fused: the 1 and inf norms are compositions.
+NORM = declare("norm", _norm_forward)
 
-        def backward(dy):
-            # x / ||x|| is 0/0 at the origin; the gradient there is defined as 0.
-            yk = reshape(y, kept)
-            return (reshape(dy, kept) * x / _arith.where(yk == 0.0, 1.0, yk),)
 
-        record("norm", (x,), y, backward)
-    return y
+@NORM.gradient
+def _(g):
+    (x,), (y,) = g.inputs, g.outputs
+    kept = kept_shape(x.shape, g.attrs["axis"])
+    # x / ||x|| is 0/0 at the origin; the gradient there is defined as 0.
+    yk = _poly.reshape(y, kept)
+    return (_poly.reshape(g.dy, kept) * x / _poly.where(yk == 0.0, 1.0, yk),)
 
 
 _ORDS = ("euclidean", "fro", 1, 2, np.inf)
@@ -294,14 +294,15 @@ def norm(x, ord="euclidean", axis=None, keepdims=False):
     if x.dtype.kind not in "fc":
         x = cast(x, np.float64)  # as np.linalg.norm does
     if ord in ("euclidean", "fro") or (ord == 2 and not pair):
-        return _euclidean(x, axes, keepdims)
+        return NORM(x, axis=axes, keepdims=keepdims)
+    # |x| has the subgradient sign(0) = 0 at zero, as TensorFlow's abs has.
     if not pair:
-        return (reduce_sum if ord == 1 else reduce_max)(_abs(x), axes, keepdims)
+        return (reduce_sum if ord == 1 else reduce_max)(_math.abs(x), axes, keepdims)
     if ord == 2:
         raise ValueError(
             "norm: the spectral matrix norm (ord=2 with two axes) is not supported"
         )
     # ord=1 sums down the rows axis then takes the largest column; inf the reverse.
     first, second = axes if axes[0] == axis[0] % x.ndim else axes[::-1]
-    summed = reduce_sum(_abs(x), first if ord == 1 else second, keepdims=True)
+    summed = reduce_sum(_math.abs(x), first if ord == 1 else second, keepdims=True)
     return reduce_max(summed, axes, keepdims)

@@ -9,8 +9,9 @@ differentiable to any order.
 
 import numpy as np
 
-from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
+from ._dispatch import Tensor, as_tensor
 from .creation import _dims
+from .declare import declare
 from .indexing import getitem
 from .registry import Sample, register
 
@@ -30,7 +31,8 @@ def _indices(indices, op):
 
 
 def _key(idx, shape, batch_dims, op):
-    """The numpy index reading ``idx``'s coordinates from a tensor of ``shape``."""
+    """The numpy index reading ``idx``'s coordinates from a tensor of ``shape``,
+    after checking them (errors name ``op``)."""
     b, depth = batch_dims, idx.shape[-1]
     if not 0 <= b < idx.ndim or b + depth > len(shape):
         raise ValueError(
@@ -57,7 +59,13 @@ def _key(idx, shape, batch_dims, op):
         np.arange(n).reshape((1,) * i + (n,) + (1,) * (rank - i - 1))
         for i, n in enumerate(shape[:b])
     )
-    return grids + tuple(idx[..., j] for j in range(depth))
+    return grids + _coordinates(idx)
+
+
+def _coordinates(idx):
+    """The index arrays of the coordinates in ``idx``'s last axis (no batch axes);
+    Tensors in a recorded gradient."""
+    return tuple(idx[..., j] for j in range(idx.shape[-1]))
 
 
 def _gather_sample(params_shape, indices, **kwargs):
@@ -112,6 +120,21 @@ def gather_nd(params, indices, batch_dims=0):
     return getitem(params, _key(idx, params.shape, batch_dims, "gather_nd"))
 
 
+def _scatter_nd_forward(indices, updates, shape):
+    out = np.zeros(shape, updates.dtype)
+    np.add.at(out, _coordinates(indices), updates)
+    return out
+
+
+SCATTER_ND = declare("scatter_nd", _scatter_nd_forward, saves="x")
+
+
+@SCATTER_ND.gradient
+def _(g):
+    idx, _ = g.inputs
+    return None, g.dy[_coordinates(idx)]
+
+
 def _scatter_sample(indices, updates_shape, shape):
     def make(rng):
         return [np.array(indices), rng.uniform(-2, 2, updates_shape)], {"shape": shape}
@@ -153,7 +176,7 @@ def scatter_nd(indices, updates, shape):
     updates = as_tensor(updates)
     idx = _indices(indices, "scatter_nd")
     shape = _dims(shape, "scatter_nd")
-    key = _key(idx, shape, 0, "scatter_nd")
+    _key(idx, shape, 0, "scatter_nd")  # checks the coordinates
     expected = idx.shape[:-1] + shape[idx.shape[-1] :]
     if updates.shape != expected:
         raise ValueError(
@@ -161,9 +184,6 @@ def scatter_nd(indices, updates, shape):
             f"+ shape[{idx.shape[-1]}:]) for indices of shape {idx.shape} and "
             f"shape {shape}; got {updates.shape}"
         )
-    out = np.zeros(shape, updates.dtype)
-    np.add.at(out, key, updates._value)
-    y = wrap(out)
-    if ACTIVE:
-        record("scatter_nd", (updates,), y, lambda dy: (getitem(dy, key),))
-    return y
+    return SCATTER_ND(
+        indices if isinstance(indices, Tensor) else idx, updates, shape=shape
+    )

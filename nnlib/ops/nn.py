@@ -1,8 +1,9 @@
 """Neural-network functions: the softmax family, l2_loss, bias_add and dropout.
 
 The softmax family is fused: the forward shifts by the maximum so ``exp`` never
-overflows, and the gradient rules (in ``_softmax.py``, shared with the
-cross-entropies) are written with nnlib ops so they can be differentiated again.
+overflows, and the ops (declared in ``_softmax.py``, which the cross-entropies
+share) have gradient rules that work on Tensors, so they can be differentiated
+again.
 The cross-entropies from logits are in ``cross_entropy.py`` (and importable from
 here as well).
 """
@@ -13,8 +14,8 @@ from .. import random as _random
 from .._warn import warn
 from . import math as _math
 from . import shape as _shape
-from ._dispatch import ACTIVE, as_tensor, record, wrap
-from ._softmax import class_axis, connected, float_logits, shifted_exp
+from ._dispatch import as_tensor
+from ._softmax import LOG_SOFTMAX, SOFTMAX, class_axis, float_logits
 
 # Re-exported (not in __all__, which would list them twice in nnlib.ops and the
 # API reference) so ``from nnlib.ops.nn import ...`` keeps working.
@@ -23,6 +24,7 @@ from .cross_entropy import (  # noqa: F401
     softmax_cross_entropy_with_logits,
     sparse_softmax_cross_entropy_with_logits,
 )
+from .declare import declare
 from .reduction import reduce_sum
 from .registry import Sample, register
 
@@ -67,8 +69,7 @@ def softmax(logits, axis=-1):
     """
     logits = float_logits(logits, "softmax")
     axis = class_axis(axis, logits, "softmax")
-    _, e, total = shifted_exp(logits._value, axis)
-    return connected("softmax", logits, e / total, axis)
+    return SOFTMAX(logits, axis=axis)
 
 
 @register(*_CLASSES, second_order=True)
@@ -97,8 +98,7 @@ def log_softmax(logits, axis=-1):
     """
     logits = float_logits(logits, "log_softmax")
     axis = class_axis(axis, logits, "log_softmax")
-    shifted, _, total = shifted_exp(logits._value, axis)
-    return connected("log_softmax", logits, shifted - np.log(total), axis)
+    return LOG_SOFTMAX(logits, axis=axis)
 
 
 @register(Sample(shapes=[(3, 4)]), second_order=True)
@@ -185,6 +185,24 @@ def _noise_shape(noise_shape, shape):
     return noise
 
 
+def _dropout(x, rate, noise_shape, seed=None):
+    # Drawn when run, so every call (and every replay of a traced graph) draws
+    # afresh; with a seed, from a private generator seeded with it each time.
+    rng = np.random.default_rng(seed) if seed is not None else _random.get_generator()
+    keep = rng.random(noise_shape) >= rate
+    mask = (keep * (1.0 / (1.0 - rate))).astype(x.dtype)
+    return x * mask, mask
+
+
+# The scaled mask is a hidden output: the rule reads it, a tracer sees it.
+DROPOUT = declare("dropout", _dropout, hidden=1, saves="")
+
+
+@DROPOUT.gradient
+def _(g):
+    return (g.dy * g.outputs[1],)
+
+
 @register(
     Sample(shapes=[(3, 4)], kwargs={"rate": 0.5, "seed": 1}),
     Sample(
@@ -246,14 +264,7 @@ def dropout(x, rate=None, training=True, noise_shape=None, seed=None, keep_prob=
     if not training or rate == 0.0:
         return x
     shape = _noise_shape(noise_shape, x.shape)
-    rng = np.random.default_rng(seed) if seed is not None else _random.get_generator()
-    keep = rng.random(shape) >= rate
-    mask = (keep * (1.0 / (1.0 - rate))).astype(x.dtype)
-    y = wrap(x._value * mask)
-    if ACTIVE:
-        scale = wrap(mask)
-        record("dropout", (x,), y, lambda dy: (dy * scale,))
-    return y
+    return DROPOUT(x, rate=rate, noise_shape=shape, seed=seed)
 
 
 def _rate_of_keep_prob(rate, keep_prob):

@@ -10,12 +10,12 @@ their rules share (and the array fast path's layouts) is in ``_normalize.py``.
 
 import numpy as np
 
-from ..engine.tape import needs_gradient
 from ..engine.tensor import to_array
 from . import _normalize as _norm
 from . import math as _math
 from . import poly as _poly
-from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
+from ._dispatch import Tensor, as_tensor, wrap
+from .declare import declare
 from .reduction import kept_shape, normalize_axes, reduce_mean
 from .registry import Sample, register
 from .shape import reshape
@@ -171,6 +171,42 @@ def moments(x, axes, keepdims=False):
     return (mean if keepdims else reshape(mean, variance.shape)), variance
 
 
+def _fbn_forward(x, scale, offset, axes, epsilon):
+    lay = _norm.layout(x.shape, axes)
+    xhat, mean, var, rstd = _norm.moments_normalize(
+        lay.view(x), lay, _norm.count(x.shape, axes), epsilon
+    )
+    g = None if scale is None else lay.param(scale)
+    b = None if offset is None else lay.param(offset)
+    y = lay.unview(_norm.affine(xhat, g, b))
+    return y, lay.stat(mean, lay.stats), lay.stat(var, lay.stats), xhat, rstd
+
+
+# ``(y, mean, var)``, then hidden ``(xhat, rstd)`` in ``_norm.layout``'s view.
+FUSED_BATCH_NORM = declare(
+    "fused_batch_norm", _fbn_forward, outputs=3, hidden=2, saves="x", prunes=True
+)
+
+
+@FUSED_BATCH_NORM.gradient
+def _(g):
+    (x, scale, offset), (dy, dmean, dvar) = g.inputs, g.dy
+    axes, eps = g.attrs["axes"], g.attrs["epsilon"]
+    at, xh, rs = _norm.in_mode(dy, x, axes, eps, True, g.outputs[3:])
+    gg = None if scale is None else at.param(scale)
+    dy = at.view(dy)
+    s1, s2 = at.sum(dy), at.sum(dy * xh)
+    dx = None
+    if g.needs[0]:
+        a, t1, t2 = (rs, s1, s2) if gg is None else (gg * rs, gg * s1, gg * s2)
+        dmean, dvar = _norm.live(dmean, at), _norm.live(dvar, at)
+        n = _norm.count(x.shape, axes)
+        dx = at.unview(_norm.input_gradient(dy, a, xh, rs, t1, t2, n, dmean, dvar))
+    dscale = None if scale is None else at.stat(s2, scale.shape)
+    doffset = None if offset is None else at.stat(s1, offset.shape)
+    return dx, dscale, doffset
+
+
 def _fbn_sample(shape, axes, params):
     def make(rng):
         args = [rng.uniform(-2, 2, shape)]
@@ -231,34 +267,44 @@ def fused_batch_norm(x, scale, offset, axes, epsilon=1e-3):
     shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
     scale = _param(scale, x, "scale", op, shape, kept, axes)
     offset = _param(offset, x, "offset", op, shape, kept, axes)
-    n, eps = _norm.count(x.shape, axes), float(epsilon)
-    lay = _norm.layout(x.shape, axes)
-    saved = _norm.moments_normalize(lay.view(x._value), lay, n, eps)
-    g = None if scale is None else lay.param(scale._value)
-    b = None if offset is None else lay.param(offset._value)
-    y = lay.unview(_norm.affine(saved[0], g, b))
-    outs = (wrap(y), wrap(lay.stat(saved[1], shape)), wrap(lay.stat(saved[2], shape)))
-    if ACTIVE:
-        need_x = needs_gradient(x)
+    return FUSED_BATCH_NORM(x, scale, offset, axes=axes, epsilon=float(epsilon))
 
-        def backward(dys):
-            dy, dmean, dvar = dys
-            at, xh, rs = _norm.in_mode(dy, x, axes, eps, lay, saved)
-            gg = g if scale is None or at is lay else at.param(scale)
-            dy = at.view(dy)
-            s1, s2 = at.sum(dy), at.sum(dy * xh)
-            dx = None
-            if need_x:
-                a, t1, t2 = (rs, s1, s2) if gg is None else (gg * rs, gg * s1, gg * s2)
-                dmean, dvar = _norm.live(dmean, at), _norm.live(dvar, at)
-                dx = _norm.input_gradient(dy, a, xh, rs, t1, t2, n, dmean, dvar)
-                dx = at.unview(dx)
-            dscale = None if scale is None else at.stat(s2, scale.shape)
-            doffset = None if offset is None else at.stat(s1, offset.shape)
-            return dx, dscale, doffset
 
-        record(op, (x, scale, offset), outs, backward, raw=True)
-    return outs
+def _ln_forward(x, scale, offset, axes, epsilon):
+    lay = _norm.layout(x.shape, axes, False)
+    pkept = lay.over_axes
+    xhat, _, _, rstd = _norm.moments_normalize(
+        x, lay, _norm.count(x.shape, axes), epsilon
+    )
+    g = None if scale is None else scale.reshape(pkept)
+    b = None if offset is None else offset.reshape(pkept)
+    return _norm.affine(xhat, g, b), xhat, rstd
+
+
+# ``y``, then hidden ``(xhat, rstd)`` (``x``'s shape, kept statistics).
+LAYER_NORMALIZATION = declare(
+    "layer_normalization", _ln_forward, hidden=2, saves="x", prunes=True
+)
+
+
+@LAYER_NORMALIZATION.gradient
+def _(g):
+    (x, scale, offset), dy = g.inputs, g.dy
+    axes, eps = g.attrs["axes"], g.attrs["epsilon"]
+    need_x, need_scale, need_offset = g.needs
+    at, xh, rs = _norm.in_mode(dy, x, axes, eps, False, g.outputs[1:])
+    lay = _norm.layout(x.shape, axes, False)
+    pkept, others = lay.over_axes, lay.others
+    dx = dscale = doffset = None
+    if need_x:
+        u = dy if scale is None else dy * _poly.reshape(scale, pkept)
+        n = _norm.count(x.shape, axes)
+        dx = _norm.input_gradient(u, rs, xh, rs, at.sum(u), at.sum(u * xh), n)
+    if need_scale:
+        dscale = _norm.param_sum(dy * xh, others, pkept, scale.shape)
+    if need_offset:
+        doffset = _norm.param_sum(dy, others, pkept, offset.shape)
+    return dx, dscale, doffset
 
 
 def _ln_sample(shape, axis, params):
@@ -311,31 +357,7 @@ def layer_normalization(x, scale, offset, axis=-1, epsilon=1e-3):
     x = _float_input(x, op)
     axes = normalize_axes(axis, x.ndim, op)
     pkept = tuple(d if i in axes else 1 for i, d in enumerate(x.shape))
-    others = tuple(i for i in range(x.ndim) if i not in axes)
     shape = tuple(x.shape[a] for a in axes)
     scale = _param(scale, x, "scale", op, shape, pkept, axes)
     offset = _param(offset, x, "offset", op, shape, pkept, axes)
-    n, eps, lay = _norm.count(x.shape, axes), float(epsilon), _norm.Kept(x.shape, axes)
-    saved = _norm.moments_normalize(x._value, lay, n, eps)
-    g = None if scale is None else scale._value.reshape(pkept)
-    b = None if offset is None else offset._value.reshape(pkept)
-    y = wrap(_norm.affine(saved[0], g, b))
-    if ACTIVE:
-        need_x, need_scale = needs_gradient(x), needs_gradient(scale)
-        need_offset = needs_gradient(offset)
-
-        def backward(dy):
-            at, xh, rs = _norm.in_mode(dy, x, axes, eps, lay, saved)
-            gg = g if scale is None or at is lay else _poly.reshape(scale, pkept)
-            dx = dscale = doffset = None
-            if need_x:
-                u = dy if gg is None else dy * gg
-                dx = _norm.input_gradient(u, rs, xh, rs, at.sum(u), at.sum(u * xh), n)
-            if need_scale:
-                dscale = _norm.param_sum(dy * xh, others, pkept, scale.shape)
-            if need_offset:
-                doffset = _norm.param_sum(dy, others, pkept, offset.shape)
-            return dx, dscale, doffset
-
-        record(op, (x, scale, offset), y, backward, raw=True)
-    return y
+    return LAYER_NORMALIZATION(x, scale, offset, axes=axes, epsilon=float(epsilon))

@@ -3,7 +3,7 @@
 A gradient rule is written once. When an outer tape records the backward pass
 (higher-order gradients), the tape hands the rule Tensors and these functions
 are the recorded nnlib ops; otherwise it hands it plain numpy arrays (the
-first-order fast path, see ``record(..., raw=True)``) and these are numpy calls.
+first-order fast path, see ``nnlib.ops.declare``) and these are numpy calls.
 Operators (``dy * y``) already work both ways.
 """
 
@@ -12,8 +12,10 @@ import math
 
 import numpy as np
 
+from . import activations as _activations
 from . import arithmetic as _arithmetic
 from . import linalg as _linalg
+from . import math as _math
 from . import reduction as _reduction
 from . import shape as _shape
 from ._dispatch import Tensor
@@ -127,6 +129,23 @@ def cast(v, dtype):
     return v if v.dtype == dtype else v.astype(dtype)
 
 
+def exp(v):
+    """``nnlib.exp`` or ``np.exp``."""
+    return _math.exp(v) if isinstance(v, Tensor) else np.exp(v)
+
+
+def erfc(v):
+    """``nnlib.erfc``, or its forward on an array."""
+    return _math.erfc(v) if isinstance(v, Tensor) else _math.erfc.op.forward(v)
+
+
+def sigmoid(v):
+    """``nnlib.sigmoid``, or its forward on an array."""
+    if isinstance(v, Tensor):
+        return _activations.sigmoid(v)
+    return _activations.sigmoid.op.forward(v)
+
+
 def matmul(a, b, transpose_a=False, transpose_b=False):
     """``nnlib.matmul`` when either operand is a Tensor, else numpy's product."""
     if isinstance(a, Tensor) or isinstance(b, Tensor):
@@ -136,6 +155,18 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
     if transpose_b:
         b = b.T if b.ndim == 2 else np.swapaxes(b, -1, -2)
     return np.dot(a, b) if a.ndim == 2 and b.ndim == 2 else np.matmul(a, b)
+
+
+def tensordot(a, b, axes):
+    """``nnlib.tensordot`` when either operand is a Tensor, else ``np.tensordot``."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return _linalg.tensordot(a, b, axes)
+    return np.tensordot(a, b, axes)
+
+
+def logical_not(v):
+    """``~v`` on a boolean array; on a boolean Tensor, the recorded ``v == False``."""
+    return _arithmetic.equal(v, False) if isinstance(v, Tensor) else ~v
 
 
 def where(condition, x, y):

@@ -1,4 +1,4 @@
-"""Fused recurrent ops: a whole LSTM sequence recorded as one op.
+"""Fused recurrent ops: a whole LSTM sequence recorded as one declared op.
 
 Built from per-step ops, an LSTM records about fifteen small ops per time step,
 and at the sizes recurrent layers run on a CPU (a batch of 64, 128 units) their
@@ -8,18 +8,20 @@ every step) stays outside, one matmul for the whole sequence, so the ops
 take it precomputed.
 
 Gradient rules work in both modes of ``nnlib.ops.poly``: on numpy arrays (the
-first-order fast path) they read the gate activations the forward pass kept;
-on Tensors (when an outer tape records the backward pass) they recompute those
-activations with nnlib ops from the inputs, so that the outer tape sees how
-they depend on the inputs and second derivatives come out right.
+first-order fast path) they read the gate activations the forward pass
+returned as hidden outputs; on Tensors (when an outer tape records the
+backward pass) they recompute those activations with nnlib ops from the
+inputs, so that the outer tape sees how they depend on the inputs and second
+derivatives come out right. The mask is an input (not differentiable) that
+forward and rule turn into their step masks.
 """
 
 import numpy as np
 
-from ..engine.tape import needs_gradient
 from . import poly as _poly
-from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
+from ._dispatch import Tensor, as_tensor
 from .activations import sigmoid
+from .declare import declare
 from .joining import concat, split, stack, unstack
 from .linalg import matmul
 from .math import tanh
@@ -56,10 +58,8 @@ def _check_shapes(op, gates, z, h, c, kernel, bias):
     return batch, time, units
 
 
-def _step_mask(op, mask, batch, time, dtype):
-    """``mask`` (batch, time), true where a step is read, as time-major
-    ``(keep, skip)`` float arrays (time, batch, 1) and ``skip`` as booleans; or
-    None for no mask. A skipped step carries every state over unchanged."""
+def _mask_array(op, mask, batch, time):
+    """``mask`` as a (batch, time) array, checked; None for no mask."""
     if mask is None:
         return None
     m = np.asarray(mask._value if isinstance(mask, Tensor) else mask)
@@ -68,9 +68,23 @@ def _step_mask(op, mask, batch, time, dtype):
             f"{op}: expected a mask of shape (batch, time) = {(batch, time)}, "
             f"got {m.shape}"
         )
-    skip = (m == 0).T[..., None]
+    return m
+
+
+def _step_mask(mask, dtype):
+    """``mask`` (batch, time), true where a step is read, as time-major
+    ``(keep, skip)`` float arrays (time, batch, 1) and ``skip`` as booleans; or
+    None for no mask. A skipped step carries every state over unchanged."""
+    if mask is None:
+        return None
+    skip = (mask == 0).T[..., None]
     keep = (~skip).astype(dtype)
     return keep, 1.0 - keep, skip
+
+
+def _dtype(*values):
+    """The floating dtype the loop runs in: that of the operands together."""
+    return np.result_type(*[v for v in values if v is not None])
 
 
 def _block_vectors(gates, tanh_block, units, dtype):
@@ -116,6 +130,64 @@ SAMPLE_MASKS = {
     (2, 3): np.array([[True, False, True], [False, True, False]]),
     (3, 4): np.array([[False, True, True, False], [True] * 4, [False] * 4]),
 }
+
+
+def _lstm_forward(z, h0, c0, kernel, bias, mask):
+    dtype = _dtype(z, h0, c0, kernel, bias)
+    (batch, time, width), units = z.shape, kernel.shape[0]
+    steps_mask = _step_mask(mask, dtype)
+    kv = kernel.astype(dtype, copy=False)
+    scale, offset = _block_vectors(4, 2, units, dtype)
+    seq = np.empty((batch, time, units), dtype)
+    gates = np.empty((time, batch, width), dtype)  # activations, for the rule
+    cells = np.empty((time + 1, batch, units), dtype)  # cells[t] is c before step t
+    tanh_c = np.empty((time, batch, units), dtype)
+    cells[0] = c0
+    h = h0.astype(dtype, copy=False)
+    for t in range(time):
+        a = gates[t]
+        np.dot(h, kv, out=a)
+        a += z[:, t]
+        if bias is not None:
+            a += bias
+        a *= scale
+        np.tanh(a, out=a)
+        a *= scale
+        a += offset
+        c = cells[t + 1]
+        np.multiply(a[:, units : 2 * units], cells[t], out=c)
+        c += a[:, :units] * a[:, 2 * units : 3 * units]
+        np.tanh(c, out=tanh_c[t])
+        h_prev, h = h, seq[:, t]
+        np.multiply(a[:, 3 * units :], tanh_c[t], out=h)
+        if steps_mask is not None:
+            np.copyto(c, cells[t], where=steps_mask[2][t])
+            np.copyto(h, h_prev, where=steps_mask[2][t])
+    return seq, h.copy(), cells[time], gates, cells, tanh_c
+
+
+# Inputs ``(z, h0, c0, kernel, bias, mask)``; ``(sequence, h, c)``, then hidden
+# every step's gate activations, cell states (the first one included) and
+# ``tanh`` of them, time-major.
+LSTM = declare("lstm", _lstm_forward, outputs=3, hidden=3, prunes=True)
+
+
+@LSTM.gradient
+def _(g):
+    (z, h0, c0, kernel, bias, mask), seq = g.inputs, g.outputs[0]
+    steps_mask = _step_mask(mask, seq.dtype)
+    if isinstance(g.dy[0], Tensor):
+        steps = _lstm_recompute(z, h0, c0, kernel, bias, steps_mask)
+        h_prev = stack([h0] + [s[-1] for s in steps[:-1]], axis=1)
+    else:
+        gates, cells, tanh_c = g.outputs[3:]
+        steps = [
+            (*np.split(gates[t], 4, axis=-1), cells[t], tanh_c[t])
+            for t in range(len(gates))
+        ]
+        h_prev = np.concatenate([h0[:, None], seq[:, :-1]], axis=1)
+        kernel = kernel.astype(seq.dtype, copy=False)
+    return (*_lstm_rule(g.dy, steps, h_prev, kernel, g.needs, steps_mask), None)
 
 
 def _lstm_sample(batch, time, units, bias, masked=False):
@@ -181,57 +253,12 @@ def lstm(inputs, initial_h, initial_c, recurrent_kernel, bias=None, mask=None):
         >>> bool(np.all(seq.numpy()[:, 2] == seq.numpy()[:, 1]))  # carried over
         True
     """
-    operands, dtype = _float_operands(
+    operands, _ = _float_operands(
         "lstm", inputs, initial_h, initial_c, recurrent_kernel, bias
     )
     z, h0, c0, kernel, bias = operands
-    batch, time, units = _check_shapes("lstm", 4, z, h0, c0, kernel, bias)
-    steps_mask = _step_mask("lstm", mask, batch, time, dtype)
-    zv, kv = z._value, kernel._value.astype(dtype, copy=False)
-    scale, offset = _block_vectors(4, 2, units, dtype)
-    seq = np.empty((batch, time, units), dtype)
-    gates = np.empty((time, batch, 4 * units), dtype)  # activations, for the rule
-    cells = np.empty((time + 1, batch, units), dtype)  # cells[t] is c before step t
-    tanh_c = np.empty((time, batch, units), dtype)
-    cells[0] = c0._value
-    h = h0._value.astype(dtype, copy=False)
-    for t in range(time):
-        a = gates[t]
-        np.dot(h, kv, out=a)
-        a += zv[:, t]
-        if bias is not None:
-            a += bias._value
-        a *= scale
-        np.tanh(a, out=a)
-        a *= scale
-        a += offset
-        c = cells[t + 1]
-        np.multiply(a[:, units : 2 * units], cells[t], out=c)
-        c += a[:, :units] * a[:, 2 * units : 3 * units]
-        np.tanh(c, out=tanh_c[t])
-        h_prev, h = h, seq[:, t]
-        np.multiply(a[:, 3 * units :], tanh_c[t], out=h)
-        if steps_mask is not None:
-            np.copyto(c, cells[t], where=steps_mask[2][t])
-            np.copyto(h, h_prev, where=steps_mask[2][t])
-    outputs = (wrap(seq), wrap(h.copy()), wrap(cells[time]))
-    if ACTIVE:
-        need = [needs_gradient(v) for v in operands]
-
-        def backward(dys):
-            if isinstance(dys[0], Tensor):
-                steps = _lstm_recompute(z, h0, c0, kernel, bias, steps_mask)
-                h_prev = stack([h0] + [s[-1] for s in steps[:-1]], axis=1)
-                return _lstm_rule(dys, steps, h_prev, kernel, need, steps_mask)
-            steps = [
-                (*np.split(gates[t], 4, axis=-1), cells[t], tanh_c[t])
-                for t in range(time)
-            ]
-            h_prev = np.concatenate([h0._value[:, None], seq[:, :-1]], axis=1)
-            return _lstm_rule(dys, steps, h_prev, kv, need, steps_mask)
-
-        record("lstm", tuple(operands), outputs, backward, raw=True)
-    return outputs
+    batch, time, _ = _check_shapes("lstm", 4, z, h0, c0, kernel, bias)
+    return LSTM(z, h0, c0, kernel, bias, _mask_array("lstm", mask, batch, time))
 
 
 def _lstm_recompute(z, h0, c0, kernel, bias, steps_mask):

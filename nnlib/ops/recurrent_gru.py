@@ -1,18 +1,20 @@
-"""The fused GRU op: a whole GRU sequence recorded as one op.
+"""The fused GRU op: a whole GRU sequence recorded as one declared op.
 
 Like ``nnlib.lstm`` (see ``recurrent.py`` for why), the time loop runs on numpy
 arrays and records once; the input projection ``x @ kernel + input_bias``
 stays outside as one matmul for every step. The gradient rule works on numpy
-arrays (first order, reading the activations the forward kept) and on Tensors
-(recomputing the forward with nnlib ops, so second derivatives are right).
+arrays (first order, reading the activations the forward returned as hidden
+outputs) and on Tensors (recomputing the forward with nnlib ops, so second
+derivatives are right).
 """
 
 import numpy as np
 
 from ..engine.tape import needs_gradient
 from . import poly as _poly
-from ._dispatch import ACTIVE, Tensor, record, wrap
+from ._dispatch import ACTIVE, Tensor
 from .activations import sigmoid
+from .declare import declare
 from .joining import split, stack, unstack
 from .linalg import matmul
 from .math import tanh
@@ -20,8 +22,10 @@ from .recurrent import (
     SAMPLE_MASKS,
     _check_shapes,
     _concat,
+    _dtype,
     _float_operands,
     _kernel_gradient,
+    _mask_array,
     _step_mask,
     _unstack,
 )
@@ -111,7 +115,7 @@ def gru(
         >>> seq.shape, h.numpy()[0]  # z = 0.5, hh = 0: h halves every step
         ((2, 5, 3), array([0.03125, 0.03125, 0.03125]))
     """
-    operands, dtype = _float_operands(
+    operands, _ = _float_operands(
         "gru", inputs, initial_h, recurrent_kernel, recurrent_bias, input_bias
     )
     x, h0, kernel, bias, in_bias = operands
@@ -121,26 +125,37 @@ def gru(
             f"gru: expected input_bias ({3 * units},) for inputs {x.shape}, "
             f"got shape {in_bias.shape}"
         )
-    reset_after = bool(reset_after)
-    steps_mask = _step_mask("gru", mask, batch, time, dtype)
+    mask = _mask_array("gru", mask, batch, time)
+    keep = bool(ACTIVE) and any(needs_gradient(v) for v in operands)
+    return GRU(
+        x, h0, kernel, bias, in_bias, mask, reset_after=bool(reset_after), keep=keep
+    )
+
+
+def _gru_forward(x, h0, kernel, bias, in_bias, mask, reset_after, keep):
+    """The loop; ``keep``: keep every step's activations for the gradient rule
+    (else they are scratch, and the hidden outputs hold one step or nothing)."""
+    dtype = _dtype(x, h0, kernel, bias, in_bias)
+    (batch, time, _), units = x.shape, kernel.shape[0]
+    steps_mask = _step_mask(mask, dtype)
     u2 = 2 * units
-    xv, kv = x._value, kernel._value.astype(dtype, copy=False)
+    kv = kernel.astype(dtype, copy=False)
     b_zr, b_in, b_rec = _bias_parts(bias, in_bias, reset_after, u2, dtype)
-    need = [needs_gradient(v) for v in operands] if ACTIVE else []
-    keep = any(need)  # without a gradient to compute, nothing need be kept
     seq = np.empty((batch, time, units), dtype)
     # z, r, hh (and m_h) of every step for the gradient rule, else scratch
     acts = np.empty((time if keep else 1, batch, 3 * units), dtype)
+    kept_mh = _NOTHING
     if reset_after:
         m = np.empty((batch, 3 * units), dtype)  # np.dot writes only contiguous
-        kept_mh = np.empty((time, batch, units), dtype) if keep else None
+        if keep:
+            kept_mh = np.empty((time, batch, units), dtype)
     else:
-        kzr, kh = np.ascontiguousarray(kv[:, :u2]), np.ascontiguousarray(kv[:, u2:])
+        kzr, kh = _kernel_blocks(kv, u2)
         mzr, mh = np.empty((batch, u2), dtype), np.empty((batch, units), dtype)
         rh = np.empty((batch, units), dtype)
-    h = h0._value.astype(dtype, copy=False)
+    h = h0.astype(dtype, copy=False)
     for t in range(time):
-        a, xt = acts[t if keep else 0], xv[:, t]
+        a, xt = acts[t if keep else 0], x[:, t]
         zr, r, hh = a[:, :u2], a[:, units:u2], a[:, u2:]
         if reset_after:
             np.dot(h, kv, out=m)
@@ -177,35 +192,52 @@ def gru(
         if steps_mask is not None:
             np.copyto(h_new, h, where=steps_mask[2][t])
         h = h_new
-    outputs = (wrap(seq), wrap(h.copy()))
-    if ACTIVE:
+    return seq, h.copy(), acts, kept_mh
 
-        def backward(dys):
-            if isinstance(dys[0], Tensor):
-                forward = _gru_recompute(
-                    x, h0, kernel, bias, in_bias, reset_after, steps_mask
-                )
-                return _gru_rule(dys, forward, kernel, reset_after, need, steps_mask)
-            h_prev = np.concatenate([h0._value[:, None], seq[:, :-1]], axis=1)
-            blocks = acts.transpose(1, 0, 2)  # batch-major views, like seq
-            z, r, hh = blocks[..., :units], blocks[..., units:u2], blocks[..., u2:]
-            if reset_after:
-                mh, weights = kept_mh.transpose(1, 0, 2), kv
-            else:
-                mh, weights = None, (kzr, kh)
-            forward = (z, r, hh, h_prev, mh)
-            return _gru_rule(dys, forward, weights, reset_after, need, steps_mask)
 
-        record("gru", tuple(operands), outputs, backward, raw=True)
-    return outputs
+# A hidden output the forward did not keep.
+_NOTHING = np.empty((0,), np.float32)
+_NOTHING.flags.writeable = False
+
+# Inputs ``(x, h0, kernel, bias, in_bias, mask)``; ``(sequence, h)``, then
+# hidden every step's ``z, r, hh`` (time, batch, 3 * units) and, with
+# ``reset_after``, ``m_h`` (time, batch, units).
+GRU = declare("gru", _gru_forward, outputs=2, hidden=2, prunes=True)
+
+
+@GRU.gradient
+def _(g):
+    (x, h0, kernel, bias, in_bias, mask), seq = g.inputs, g.outputs[0]
+    reset_after, need = g.attrs["reset_after"], g.needs
+    steps_mask = _step_mask(mask, seq.dtype)
+    if isinstance(g.dy[0], Tensor):
+        forward = _gru_recompute(x, h0, kernel, bias, in_bias, reset_after, steps_mask)
+        weights = kernel
+    else:
+        acts, kept_mh = g.outputs[2:]
+        units, u2 = seq.shape[2], 2 * seq.shape[2]
+        h_prev = np.concatenate([h0[:, None], seq[:, :-1]], axis=1)
+        blocks = acts.transpose(1, 0, 2)  # batch-major views, like seq
+        z, r, hh = blocks[..., :units], blocks[..., units:u2], blocks[..., u2:]
+        kv = kernel.astype(seq.dtype, copy=False)
+        if reset_after:
+            mh, weights = kept_mh.transpose(1, 0, 2), kv
+        else:
+            mh, weights = None, _kernel_blocks(kv, u2)
+        forward = (z, r, hh, h_prev, mh)
+    return (*_gru_rule(g.dy, forward, weights, reset_after, need, steps_mask), None)
+
+
+def _kernel_blocks(kernel, u2):
+    """``(U_zr, U_h)``, contiguous: the products of every step read them."""
+    return np.ascontiguousarray(kernel[:, :u2]), np.ascontiguousarray(kernel[:, u2:])
 
 
 def _bias_parts(bias, in_bias, reset_after, u2, dtype):
     """The biases as the loop adds them: to the ``z, r`` pre-activations, to
     the candidate's, and (with ``reset_after``) to ``m_h`` inside the reset."""
     b_rec, b_in = [
-        None if v is None else v._value.astype(dtype, copy=False)
-        for v in (bias, in_bias)
+        None if v is None else v.astype(dtype, copy=False) for v in (bias, in_bias)
     ]
     if not reset_after:
         b_in, b_rec = _add(b_in, b_rec), None

@@ -10,12 +10,12 @@ variance, std) are compositions and need no gradient rule of their own.
 
 import numpy as np
 
-from . import arithmetic as _arith
 from . import math as _math
 from . import poly as _poly
 from . import shape as _shape
 from ._axes import kept_shape, normalize_axes
-from ._dispatch import ACTIVE, as_tensor, record, wrap
+from ._dispatch import Tensor, as_tensor
+from .declare import declare
 
 # Re-exported (not in __all__, which would list them twice in nnlib.ops and the
 # API reference) so ``from nnlib.ops.reduction import ...`` keeps working.
@@ -48,6 +48,20 @@ def _expand(dy, shape, axes):
     return _poly.broadcast_to(dy, shape)
 
 
+# The ufunc's reduce skips np.sum's Python wrapper: about half the cost on 8x8.
+# The rule reads the input's shape only, but a rule sees no shapes of inputs it
+# does not save.
+REDUCE_SUM = declare("reduce_sum", np.add.reduce, saves="x")
+
+
+@REDUCE_SUM.gradient
+def _(g):
+    shape, axis = g.inputs[0].shape, g.attrs["axis"]
+    if axis is None:  # a full reduction's dy broadcasts as it is
+        return (_poly.broadcast_to(g.dy, shape),)
+    return (_expand(g.dy, shape, axis),)
+
+
 @register(*_SAMPLES, second_order=True)
 def reduce_sum(x, axis=None, keepdims=False):
     """Sums the elements of ``x`` over ``axis``.
@@ -69,20 +83,9 @@ def reduce_sum(x, axis=None, keepdims=False):
         nnlib.Tensor([4. 6.], shape=(2,), dtype=float32)
     """
     x = as_tensor(x)
-    value = x._value
-    # The ufunc's reduce skips np.sum's Python wrapper: about half the cost on 8x8.
-    if axis is None:
-        axes = tuple(range(value.ndim))
-        y = wrap(np.add.reduce(value, axis=None, keepdims=keepdims))
-    else:
-        axes = normalize_axes(axis, value.ndim, "reduce_sum")
-        y = wrap(np.add.reduce(value, axis=axes, keepdims=keepdims))
-    if ACTIVE:
-        x_shape = value.shape
-        record(
-            "reduce_sum", (x,), y, lambda dy: (_expand(dy, x_shape, axes),), raw=True
-        )
-    return y
+    if axis is not None:
+        axis = normalize_axes(axis, x._value.ndim, "reduce_sum")
+    return REDUCE_SUM(x, axis=axis, keepdims=keepdims)
 
 
 @register(*_SAMPLES, second_order=True)
@@ -119,6 +122,16 @@ def _prod_samples(rng):
     return [x], {"axis": 1}
 
 
+REDUCE_PROD = declare("reduce_prod", np.multiply.reduce, saves="x")
+
+
+@REDUCE_PROD.gradient
+def _(g):
+    (x,), axes = g.inputs, g.attrs["axis"]
+    dy = _poly.reshape(g.dy, kept_shape(x.shape, axes))
+    return (dy * _others_along(x, axes),)
+
+
 @register(*_SAMPLES, Sample(make=_prod_samples), second_order=True)
 def reduce_prod(x, axis=None, keepdims=False):
     """Multiplies the elements of ``x`` over ``axis``.
@@ -143,26 +156,51 @@ def reduce_prod(x, axis=None, keepdims=False):
     """
     x = as_tensor(x)
     axes = normalize_axes(axis, x.ndim, "reduce_prod")
-    y = wrap(np.multiply.reduce(x._value, axis=axes, keepdims=keepdims))
-    if ACTIVE:
-        kept = kept_shape(x.shape, axes)
-
-        def backward(dy):
-            return (_shape.reshape(dy, kept) * _others_along(x, axes),)
-
-        record("reduce_prod", (x,), y, backward)
-    return y
+    return REDUCE_PROD(x, axis=axes, keepdims=keepdims)
 
 
 def _others_along(x, axes):
-    """For each element, the product of the other elements of its reduced slice."""
+    """For each element, the product of the other elements of its reduced slice.
+
+    Works on Tensors and on numpy arrays (see ``nnlib.ops.poly``).
+    """
     keep = [i for i in range(x.ndim) if i not in axes]
     perm = keep + list(axes)
-    moved = _shape.transpose(x, perm) if perm != sorted(perm) else x
+    moved = _poly.transpose(x, perm) if perm != sorted(perm) else x
     count = int(np.prod([x.shape[a] for a in axes]))
-    others = _prod_of_others(_shape.reshape(moved, moved.shape[: len(keep)] + (count,)))
-    others = _shape.reshape(others, moved.shape)
-    return _shape.transpose(others, np.argsort(perm)) if moved is not x else others
+    flat = _poly.reshape(moved, moved.shape[: len(keep)] + (count,))
+    others = _poly.reshape(_others(flat), moved.shape)
+    return _poly.transpose(others, np.argsort(perm)) if moved is not x else others
+
+
+def _others(x):
+    """``_prod_of_others`` on a Tensor (recorded), its forward on an array."""
+    return PROD_OF_OTHERS(x) if isinstance(x, Tensor) else _others_forward(x)
+
+
+def _others_forward(x):
+    n = x.shape[-1]
+    if n == 0:
+        return x.copy()
+    ones = np.ones(x.shape[:-1] + (1,), x.dtype)
+    left = np.cumprod(np.concatenate((ones, x[..., :-1]), -1), -1)
+    right = np.cumprod(np.concatenate((ones, x[..., :0:-1]), -1), -1)[..., ::-1]
+    return left * right
+
+
+PROD_OF_OTHERS = declare("prod_of_others", _others_forward, saves="x")
+
+
+@PROD_OF_OTHERS.gradient
+def _(g):
+    # d out_i / d x_j = product of all but x_i and x_j: the products of the others
+    # of rows where x_j is replaced by 1 (O(n^2) memory, second order only).
+    (x,), dy = g.inputs, g.dy
+    n = x.shape[-1]
+    eye = np.eye(n, dtype=bool)
+    rows = _poly.where(eye, 1.0, _poly.reshape(x, x.shape[:-1] + (1, n)))
+    terms = _poly.reshape(dy, dy.shape[:-1] + (1, n)) * _others(rows)
+    return (_poly.reduce_sum(_poly.where(eye, 0.0, terms), -1),)
 
 
 def _others_sample(rng):
@@ -179,28 +217,7 @@ def _others_sample(rng):
 )
 def _prod_of_others(x):
     """``out[..., j] = prod(x[..., k] for k != j)``, by exclusive cumprods."""
-    xv = x._value
-    n = xv.shape[-1]
-    if n == 0:
-        y = wrap(xv.copy())
-    else:
-        ones = np.ones(xv.shape[:-1] + (1,), xv.dtype)
-        left = np.cumprod(np.concatenate((ones, xv[..., :-1]), -1), -1)
-        right = np.cumprod(np.concatenate((ones, xv[..., :0:-1]), -1), -1)[..., ::-1]
-        y = wrap(left * right)
-    if ACTIVE:
-
-        def backward(dy):
-            # d out_i / d x_j = product of all but x_i and x_j: the products of the
-            # others of rows where x_j is replaced by 1 (O(n^2) memory, second order
-            # only).
-            eye = np.eye(n, dtype=bool)
-            rows = _arith.where(eye, 1.0, _shape.reshape(x, x.shape[:-1] + (1, n)))
-            terms = _shape.reshape(dy, dy.shape[:-1] + (1, n)) * _prod_of_others(rows)
-            return (reduce_sum(_arith.where(eye, 0.0, terms), -1),)
-
-        record("prod_of_others", (x,), y, backward)
-    return y
+    return PROD_OF_OTHERS(as_tensor(x))
 
 
 @register(*_SAMPLES, second_order=True)

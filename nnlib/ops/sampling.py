@@ -14,6 +14,7 @@ from .. import random as _random
 from . import arithmetic as _arith
 from ._dispatch import Tensor, wrap
 from .creation import _dims
+from .declare import declare
 from .registry import Sample, register
 from .shape import cast
 
@@ -28,6 +29,37 @@ def _generator(seed, op):
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"{op}: seed must be a non-negative int or None, got {seed!r}")
     return np.random.default_rng(int(seed))
+
+
+def _normal(shape, dtype, seed):
+    z = _generator(seed, "random_normal").standard_normal(shape)
+    return z.astype(dtype, copy=False)
+
+
+def _truncated(shape, dtype, seed):
+    rng = _generator(seed, "truncated_normal")
+    z = rng.standard_normal(shape)
+    outside = np.abs(z) > 2.0
+    while outside.any():  # about 4.6% per round: a handful of rounds at most
+        z[outside] = rng.standard_normal(int(outside.sum()))
+        outside = np.abs(z) > 2.0
+    return z.astype(dtype, copy=False)
+
+
+def _uniform(shape, dtype, seed):
+    return _generator(seed, "random_uniform").random(shape).astype(dtype, copy=False)
+
+
+def _integers(shape, low, high, dtype, seed):
+    return _generator(seed, "random_uniform").integers(low, high, shape, dtype=dtype)
+
+
+# The draws are ops with no inputs, so that a traced function draws afresh at
+# each run. The seed is checked before any of them runs.
+STANDARD_NORMAL = declare("standard_normal", _normal)
+TRUNCATED_NORMAL = declare("truncated_standard_normal", _truncated)
+UNIFORM = declare("standard_uniform", _uniform)
+INTEGERS = declare("uniform_integers", _integers)
 
 
 def _float_dtype(dtype, op):
@@ -47,8 +79,7 @@ def _param(value, dtype):
     return wrap(np.asarray(value, dtype))
 
 
-def _scaled(z, scale, shift, dtype):
-    y = wrap(z.astype(dtype, copy=False))
+def _scaled(y, scale, shift, dtype):
     if not (type(scale) in (int, float) and scale == 1):
         y = _arith.multiply(y, _param(scale, dtype))
     if not (type(shift) in (int, float) and shift == 0):
@@ -99,7 +130,8 @@ def random_normal(shape, mean=0.0, stddev=1.0, dtype=_FLOAT32, seed=None):
     """
     dtype = _float_dtype(dtype, "random_normal")
     shape = _dims(shape, "random_normal")
-    z = _generator(seed, "random_normal").standard_normal(shape)
+    _generator(seed, "random_normal")  # checks the seed
+    z = STANDARD_NORMAL(shape=shape, dtype=dtype, seed=seed)
     return _scaled(z, stddev, mean, dtype)
 
 
@@ -134,12 +166,8 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=_FLOAT32, seed=None):
     """
     dtype = _float_dtype(dtype, "truncated_normal")
     shape = _dims(shape, "truncated_normal")
-    rng = _generator(seed, "truncated_normal")
-    z = rng.standard_normal(shape)
-    outside = np.abs(z) > 2.0
-    while outside.any():  # about 4.6% per round: a handful of rounds at most
-        z[outside] = rng.standard_normal(int(outside.sum()))
-        outside = np.abs(z) > 2.0
+    _generator(seed, "truncated_normal")  # checks the seed
+    z = TRUNCATED_NORMAL(shape=shape, dtype=dtype, seed=seed)
     return _scaled(z, stddev, mean, dtype)
 
 
@@ -174,17 +202,19 @@ def random_uniform(shape, minval=0, maxval=None, dtype=_FLOAT32, seed=None):
     """
     dtype = np.dtype(dtype)
     shape = _dims(shape, "random_uniform")
-    rng = _generator(seed, "random_uniform")
+    _generator(seed, "random_uniform")  # checks the seed
     if dtype.kind in "iu":
         if maxval is None or not int(maxval) > int(minval):
             raise ValueError(
                 f"random_uniform: an integer dtype needs maxval > minval, got "
                 f"minval={minval!r}, maxval={maxval!r}"
             )
-        return wrap(rng.integers(int(minval), int(maxval), shape, dtype=dtype))
+        return INTEGERS(
+            shape=shape, low=int(minval), high=int(maxval), dtype=dtype, seed=seed
+        )
     dtype = _float_dtype(dtype, "random_uniform")
     maxval = 1.0 if maxval is None else maxval
-    u = rng.random(shape)
+    u = UNIFORM(shape=shape, dtype=dtype, seed=seed)
     if type(minval) in (int, float) and type(maxval) in (int, float):
         return _scaled(u, maxval - minval, minval, dtype)
     low = _param(minval, dtype)

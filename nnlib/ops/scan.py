@@ -7,14 +7,15 @@ others return integers or booleans and are recorded without a gradient.
 import numpy as np
 
 from ._axes import integer_axes
-from ._dispatch import ACTIVE, as_tensor, record, wrap
+from ._dispatch import Tensor, as_tensor
+from .declare import declare
 from .reduction import normalize_axes
 from .registry import Sample, register
 
 __all__ = ["argmax", "argmin", "cumsum", "reduce_all", "reduce_any"]
 
 
-def _scan(v, axis, exclusive, reverse):
+def _cumsum(v, axis, exclusive, reverse):
     if reverse:
         v = np.flip(v, axis)
     out = np.cumsum(v, axis)
@@ -23,6 +24,18 @@ def _scan(v, axis, exclusive, reverse):
         out = np.concatenate((zero, out), axis)
         out = out[(slice(None),) * axis + (slice(0, v.shape[axis]),)]
     return np.flip(out, axis) if reverse else out
+
+
+CUMSUM = declare("cumsum", _cumsum, saves="")
+
+
+@CUMSUM.gradient
+def _(g):
+    # The transpose of a running sum is the running sum the other way.
+    attrs = dict(g.attrs, reverse=not g.attrs["reverse"])
+    if isinstance(g.dy, Tensor):
+        return (CUMSUM(g.dy, **attrs),)
+    return (_cumsum(g.dy, **attrs),)
 
 
 @register(
@@ -58,19 +71,38 @@ def cumsum(x, axis=0, exclusive=False, reverse=False):
     if not isinstance(axis, (int, np.integer)):
         raise TypeError(f"cumsum: axis must be an int, got {axis!r}")
     (axis,) = normalize_axes(axis, x.ndim, "cumsum")
-    y = wrap(_scan(x._value, axis, exclusive, reverse))
-    if ACTIVE:
-        # The transpose of a running sum is the running sum the other way.
-        record(
-            "cumsum", (x,), y, lambda dy: (cumsum(dy, axis, exclusive, not reverse),)
-        )
-    return y
+    return CUMSUM(x, axis=axis, exclusive=bool(exclusive), reverse=bool(reverse))
 
 
 _INDEX_TYPES = (np.dtype(np.int32), np.dtype(np.int64))
 
 
-def _arg_extremum(fn, name, x, axis, keepdims, output_type):
+def _arg(fn):
+    def forward(x, axis, keepdims, dtype):
+        y = fn(x, axis=axis, keepdims=keepdims)
+        return y if y.dtype == dtype else y.astype(dtype)
+
+    return forward
+
+
+def _logical(ufunc):
+    def forward(x, axis, keepdims):
+        x = x if x.dtype == np.bool_ else x.astype(bool)
+        return ufunc.reduce(x, axis=axis, keepdims=keepdims)
+
+    return forward
+
+
+# Indices and truth values: declared without gradient rules.
+_OPS = {
+    "argmax": declare("argmax", _arg(np.argmax)),
+    "argmin": declare("argmin", _arg(np.argmin)),
+    "reduce_any": declare("reduce_any", _logical(np.logical_or)),
+    "reduce_all": declare("reduce_all", _logical(np.logical_and)),
+}
+
+
+def _arg_extremum(name, x, axis, keepdims, output_type):
     x = as_tensor(x)
     if axis is not None:
         if not isinstance(axis, (int, np.integer)):
@@ -85,15 +117,11 @@ def _arg_extremum(fn, name, x, axis, keepdims, output_type):
         _INDEX_TYPES[1] if output_type is np.int64 else _index_type(output_type, name)
     )
     try:
-        y = fn(x._value, axis=axis, keepdims=keepdims)
+        return _OPS[name](x, axis=axis, keepdims=keepdims, dtype=dtype)
     except ValueError:
         raise ValueError(
             f"{name}: a tensor of shape {x.shape} has an empty slice along axis {axis}"
         ) from None
-    y = wrap(y if y.dtype == dtype else y.astype(dtype))
-    if ACTIVE:
-        record(name, (x,), y, None)
-    return y
 
 
 def _index_type(output_type, name):
@@ -134,7 +162,7 @@ def argmax(x, axis=None, keepdims=False, output_type=np.int64):
         >>> nnlib.argmax([[1., 5.], [3., 2.]], axis=1, output_type="int32").dtype
         dtype('int32')
     """
-    return _arg_extremum(np.argmax, "argmax", x, axis, keepdims, output_type)
+    return _arg_extremum("argmax", x, axis, keepdims, output_type)
 
 
 @register(differentiable=False)
@@ -145,17 +173,13 @@ def argmin(x, axis=None, keepdims=False, output_type=np.int64):
         >>> nnlib.argmin([[1., 5.], [3., 2.]], axis=0)
         nnlib.Tensor([0 1], shape=(2,), dtype=int64)
     """
-    return _arg_extremum(np.argmin, "argmin", x, axis, keepdims, output_type)
+    return _arg_extremum("argmin", x, axis, keepdims, output_type)
 
 
-def _logical(ufunc, name, x, axis, keepdims):
+def _reduce_logical(name, x, axis, keepdims):
     x = as_tensor(x)
     axes = normalize_axes(axis, x.ndim, name)
-    xv = x._value if x.dtype == np.bool_ else x._value.astype(bool)
-    y = wrap(ufunc.reduce(xv, axis=axes, keepdims=keepdims))
-    if ACTIVE:
-        record(name, (x,), y, None)
-    return y
+    return _OPS[name](x, axis=axes, keepdims=keepdims)
 
 
 @register(differentiable=False)
@@ -177,7 +201,7 @@ def reduce_any(x, axis=None, keepdims=False):
         >>> nnlib.reduce_any([[True, False], [False, False]], axis=1)
         nnlib.Tensor([ True False], shape=(2,), dtype=bool)
     """
-    return _logical(np.logical_or, "reduce_any", x, axis, keepdims)
+    return _reduce_logical("reduce_any", x, axis, keepdims)
 
 
 @register(differentiable=False)
@@ -188,4 +212,4 @@ def reduce_all(x, axis=None, keepdims=False):
         >>> nnlib.reduce_all([[True, False], [True, True]], axis=1)
         nnlib.Tensor([False  True], shape=(2,), dtype=bool)
     """
-    return _logical(np.logical_and, "reduce_all", x, axis, keepdims)
+    return _reduce_logical("reduce_all", x, axis, keepdims)

@@ -10,7 +10,8 @@ import numpy as np
 from ..engine.variable import Variable
 from . import indexing as _indexing
 from . import poly as _poly
-from ._dispatch import ACTIVE, as_tensor, record, wrap
+from ._dispatch import as_tensor
+from .declare import declare
 from .registry import Sample, register
 
 __all__ = [
@@ -23,6 +24,18 @@ __all__ = [
     "tile",
     "transpose",
 ]
+
+
+def _reshape(x, shape):
+    return x.reshape(shape)
+
+
+RESHAPE = declare("reshape", _reshape, saves="x")
+
+
+@RESHAPE.gradient
+def _(g):
+    return (_poly.reshape(g.dy, g.inputs[0].shape),)
 
 
 @register(
@@ -51,16 +64,25 @@ def reshape(x, shape):
     x = as_tensor(x)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     try:
-        y = wrap(np.reshape(x._value, shape))
+        return RESHAPE(x, shape=shape)
     except ValueError:
         raise ValueError(
             f"reshape: cannot reshape a tensor of shape {x.shape} "
             f"({x.size} elements) into shape {shape}"
         ) from None
-    if ACTIVE:
-        x_shape = x.shape
-        record("reshape", (x,), y, lambda dy: (_poly.reshape(dy, x_shape),), raw=True)
-    return y
+
+
+def _broadcast_to(x, shape):
+    return _poly.broadcast_to(x, shape)  # a read-only view, built cheaply
+
+
+# The gradient is summed back to the input's shape by the declaration.
+BROADCAST_TO = declare("broadcast_to", _broadcast_to, broadcasts=True, saves="")
+
+
+@BROADCAST_TO.gradient
+def _(g):
+    return (g.dy,)
 
 
 @register(
@@ -82,21 +104,28 @@ def broadcast_to(x, shape):
     x = as_tensor(x)
     shape = tuple(shape)
     try:
-        y = wrap(np.broadcast_to(x._value, shape))
+        return BROADCAST_TO(x, shape=shape)
     except ValueError:
         raise ValueError(
             f"broadcast_to: cannot broadcast shape {x.shape} to {shape}"
         ) from None
-    if ACTIVE:
-        x_shape = x.shape
-        record(
-            "broadcast_to",
-            (x,),
-            y,
-            lambda dy: (_poly.sum_to_shape(dy, x_shape),),
-            raw=True,
-        )
-    return y
+
+
+def _transpose(x, perm):
+    return x.transpose(perm)
+
+
+TRANSPOSE = declare("transpose", _transpose, saves="")
+
+
+@TRANSPOSE.gradient
+def _(g):
+    return (_poly.transpose(g.dy, _inverse(g.attrs["perm"])),)
+
+
+def _inverse(perm):
+    """The permutation undoing ``perm``."""
+    return tuple(sorted(range(len(perm)), key=perm.__getitem__))
 
 
 @register(
@@ -124,13 +153,22 @@ def transpose(x, perm=None):
             f"transpose: perm {perm} is not a permutation of the "
             f"{x.ndim} axes of a tensor of shape {x.shape}"
         )
-    y = wrap(np.transpose(x._value, perm))
-    if ACTIVE:
-        inverse = tuple(np.argsort(perm))
-        record(
-            "transpose", (x,), y, lambda dy: (_poly.transpose(dy, inverse),), raw=True
-        )
-    return y
+    return TRANSPOSE(x, perm=perm)
+
+
+def _cast(x, dtype):
+    return x.astype(dtype)
+
+
+CAST = declare("cast", _cast, saves="x")
+# Casts to or from integers and booleans: the same op without a gradient, so a
+# tape records that no gradient flows through it.
+CAST_WITHOUT_GRADIENT = declare("cast", _cast)
+
+
+@CAST.gradient
+def _(g):
+    return (_poly.cast(g.dy, g.inputs[0].dtype),)
 
 
 # float64 -> float64 only: a float32 round trip would defeat the float64 check.
@@ -146,16 +184,12 @@ def cast(x, dtype):
         nnlib.Tensor([ 1 -1], shape=(2,), dtype=int32)
     """
     x = as_tensor(x)
-    dtype = np.dtype(dtype)
-    if x.dtype == dtype and not isinstance(x, Variable):
+    dtype, source = np.dtype(dtype), x._value.dtype
+    if source == dtype and not isinstance(x, Variable):
         return x  # tensors are immutable; a variable's value is not
-    y = wrap(x._value.astype(dtype))
-    if ACTIVE:
-        source = x.dtype
-        differentiable = dtype.kind in "fc" and source.kind in "fc"
-        backward = (lambda dy: (cast(dy, source),)) if differentiable else None
-        record("cast", (x,), y, backward)
-    return y
+    if dtype.kind in "fc" and source.kind in "fc":
+        return CAST(x, dtype=dtype)
+    return CAST_WITHOUT_GRADIENT(x, dtype=dtype)
 
 
 def checked_axis(axis, rank, op, what):
@@ -237,6 +271,18 @@ def squeeze(x, axis=None):
     return reshape(x, tuple(d for i, d in enumerate(shape) if i not in axes))
 
 
+TILE = declare("tile", np.tile, saves="x")
+
+
+@TILE.gradient
+def _(g):
+    reps, shape = g.attrs["reps"], g.inputs[0].shape
+    # Split each axis into (copy, original) and sum the copies away.
+    paired = tuple(n for m, d in zip(reps, shape) for n in (m, d))
+    copies = tuple(range(0, 2 * len(reps), 2))
+    return (_poly.reduce_sum(_poly.reshape(g.dy, paired), axis=copies),)
+
+
 @register(
     Sample(shapes=[(2, 3)], kwargs={"multiples": (2, 1)}),
     Sample(shapes=[(2, 1, 2)], kwargs={"multiples": (1, 3, 2)}),
@@ -271,20 +317,20 @@ def tile(x, multiples):
             f"tile: multiples must be {x.ndim} non-negative ints, one per "
             f"axis of shape {x.shape}, got {reps.tolist()}"
         )
-    reps = tuple(int(m) for m in reps)
-    y = wrap(np.tile(x._value, reps))
-    if ACTIVE:
-        # Split each axis into (copy, original) and sum the copies away.
-        paired = tuple(n for m, d in zip(reps, x.shape) for n in (m, d))
-        copies = tuple(2 * i for i in range(len(reps)))
-        record(
-            "tile",
-            (x,),
-            y,
-            lambda dy: (_poly.reduce_sum(_poly.reshape(dy, paired), axis=copies),),
-            raw=True,
-        )
-    return y
+    return TILE(x, reps=tuple(int(m) for m in reps))
+
+
+def _pad(x, paddings, constant_values):
+    return np.pad(x, paddings, constant_values=np.asarray(constant_values))
+
+
+PAD = declare("pad", _pad, saves="")
+
+
+@PAD.gradient
+def _(g):
+    pads, dy = g.attrs["paddings"], g.dy
+    return (dy[tuple(slice(a, n - b) for (a, b), n in zip(pads, dy.shape))],)
 
 
 _PAD_LIMIT = {"reflect": 1, "symmetric": 0}  # how close to the axis length pads may go
@@ -334,14 +380,10 @@ def pad(x, paddings, mode="constant", constant_values=0):
             f"non-negative ints for a tensor of shape {x.shape}, got "
             f"{pads.tolist()}"
         )
-    pads = [(int(a), int(b)) for a, b in pads]
+    pads = tuple((int(a), int(b)) for a, b in pads)
     mode = mode.lower()
     if mode == "constant":
-        y = wrap(np.pad(x._value, pads, constant_values=np.asarray(constant_values)))
-        if ACTIVE:
-            key = tuple(slice(a, a + d) for (a, _), d in zip(pads, x.shape))
-            record("pad", (x,), y, lambda dy: (_indexing.getitem(dy, key),))
-        return y
+        return PAD(x, paddings=pads, constant_values=constant_values)
     if mode not in _PAD_LIMIT:
         raise ValueError(
             f"pad: mode must be 'constant', 'reflect' or 'symmetric', got {mode!r}"

@@ -9,11 +9,22 @@ import operator
 
 import numpy as np
 
-from ._dispatch import as_tensor, wrap
+from ._dispatch import as_tensor
+from .declare import declare
 from .indexing import gather
 from .registry import Sample, register
 
 __all__ = ["top_k"]
+
+
+def _top_k_indices(x, k):
+    keys = x.astype(np.int64) if x.dtype.kind in "ub" else x
+    # A stable sort of the negated values keeps ties in index order.
+    return np.argsort(-keys, axis=-1, kind="stable")[..., :k].astype(np.int32)
+
+
+# Indices have no gradient; the values' gradient is gather's.
+TOP_K_INDICES = declare("top_k_indices", _top_k_indices)
 
 
 @register(
@@ -55,10 +66,6 @@ def top_k(x, k=1, sorted=True):  # TensorFlow's argument names
             f"top_k: k must be in [0, {x.shape[-1] if x.ndim else 0}] (the last "
             f"axis of x of shape {x.shape}), got {k}"
         )
-    xv = x._value
-    keys = xv.astype(np.int64) if xv.dtype.kind in "ub" else xv
-    # A stable sort of the negated values keeps ties in index order.
-    order = np.argsort(-keys, axis=-1, kind="stable")[..., :k]
-    indices = wrap(order.astype(np.int32))
-    values = gather(x, order, axis=x.ndim - 1, batch_dims=x.ndim - 1)
+    indices = TOP_K_INDICES(x, k=k)
+    values = gather(x, indices, axis=x.ndim - 1, batch_dims=x.ndim - 1)
     return values, indices

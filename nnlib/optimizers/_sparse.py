@@ -13,13 +13,19 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..engine.indexed_slices import scatter_add
+from ..engine.indexed_slices import IndexedSlices, scatter_add
 
 # Beyond this many slices of one row, ``deduplicated`` sums with one scatter
 # rather than one pass per repeat.
 _MAX_PASSES = 16
 
-__all__ = ["SparseGradient", "SparseUpdates", "checked_sparse", "map_values"]
+__all__ = [
+    "SparseGradient",
+    "SparseUpdates",
+    "checked_sparse",
+    "flat_gradients",
+    "map_values",
+]
 
 
 class SparseGradient(NamedTuple):
@@ -142,3 +148,27 @@ class SparseUpdates:
     def _update_sparse(self, var, grad, slots, coefficients):
         """Updates ``var`` from a ``SparseGradient``; by default, densely."""
         self._update(var, grad.dense(var._value.shape), slots, coefficients)
+
+
+def flat_gradients(grads):
+    """Gradients as a flat list of tensors (an ``IndexedSlices`` as its values and
+    indices), and the function that rebuilds them from those tensors' arrays."""
+    flat, layout = [], []
+    for grad in grads:
+        if type(grad) is IndexedSlices:
+            layout.append(grad.dense_shape)
+            flat += [grad.values, grad.indices]
+        else:
+            layout.append(None)
+            flat.append(grad)
+
+    def rebuild(arrays):
+        arrays, out = iter(arrays), []
+        for shape in layout:
+            if shape is None:
+                out.append(next(arrays))
+            else:
+                out.append(IndexedSlices(next(arrays), next(arrays), shape))
+        return out
+
+    return flat, rebuild

@@ -19,6 +19,7 @@ import weakref
 import numpy as np
 
 from ..engine import Tensor, Variable, implicit_value_and_gradients
+from ..engine import effects as _effects
 from . import _hyperparameters as _hyper
 from ._arrays import check_number, check_variable
 from ._gradients import (
@@ -30,7 +31,7 @@ from ._gradients import (
 )
 from ._hyperparameters import Hyperparameters
 from ._serialization import Serialization
-from ._sparse import SparseUpdates
+from ._sparse import SparseUpdates, flat_gradients
 
 __all__ = ["Optimizer"]
 
@@ -269,7 +270,6 @@ class Optimizer(Hyperparameters, Serialization, SparseUpdates):
                 ``implicit_value_and_gradients`` returns; gradients are Tensors
                 or numpy arrays of the variable's shape, or ``IndexedSlices``
                 (applied to the rows they touch where the algorithm allows).
-
             global_step: Optional integer scalar Variable (TensorFlow 1's global
                 step, ``nnlib.train.get_or_create_global_step()``), incremented
                 by 1 after the update.
@@ -295,7 +295,24 @@ class Optimizer(Hyperparameters, Serialization, SparseUpdates):
         """
         if global_step is not None:
             check_global_step(self._owner, global_step)
+        if not _effects.WATCHERS:
+            grads, variables = checked_pairs(self._owner, grads_and_vars)
+            return self._apply(grads, variables, global_step)
+        # A tracer watches: it redoes the whole update at each replay, from the
+        # gradients as given (the checked ones are arrays, fixed at trace time).
+        grads_and_vars = list(grads_and_vars)
         grads, variables = checked_pairs(self._owner, grads_and_vars)
+        given = {id(pair[1]): pair[0] for pair in grads_and_vars}
+        flat, rebuild = flat_gradients([given[id(v)] for v in variables])
+
+        def redo(*arrays):
+            pairs = zip(rebuild(arrays), variables)
+            return self.apply_gradients(pairs, global_step=global_step)
+
+        with _effects.effect("apply_gradients", redo, flat):
+            return self._apply(grads, variables, global_step)
+
+    def _apply(self, grads, variables, global_step):
         lr = self._current_learning_rate()
         if self._hyper_variables:
             self._read_hyperparameters()

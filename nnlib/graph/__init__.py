@@ -1,0 +1,27 @@
+"""Graph mode: ``nnlib.function`` traces eager code once and replays it fast.
+
+See ``docs/graph.md``. The layers: ``tracer`` (a trace is an eager run,
+observed), ``graph`` (its steps), ``codegen`` (the steps as compiled Python),
+``function`` (the cache of traces per signature).
+"""
+
+from .function import (
+    ConcreteFunction,
+    Function,
+    TracingError,
+    function,
+    run_functions_eagerly,
+)
+from .spec import TensorSpec
+
+defun = function  # tfe's name
+
+__all__ = [
+    "ConcreteFunction",
+    "Function",
+    "TensorSpec",
+    "TracingError",
+    "defun",
+    "function",
+    "run_functions_eagerly",
+]

@@ -1,0 +1,415 @@
+"""``nnlib.function`` (tfe's ``defun``): trace a function once per signature, replay it.
+
+The first call with a new signature runs the function eagerly under a
+``Tracer``: that call's results are the eager ones, and its ops and writes
+become a graph, compiled to straight-line numpy code (``codegen``). Later calls
+with the same signature run that code on the new arguments' arrays.
+
+A signature is the structure of the arguments, the shape and dtype of each
+tensor or array in them, and the value of every other argument (Python numbers,
+flags such as ``training``, objects by identity). Variables are captured by
+reference, never copied.
+"""
+
+import functools
+import inspect
+import threading
+
+import numpy as np
+
+from .._warn import warn
+from ..engine import nest
+from ..engine import tape as _tape
+from ..engine import variable as _variable
+from ..engine.tensor import Tensor, wrap
+from ..engine.variable import Variable
+from .codegen import compile_graph, step_of
+from .spec import TensorSpec
+from .tracer import Tracer, TracingError
+
+__all__ = [
+    "ConcreteFunction",
+    "Function",
+    "TracingError",
+    "function",
+    "run_functions_eagerly",
+]
+
+_EAGERLY = [False]
+RETRACE_WARNING = 5  # traces of one function before a retrace warns
+
+
+def run_functions_eagerly(run_eagerly):
+    """Makes every ``nnlib.function`` run its Python eagerly (for debugging).
+
+    Args:
+        run_eagerly: True to skip tracing and replay everywhere; False to
+            restore graph mode.
+
+    Returns:
+        The previous setting.
+
+    Examples:
+        >>> previous = nnlib.run_functions_eagerly(True)
+        >>> nnlib.run_functions_eagerly(previous)
+        True
+    """
+    previous, _EAGERLY[0] = _EAGERLY[0], bool(run_eagerly)
+    return previous
+
+
+class ConcreteFunction:
+    """One trace of a function: its graph and the compiled replay.
+
+    Attributes:
+        graph: The ``Graph`` (without the steps no output or write needs).
+        source: The Python source of the replay.
+
+    Examples:
+        >>> f = nnlib.function(lambda x: nnlib.tanh(x) * 2.0)
+        >>> concrete = f.get_concrete_function(np.zeros(3, np.float32))
+        >>> print(concrete)
+        graph <lambda>(a0: float32[3]):
+          t0.0: float32[3] = tanh(a0)
+          t1.0: float32[3] = multiply(t0.0, const 2.0)
+          return t1.0
+    """
+
+    def __init__(self, graph, structure, leaves):
+        self.graph = graph.pruned()
+        self._replay, self.source = compile_graph(self.graph)
+        self._structure = structure
+        # Per output leaf: True where the replay returns it, else the fixed value.
+        self._leaves = leaves
+
+    def _run(self, arrays):
+        try:
+            outputs = self._replay(*arrays)
+        except Exception as err:
+            index = step_of(err.__traceback__)
+            if index is None or not 0 <= index < len(self.graph.steps):
+                raise
+            step = self.graph.steps[index]
+            note = (
+                f"in nnlib.function '{self.graph.name}', step {index} "
+                f"({step.name}), traced from {step.where}"
+            )
+            if hasattr(err, "add_note"):  # Python 3.11+
+                err.add_note(note)
+            else:
+                err.args = (*err.args[:1], note, *err.args[1:])
+            raise
+        outputs = iter(outputs)
+        leaves = [
+            wrap(next(outputs)) if leaf is True else leaf for leaf in self._leaves
+        ]
+        return nest.pack_as(self._structure, leaves)
+
+    def __str__(self):
+        return str(self.graph)
+
+
+class _Trace:
+    """What a signature maps to: a ConcreteFunction, or why it runs eagerly."""
+
+    __slots__ = ("concrete", "eager_because")
+
+    def __init__(self, concrete=None, eager_because=None):
+        self.concrete = concrete
+        self.eager_because = eager_because
+
+
+class Function:
+    """A Python function traced once per signature and replayed (see ``function``).
+
+    Examples:
+        >>> @nnlib.function
+        ... def f(x):
+        ...     return x * x + 1.0
+        >>> f(np.array([1.0, 2.0], np.float32))
+        nnlib.Tensor([2. 5.], shape=(2,), dtype=float32)
+        >>> f(np.array([3.0, 4.0], np.float32))  # replayed
+        nnlib.Tensor([10. 17.], shape=(2,), dtype=float32)
+        >>> f.trace_count
+        1
+    """
+
+    def __init__(self, fn, input_signature=None, name=None):
+        if not callable(fn):
+            raise TypeError(f"nnlib.function: expected a callable, got {fn!r}")
+        functools.update_wrapper(self, fn)
+        self._fn = fn
+        self._name = name or getattr(fn, "__name__", type(fn).__name__)
+        self._signature = _checked_signature(self._name, input_signature)
+        self._traces = {}
+        self._keys = []  # the keys in the order traced, for the retrace warning
+        self._lock = threading.Lock()
+        try:
+            self._parameters = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            self._parameters = []
+
+    @property
+    def trace_count(self):
+        """How many times the function was traced (one per signature seen)."""
+        return len(self._keys)
+
+    @property
+    def python_function(self):
+        """The function as written."""
+        return self._fn
+
+    def __get__(self, instance, owner):
+        # A decorated method: bind it, keeping one Function per instance.
+        if instance is None:
+            return self
+        bound = instance.__dict__.get(f"_nnlib_function_{id(self)}")
+        if bound is None:
+            method = self._fn.__get__(instance, owner)
+            bound = Function(method, self._signature, self._name)
+            instance.__dict__[f"_nnlib_function_{id(self)}"] = bound
+        return bound
+
+    def __call__(self, *args, **kwargs):
+        if _EAGERLY[0] or _tape.observers() or _tape.global_observers():
+            # Run eagerly when debugging, when an outer tape wants the ops
+            # (its gradient is eager's), or inside another trace (inlined).
+            return self._fn(*args, **kwargs)
+        args, kwargs = self._conformed(args, kwargs)
+        key, arrays = self._key(args, kwargs)
+        trace = self._traces.get(key)
+        if trace is None:
+            return self._trace(key, args, kwargs)
+        if trace.concrete is None:
+            return self._fn(*args, **kwargs)
+        return trace.concrete._run(arrays)
+
+    def get_concrete_function(self, *args, **kwargs):
+        """The trace for these arguments, traced now (running the function) if new.
+
+        Raises:
+            TracingError: If the function cannot be traced for them (the
+                message says why: an op without a declaration).
+        """
+        args, kwargs = self._conformed(args, kwargs)
+        key, _ = self._key(args, kwargs)
+        if key not in self._traces:
+            self._trace(key, args, kwargs)
+        trace = self._traces[key]
+        if trace.concrete is None:
+            raise TracingError(trace.eager_because)
+        return trace.concrete
+
+    # -- tracing ----------------------------------------------------------------
+
+    def _trace(self, key, args, kwargs):
+        with self._lock:
+            first = not self._keys
+            created = []
+            _variable._creation_hooks.append(created.append)
+            try:
+                result, concrete, because = self._run_traced(args, kwargs)
+            finally:
+                _variable._creation_hooks.remove(created.append)
+            if created and not first:
+                raise ValueError(
+                    f"nnlib.function '{self._name}' created variables (first: "
+                    f"'{created[0].name}') when traced again for new arguments; "
+                    "variables may be created only on the first trace: create "
+                    "them outside the function or on its first call"
+                )
+            self._traces[key] = _Trace(concrete, because)
+            self._keys.append(key)
+            if because is not None:
+                warn(
+                    f"nnlib.function '{self._name}' runs eagerly for these "
+                    f"arguments: {because}",
+                    once=f"nnlib.function {self._name} eager",
+                )
+            if len(self._keys) > RETRACE_WARNING:
+                self._warn_retrace()
+            return result
+
+    def _run_traced(self, args, kwargs):
+        with Tracer(self._name) as tracer:
+            args, kwargs = _as_arguments(tracer, (args, kwargs))
+            result = self._fn(*args, **kwargs)
+            leaves = nest.flatten(result)
+            kinds = []
+            for leaf in leaves:
+                if isinstance(leaf, Tensor) and not isinstance(leaf, Variable):
+                    tracer.output(leaf)
+                    kinds.append(True)
+                else:
+                    kinds.append(leaf)
+        if tracer.undeclared:
+            names = sorted({name for name, _ in tracer.undeclared})
+            where = tracer.undeclared[0][1]
+            because = (
+                f"the ops {names} cannot be traced yet (first at {where}); "
+                "nnlib.ops.declare them"
+            )
+            return result, None, because
+        return result, ConcreteFunction(tracer.graph, result, kinds), None
+
+    # -- signatures -------------------------------------------------------------
+
+    def _conformed(self, args, kwargs):
+        if self._signature is None:
+            return args, kwargs
+        if kwargs or len(args) != len(self._signature):
+            raise TypeError(
+                f"nnlib.function '{self._name}' has an input_signature of "
+                f"{len(self._signature)} arguments; call it with exactly those, "
+                f"positionally (got {len(args)} positional, {sorted(kwargs)} "
+                "keyword)"
+            )
+        return tuple(
+            spec.conform(arg, f"{self._name}: argument {i}")
+            for i, (spec, arg) in enumerate(zip(self._signature, args))
+        ), {}
+
+    def _key(self, args, kwargs):
+        leaves = nest.flatten((args, kwargs))
+        key, arrays = [_structure((args, kwargs))], []
+        for leaf in leaves:
+            if isinstance(leaf, Variable):
+                key.append(("variable", id(leaf)))
+            elif isinstance(leaf, (Tensor, np.ndarray, np.generic)):
+                value = leaf._value if isinstance(leaf, Tensor) else np.asarray(leaf)
+                key.append(("tensor", value.shape, value.dtype.str))
+                arrays.append(value)
+            else:
+                key.append(_static(leaf))
+        return tuple(key), arrays
+
+    def _warn_retrace(self):
+        old, new = self._keys[-2], self._keys[-1]
+        paths = _leaf_paths(self._parameters, self._last_arguments_shape())
+        changed = [
+            paths[i - 1] if 0 < i <= len(paths) else "the arguments' structure"
+            for i, (a, b) in enumerate(zip(old, new))
+            if a != b
+        ] or ["the arguments' structure"]
+        warn(
+            f"nnlib.function '{self._name}' was traced {len(self._keys)} times; "
+            f"the last retrace was for a new {', '.join(changed[:3])}. Each new "
+            "shape, dtype or Python value traces again: pass changing numbers "
+            "as arrays or tensors, or give input_signature=[nnlib.TensorSpec("
+            "(None, ...), ...)] for a changing batch size",
+            once=f"nnlib.function {self._name} retrace",
+        )
+
+    def _last_arguments_shape(self):
+        return self._keys[-1][0]
+
+    def __repr__(self):
+        return f"<nnlib.function {self._name}, {self.trace_count} trace(s)>"
+
+
+def function(fn=None, input_signature=None, name=None):
+    """Traces ``fn`` once per input signature and replays the trace after.
+
+    Usable as ``@nnlib.function``, ``@nnlib.function(input_signature=...)`` or
+    ``nnlib.function(fn)``; ``nnlib.defun`` is the same (tfe's name).
+
+    Args:
+        fn: The function (or bound method) to trace.
+        input_signature: Optional list of ``nnlib.TensorSpec``, one per
+            positional argument: arguments are checked and converted to the
+            spec's dtype, and ``None`` dimensions may change without a
+            retrace warning.
+        name: The name in graph listings and messages (default: ``fn``'s).
+
+    Returns:
+        A ``Function``.
+
+    Raises:
+        TypeError: If ``fn`` is not callable or ``input_signature`` holds
+            something other than ``TensorSpec``s.
+
+    Examples:
+        >>> w = nnlib.Variable([[1.0], [2.0]], name="w")
+        >>> @nnlib.function
+        ... def predict(x):
+        ...     return nnlib.matmul(x, w)
+        >>> predict(np.ones((1, 2), np.float32))
+        nnlib.Tensor([[3.]], shape=(1, 1), dtype=float32)
+        >>> _ = w.assign([[0.0], [1.0]])
+        >>> predict(np.ones((1, 2), np.float32))  # reads w when run
+        nnlib.Tensor([[1.]], shape=(1, 1), dtype=float32)
+    """
+    if fn is None:
+        return lambda f: Function(f, input_signature, name)
+    return Function(fn, input_signature, name)
+
+
+def _checked_signature(name, signature):
+    if signature is None:
+        return None
+    signature = list(signature)
+    for i, spec in enumerate(signature):
+        if not isinstance(spec, TensorSpec):
+            raise TypeError(
+                f"nnlib.function '{name}': input_signature[{i}] must be an "
+                f"nnlib.TensorSpec, got {spec!r}"
+            )
+    return signature
+
+
+def _as_arguments(tracer, structure):
+    """The arguments with each tensor or array replaced by a traced Tensor."""
+    leaves = []
+    for leaf in nest.flatten(structure):
+        if isinstance(leaf, Variable):
+            leaves.append(leaf)
+        elif isinstance(leaf, (Tensor, np.ndarray, np.generic)):
+            value = leaf._value if isinstance(leaf, Tensor) else np.asarray(leaf)
+            tensor = wrap(value)
+            tracer.argument(tensor)
+            leaves.append(tensor)
+        else:
+            leaves.append(leaf)
+    return nest.pack_as(structure, leaves)
+
+
+def _structure(value):
+    """A hashable description of a nested structure's shape (not its leaves)."""
+    if isinstance(value, dict):
+        return ("dict", tuple((k, _structure(value[k])) for k in sorted(value)))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_structure(v) for v in value))
+    return "."
+
+
+def _static(value):
+    """A key for a non-tensor argument: its value, or its identity."""
+    try:
+        hash(value)
+    except TypeError:
+        return ("object", id(value))
+    return ("value", type(value).__name__, value)
+
+
+def _leaf_paths(parameters, structure):
+    """Names of the flat leaves of ``(args, kwargs)``: ``x``, ``args[2]``, ``training``."""
+    paths = []
+
+    def walk(node, path):
+        if node == ".":
+            paths.append(path)
+            return
+        kind, items = node
+        if kind == "dict":
+            for key, sub in items:
+                walk(sub, f"{path}[{key!r}]" if path else str(key))
+        else:
+            for i, sub in enumerate(items):
+                walk(sub, f"{path}[{i}]")
+
+    args, kwargs = structure[1]
+    for i, sub in enumerate(args[1]):
+        walk(sub, parameters[i] if i < len(parameters) else f"args[{i}]")
+    for key, sub in kwargs[1]:
+        walk(sub, str(key))
+    return paths
