@@ -23,8 +23,9 @@ from ..engine import tape as _tape
 from ..engine import variable as _variable
 from ..engine.tensor import Tensor, wrap
 from ..engine.variable import Variable
+from . import signature as _sig
 from .codegen import compile_graph, step_of
-from .spec import TensorSpec
+from .passes import optimize
 from .tracer import Tracer, TracingError
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 _EAGERLY = [False]
+_TRACED = object()  # marks the outputs a replay computes
 RETRACE_WARNING = 5  # traces of one function before a retrace warns
 
 
@@ -62,7 +64,8 @@ class ConcreteFunction:
     """One trace of a function: its graph and the compiled replay.
 
     Attributes:
-        graph: The ``Graph`` (without the steps no output or write needs).
+        graph: The ``Graph``, optimized (``passes``: constants folded,
+            duplicates merged, steps no output or write needs dropped).
         source: The Python source of the replay.
 
     Examples:
@@ -76,11 +79,12 @@ class ConcreteFunction:
     """
 
     def __init__(self, graph, structure, leaves):
-        self.graph = graph.pruned()
+        self.graph = optimize(graph)
         self._replay, self.source = compile_graph(self.graph)
         self._structure = structure
-        # Per output leaf: True where the replay returns it, else the fixed value.
+        # Per output leaf: _TRACED where the replay returns it, else the value.
         self._leaves = leaves
+        self._single = isinstance(structure, Tensor) and leaves == [_TRACED]
 
     def _run(self, arrays):
         try:
@@ -99,9 +103,11 @@ class ConcreteFunction:
             else:
                 err.args = (*err.args[:1], note, *err.args[1:])
             raise
+        if self._single:
+            return wrap(outputs[0])
         outputs = iter(outputs)
         leaves = [
-            wrap(next(outputs)) if leaf is True else leaf for leaf in self._leaves
+            wrap(next(outputs)) if leaf is _TRACED else leaf for leaf in self._leaves
         ]
         return nest.pack_as(self._structure, leaves)
 
@@ -140,8 +146,9 @@ class Function:
         functools.update_wrapper(self, fn)
         self._fn = fn
         self._name = name or getattr(fn, "__name__", type(fn).__name__)
-        self._signature = _checked_signature(self._name, input_signature)
+        self._signature = _sig.checked_signature(self._name, input_signature)
         self._traces = {}
+        self._fast = {}  # (shape, dtype) per positional array -> its traced _Trace
         self._keys = []  # the keys in the order traced, for the retrace warning
         self._lock = threading.Lock()
         try:
@@ -175,6 +182,11 @@ class Function:
             # Run eagerly when debugging, when an outer tape wants the ops
             # (its gradient is eager's), or inside another trace (inlined).
             return self._fn(*args, **kwargs)
+        fast = None if kwargs or self._signature else _sig.fast_key(args)
+        if fast is not None:  # plain arrays and tensors: skip the structure walk
+            trace = self._fast.get(fast)
+            if trace is not None:
+                return trace.concrete._run([getattr(a, "_value", a) for a in args])
         args, kwargs = self._conformed(args, kwargs)
         key, arrays = self._key(args, kwargs)
         trace = self._traces.get(key)
@@ -182,6 +194,8 @@ class Function:
             return self._trace(key, args, kwargs)
         if trace.concrete is None:
             return self._fn(*args, **kwargs)
+        if fast is not None:
+            self._fast[fast] = trace
         return trace.concrete._run(arrays)
 
     def get_concrete_function(self, *args, **kwargs):
@@ -239,7 +253,7 @@ class Function:
             for leaf in leaves:
                 if isinstance(leaf, Tensor) and not isinstance(leaf, Variable):
                     tracer.output(leaf)
-                    kinds.append(True)
+                    kinds.append(_TRACED)
                 else:
                     kinds.append(leaf)
         if tracer.undeclared:
@@ -255,42 +269,15 @@ class Function:
     # -- signatures -------------------------------------------------------------
 
     def _conformed(self, args, kwargs):
-        if self._signature is None:
-            return args, kwargs
-        if kwargs or len(args) != len(self._signature):
-            raise TypeError(
-                f"nnlib.function '{self._name}' has an input_signature of "
-                f"{len(self._signature)} arguments; call it with exactly those, "
-                f"positionally (got {len(args)} positional, {sorted(kwargs)} "
-                "keyword)"
-            )
-        return tuple(
-            spec.conform(arg, f"{self._name}: argument {i}")
-            for i, (spec, arg) in enumerate(zip(self._signature, args))
-        ), {}
+        return _sig.conformed(self._name, self._signature, args, kwargs)
 
     def _key(self, args, kwargs):
-        leaves = nest.flatten((args, kwargs))
-        key, arrays = [_structure((args, kwargs))], []
-        for leaf in leaves:
-            if isinstance(leaf, Variable):
-                key.append(("variable", id(leaf)))
-            elif isinstance(leaf, (Tensor, np.ndarray, np.generic)):
-                value = leaf._value if isinstance(leaf, Tensor) else np.asarray(leaf)
-                key.append(("tensor", value.shape, value.dtype.str))
-                arrays.append(value)
-            else:
-                key.append(_static(leaf))
-        return tuple(key), arrays
+        return _sig.signature_key(args, kwargs)
 
     def _warn_retrace(self):
-        old, new = self._keys[-2], self._keys[-1]
-        paths = _leaf_paths(self._parameters, self._last_arguments_shape())
-        changed = [
-            paths[i - 1] if 0 < i <= len(paths) else "the arguments' structure"
-            for i, (a, b) in enumerate(zip(old, new))
-            if a != b
-        ] or ["the arguments' structure"]
+        changed = _sig.changed_arguments(
+            self._keys[-2], self._keys[-1], self._parameters
+        )
         warn(
             f"nnlib.function '{self._name}' was traced {len(self._keys)} times; "
             f"the last retrace was for a new {', '.join(changed[:3])}. Each new "
@@ -299,9 +286,6 @@ class Function:
             "(None, ...), ...)] for a changing batch size",
             once=f"nnlib.function {self._name} retrace",
         )
-
-    def _last_arguments_shape(self):
-        return self._keys[-1][0]
 
     def __repr__(self):
         return f"<nnlib.function {self._name}, {self.trace_count} trace(s)>"
@@ -344,19 +328,6 @@ def function(fn=None, input_signature=None, name=None):
     return Function(fn, input_signature, name)
 
 
-def _checked_signature(name, signature):
-    if signature is None:
-        return None
-    signature = list(signature)
-    for i, spec in enumerate(signature):
-        if not isinstance(spec, TensorSpec):
-            raise TypeError(
-                f"nnlib.function '{name}': input_signature[{i}] must be an "
-                f"nnlib.TensorSpec, got {spec!r}"
-            )
-    return signature
-
-
 def _as_arguments(tracer, structure):
     """The arguments with each tensor or array replaced by a traced Tensor."""
     leaves = []
@@ -371,45 +342,3 @@ def _as_arguments(tracer, structure):
         else:
             leaves.append(leaf)
     return nest.pack_as(structure, leaves)
-
-
-def _structure(value):
-    """A hashable description of a nested structure's shape (not its leaves)."""
-    if isinstance(value, dict):
-        return ("dict", tuple((k, _structure(value[k])) for k in sorted(value)))
-    if isinstance(value, (list, tuple)):
-        return (type(value).__name__, tuple(_structure(v) for v in value))
-    return "."
-
-
-def _static(value):
-    """A key for a non-tensor argument: its value, or its identity."""
-    try:
-        hash(value)
-    except TypeError:
-        return ("object", id(value))
-    return ("value", type(value).__name__, value)
-
-
-def _leaf_paths(parameters, structure):
-    """Names of the flat leaves of ``(args, kwargs)``: ``x``, ``args[2]``, ``training``."""
-    paths = []
-
-    def walk(node, path):
-        if node == ".":
-            paths.append(path)
-            return
-        kind, items = node
-        if kind == "dict":
-            for key, sub in items:
-                walk(sub, f"{path}[{key!r}]" if path else str(key))
-        else:
-            for i, sub in enumerate(items):
-                walk(sub, f"{path}[{i}]")
-
-    args, kwargs = structure[1]
-    for i, sub in enumerate(args[1]):
-        walk(sub, parameters[i] if i < len(parameters) else f"args[{i}]")
-    for key, sub in kwargs[1]:
-        walk(sub, str(key))
-    return paths

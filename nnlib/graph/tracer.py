@@ -126,6 +126,8 @@ class Tracer:
         return ref if ref is not None else ("const", value)
 
     def _refuse_python_value(self, tensor, kind):
+        if _effects.in_effect():
+            return  # an announced write reads arrays; it is redone as a whole
         if tensor._id in self._refs or id(tensor._value) in self._arrays:
             raise TracingError(
                 f"{self.graph.name}: a traced tensor of shape {tensor.shape} was "

@@ -4,6 +4,7 @@ import numpy as np
 
 from .. import initializers, regularizers
 from .._args import boolean
+from ..engine import effects as _effects
 from ..ops import normalization as _norm
 from ..ops import reduction as _reduce
 from ..ops import shape as _shape
@@ -235,14 +236,13 @@ class BatchNormalization(_AffineNormalization):
                 )
             else:
                 outputs, mean, variance = self._masked_batch_norm(inputs, mask)
-            # Plain arrays: the moving averages are state, not part of the graph.
-            for moving, batch in (
-                (self.moving_mean, mean),
-                (self.moving_variance, variance),
+            # The moving averages are state, updated on arrays (no tape records
+            # them); announced as one write, so a traced step redoes it with
+            # each batch's statistics.
+            with _effects.effect(
+                "moving_averages", self._update_moving_averages, (mean, variance)
             ):
-                moving.assign(
-                    moving.numpy() * self.momentum + batch.numpy() * (1 - self.momentum)
-                )
+                self._update_moving_averages(mean._value, variance._value)
             return outputs
         params = [self.moving_mean, self.moving_variance, self.beta, self.gamma]
         if self._stat_shape is not None:
@@ -251,6 +251,15 @@ class BatchNormalization(_AffineNormalization):
                 for p in params
             ]
         return _norm.batch_normalization(inputs, *params, self.epsilon)
+
+    def _update_moving_averages(self, mean, variance):
+        """Moves the moving statistics toward a batch's (numpy arrays)."""
+        momentum = self.momentum
+        for moving, batch in (
+            (self.moving_mean, mean),
+            (self.moving_variance, variance),
+        ):
+            moving.assign(moving._value * momentum + batch * (1 - momentum))
 
     def _masked_batch_norm(self, inputs, mask):
         """Keras 3's masked moments, then the normalization with them."""

@@ -145,6 +145,8 @@ class Op:
             on zeros of the input specs.
         raw: Whether the rule also runs on numpy arrays (the first-order fast
             path; the default). False hands it Tensors always.
+        random: Whether ``forward`` draws random numbers: a graph never folds
+            or merges such an op, since each run must draw afresh.
 
     Examples:
         >>> double = Op("double", lambda x: x * 2)
@@ -171,6 +173,7 @@ class Op:
         prunes=False,
         infer=None,
         raw=True,
+        random=False,
     ):
         self.name = name
         self.forward = forward
@@ -181,6 +184,7 @@ class Op:
         self.prunes = prunes
         self._infer = infer
         self.raw = raw
+        self.random = random
         self.rule = None
         self._keep_x = "x" in saves
         self._keep_y = "y" in saves

@@ -195,7 +195,7 @@ def _dropout(x, rate, noise_shape, seed=None):
 
 
 # The scaled mask is a hidden output: the rule reads it, a tracer sees it.
-DROPOUT = declare("dropout", _dropout, hidden=1, saves="")
+DROPOUT = declare("dropout", _dropout, hidden=1, saves="", random=True)
 
 
 @DROPOUT.gradient

@@ -56,10 +56,10 @@ def _integers(shape, low, high, dtype, seed):
 
 # The draws are ops with no inputs, so that a traced function draws afresh at
 # each run. The seed is checked before any of them runs.
-STANDARD_NORMAL = declare("standard_normal", _normal)
-TRUNCATED_NORMAL = declare("truncated_standard_normal", _truncated)
-UNIFORM = declare("standard_uniform", _uniform)
-INTEGERS = declare("uniform_integers", _integers)
+STANDARD_NORMAL = declare("standard_normal", _normal, random=True)
+TRUNCATED_NORMAL = declare("truncated_standard_normal", _truncated, random=True)
+UNIFORM = declare("standard_uniform", _uniform, random=True)
+INTEGERS = declare("uniform_integers", _integers, random=True)
 
 
 def _float_dtype(dtype, op):

@@ -265,3 +265,20 @@ def test_replays_do_not_grow_memory():
     finally:
         tracemalloc.stop()
     assert after - base < 64 * 1024
+
+
+def test_numpy_of_a_traced_tensor_is_refused():
+    @nnlib.function
+    def f(x):
+        return nnlib.constant(x.numpy() * 2.0)  # would freeze x's first value
+
+    with pytest.raises(TracingError, match="converted to a Python numpy array"):
+        f(np.ones(2, F32))
+
+
+def test_python_values_returned_beside_tensors_come_back_as_they_are():
+    f = nnlib.function(lambda x: (x + 1.0, True, None, 3))
+    f(np.ones(2, F32))
+    y, flag, nothing, three = f(np.zeros(2, F32))
+    np.testing.assert_array_equal(y.numpy(), [1.0, 1.0])
+    assert flag is True and nothing is None and three == 3
