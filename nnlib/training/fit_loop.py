@@ -60,6 +60,7 @@ def run_fit(
     val = _validation_batches(
         model, validation_data, batch_size, check_finite, x if arrays else None, y
     )
+    model._warn_custom_steps("train_step", *(() if val is None else ("test_step",)))
     per_batch_finite = check_finite and not arrays  # arrays were scanned above
     callback_list = _callbacks.CallbackList(
         callbacks,

@@ -4,7 +4,8 @@
 the model's regularization losses, ``optimizer.apply_gradients``); ``fit`` only
 schedules epochs, batches and callbacks around it. Subclasses override
 ``train_step``/``test_step`` for custom training (GANs, custom losses) and keep
-fit's callbacks, metrics and progress display.
+fit's callbacks, metrics and progress display. With ``compile(jit_compile=True)``
+the built-in steps' tensor work runs traced by ``nnlib.function`` (``_traced``).
 """
 
 import numpy as np
@@ -16,14 +17,14 @@ from .._args import boolean
 from .._warn import warn
 from ..engine import nest
 from ..engine.gradient_tape import GradientTape
-from . import _checks, _data_checks, _steps, data_adapter
+from . import _checks, _data_checks, _steps, _traced, data_adapter
 from .compile_utils import CompiledLoss, CompiledMetrics
 from .fit_loop import run_fit
 
 __all__ = ["Trainer"]
 
 
-class Trainer:
+class Trainer(_traced.GraphMode):
     """The training half of ``Network``: compile, fit, evaluate and predict."""
 
     compiled_loss = None
@@ -35,7 +36,15 @@ class Trainer:
     # dict or list of arrays, and read the input shape off the first layer.
     _takes_single_input = False
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        loss_weights=None,
+        run_eagerly=False,
+        jit_compile=False,
+    ):
         """Sets the optimizer, loss and metrics ``fit`` and ``evaluate`` use.
 
         Args:
@@ -49,11 +58,25 @@ class Trainer:
                 them as ``<output>_<metric>``.
             loss_weights: Weights of the losses of several outputs (the
                 structure of ``loss``).
+            run_eagerly: True runs every step eagerly, even with
+                ``jit_compile`` (which it turns off, with a warning, as
+                Keras 3 does). Also the attribute ``model.run_eagerly``.
+            jit_compile: True (or Keras's ``"auto"``) runs the tensor work of
+                the built-in ``train_step``, ``test_step`` and
+                ``predict_step`` (forward, loss, gradients, the optimizer's
+                update) through ``nnlib.function``: traced once per batch
+                signature, then replayed. Metrics are still updated eagerly.
+                Default False: eager, unlike Keras 3, whose default ``"auto"``
+                compiles; a trace replays tensor work only (see
+                ``docs/training.md``). Also the attribute
+                ``model.jit_compile``.
 
         Raises:
-            ValueError: For unknown names (with the closest valid one). Everything
-                is resolved before anything is set, so a failed ``compile``
-                leaves the previous optimizer, loss and metrics in place.
+            ValueError: For unknown names (with the closest valid one), or a
+                ``jit_compile`` other than True, False or ``"auto"``.
+                Everything is resolved before anything is set, so a failed
+                ``compile`` leaves the previous settings in place.
+            TypeError: For a ``run_eagerly`` that is not a bool.
 
         Examples:
             >>> model = nnlib.Sequential([nnlib.layers.Dense(1, input_shape=(2,))])
@@ -64,6 +87,14 @@ class Trainer:
             ValueError: unknown loss 'mean_sqared_error'. Did you mean ...
             >>> type(model.optimizer).__name__      # the failed compile changed nothing
             'GradientDescent'
+
+            Graph mode: the same steps, traced per batch shape and replayed.
+
+            >>> model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+            >>> x, y = np.ones((8, 2), np.float32), np.zeros((8, 1), np.float32)
+            >>> history = model.fit(x, y, batch_size=4, epochs=2, verbose=0)
+            >>> model.jit_compile, model.run_eagerly
+            (True, False)
         """
         resolved = {
             "optimizer": _optimizers.get(optimizer),
@@ -75,15 +106,22 @@ class Trainer:
                 "loss": loss,
                 "metrics": metrics,
                 "loss_weights": loss_weights,
+                "run_eagerly": run_eagerly,
+                "jit_compile": jit_compile,
             },
+            **self._graph_mode(run_eagerly, jit_compile),
         }
         for name, value in resolved.items():
             object.__setattr__(self, name, value)
 
+    def _builtin_step(self, step_name):
+        """Whether the step ``step_name`` is nnlib's own (not overridden)."""
+        return getattr(type(self), step_name) is getattr(Trainer, step_name)
+
     def _step_needs_targets(self, step_name):
         """Whether ``train_step``/``test_step`` is the built-in one, whose
         compiled loss needs targets (a custom step may do without)."""
-        return getattr(type(self), step_name) is getattr(Trainer, step_name)
+        return self._builtin_step(step_name)
 
     def _check_compiled(self):
         if self.compiled_loss is None:
@@ -100,17 +138,38 @@ class Trainer:
         return loss
 
     def train_step(self, data):
-        """One optimisation step on a batch ``(x, y, sample_weight)``; returns the logs."""
+        """One optimisation step on a batch ``(x, y, sample_weight)``; returns the logs.
+
+        The tensor work is ``_train_tensors`` (traced with ``jit_compile``);
+        the metrics are updated from its results, eagerly.
+        """
         x, y, sample_weight = data_adapter.unpack(data)
+        step = self._tensor_step("train")
+        loss, y_pred, masks, steps = step(x, y, sample_weight, self.trainable_variables)
+        if not steps:
+            self._train_nothing()
+        y_pred = _traced.with_masks(y_pred, masks)
+        return self._update_metrics(loss, y, y_pred, sample_weight)
+
+    def _train_tensors(self, x, y, sample_weight, trainable):
+        """Forward, loss, gradients and the optimizer's update, as by hand.
+
+        ``trainable`` (the model's trainable variables) is an argument so
+        that freezing a layer traces anew. Returns the loss, the outputs,
+        their masks and how many steps the optimizer took: 1, or 0 when
+        nothing can train (see ``_train_nothing``). A count, not a bool:
+        ``nnlib.function`` marks its tensor outputs with ``True``.
+        """
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
         self.compiled_metrics.build(y_pred)  # metrics that fit no output: no step
         variables = tape.watched_variables()
-        if variables or not self._train_nothing():
-            grads = tape.gradient(loss, variables)
-            self.optimizer.apply_gradients(zip(grads, variables))
-        return self._update_metrics(loss, y, y_pred, sample_weight)
+        if not (variables or trainable):
+            return loss, y_pred, _traced.masks_of(y_pred), 0
+        grads = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(grads, variables))
+        return loss, y_pred, _traced.masks_of(y_pred), 1
 
     def _train_nothing(self):
         """True, with a warning (once per fit), when no weight can train.
@@ -135,13 +194,21 @@ class Trainer:
     def test_step(self, data):
         """Loss and metrics on a batch in inference mode; returns the logs."""
         x, y, sample_weight = data_adapter.unpack(data)
+        loss, y_pred, masks = self._tensor_step("test")(x, y, sample_weight)
+        y_pred = _traced.with_masks(y_pred, masks)
+        return self._update_metrics(loss, y, y_pred, sample_weight)
+
+    def _test_tensors(self, x, y, sample_weight):
         y_pred = self(x, training=False)
         loss = self.compute_loss(x, y, y_pred, sample_weight)
-        return self._update_metrics(loss, y, y_pred, sample_weight)
+        return loss, y_pred, _traced.masks_of(y_pred)
 
     def predict_step(self, data):
         """The model's outputs on a batch, in inference mode."""
         x, _, _ = data_adapter.unpack(data)
+        return self._tensor_step("predict")(x)
+
+    def _predict_tensors(self, x):
         return self(x, training=False)
 
     def _update_metrics(self, loss, y, y_pred, sample_weight):
@@ -287,6 +354,7 @@ class Trainer:
             epochs=1,
             steps=batches.steps,
         )
+        self._warn_custom_steps("test_step")
         logs = self._evaluate_batches(batches, callback_list)
         _steps.warn_ran_out(batches, "evaluate")
         if return_dict:
@@ -339,6 +407,7 @@ class Trainer:
                 return _steps.as_arrays(self(x, training=False))
         batches = _steps.adapted("predict: ", x, None, None, batch_size, steps=steps)
         callback_list = _callbacks.CallbackList(callbacks, model=self, verbose=verbose)
+        self._warn_custom_steps("predict_step")
         callback_list.on_predict_begin()
         outputs, structure = [], None
         for step, data in enumerate(batches):
@@ -359,6 +428,7 @@ class Trainer:
         self._check_compiled()
         self._reset_metrics()
         sample_weight = _steps.class_weights(y, sample_weight, class_weight)
+        self._warn_custom_steps("train_step")
         logs = self.train_step((x, y, sample_weight))
         return _steps.scalar_or_list(logs)
 
@@ -366,8 +436,10 @@ class Trainer:
         """Loss (and metrics) of one batch in inference mode."""
         self._check_compiled()
         self._reset_metrics()
+        self._warn_custom_steps("test_step")
         return _steps.scalar_or_list(self.test_step((x, y, sample_weight)))
 
     def predict_on_batch(self, x):
         """The model's outputs for one batch, as numpy arrays (in their structure)."""
+        self._warn_custom_steps("predict_step")
         return _steps.as_arrays(self.predict_step((x,)))
