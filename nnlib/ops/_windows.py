@@ -17,6 +17,9 @@ from numpy.lib.stride_tricks import as_strided
 # Below this many input channels im2col is built channel-major, (taps, C, N*OH*OW):
 # each tap then copies whole image rows instead of runs of C elements.
 _CHANNEL_MAJOR_BELOW = 8
+# Under a horizontal stride, a channels-last tap with fewer channels than this is
+# copied to a contiguous array before elementwise work: see ``gathers``.
+_GATHER_BELOW = 128
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,6 +187,32 @@ def zeros(shape, dtype, as_planes=False):
     out = empty(shape, dtype, as_planes)
     out.fill(0)
     return out
+
+
+def gathers(x, win):
+    """Whether the taps of ``win`` over NHWC-shaped ``x`` are worth copying into
+    a contiguous array before an elementwise op reads them more than once.
+
+    Under a horizontal stride a tap is strided: runs of C elements (channels
+    last) or single elements (planes). numpy runs its inner loop once per run,
+    at a fixed cost each (about 15 ns, as much as 100 contiguous elements), so
+    short runs cost several times a contiguous pass; a copy pays that cost once.
+    """
+    return win.strides[1] > 1 and (planar(x) or x.shape[3] < _GATHER_BELOW)
+
+
+def transposes(x, win):
+    """Whether elementwise work on the taps of ``win`` over planes ``x`` costs
+    less after one copy of ``x`` to NHWC.
+
+    A tap of planes under a horizontal stride is gathered one numpy loop per
+    tap row, of OW elements; the transposing copy runs one loop per pixel, of C
+    elements, then the channels-last kernels one per tap pixel. With output rows
+    under a quarter of the channels (the LeNet CNN's second 2x2 pool: 5 against
+    64) the copy wins (1.3x to 1.5x forward and backward); with longer rows (its
+    first: 13 against 32) the planes do.
+    """
+    return planar(x) and gathers(x, win) and 4 * win.out_hw[1] < x.shape[3]
 
 
 def pad(x, win, value=0, as_planes=None):
