@@ -11,6 +11,7 @@ import gc
 import math
 import os
 import sys
+import time
 import timeit
 import tracemalloc
 
@@ -78,6 +79,37 @@ def import_libraries(threads):
     return np, nnlib, torch
 
 
+def import_tree(path, name="nnlib_tree"):
+    """Imports the nnlib package of another checkout as module ``name``.
+
+    nnlib imports itself only relatively, so a second copy loaded under another
+    name lives beside this checkout's in one process, and the two can be timed
+    in turns (a ``git worktree`` of an older commit gives the figures before a
+    change).
+
+    Args:
+        path: The other checkout's root (the folder holding ``nnlib/``).
+        name: The module name to load it under.
+
+    Returns:
+        The module.
+    """
+    import importlib.util
+
+    package = os.path.join(os.path.abspath(path), "nnlib")
+    spec = importlib.util.spec_from_file_location(
+        name,
+        os.path.join(package, "__init__.py"),
+        submodule_search_locations=[package],
+    )
+    if spec is None:
+        raise SystemExit(f"--tree: no nnlib package under {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 # -- options -----------------------------------------------------------------------
 
 
@@ -95,8 +127,9 @@ def parse_timing_args(doc, argv, quick, full, more_options=None):
     """Parses the options of a benchmark timed by ``measure``.
 
     They are ``--threads``, ``--quick``, ``--repeat``, ``--min-time``, the
-    script's own, ``--gc`` and ``--json``, in that order (as ``--help`` lists
-    them); ``--repeat`` and ``--min-time`` are filled in where not given.
+    script's own, ``--cpu-time``, ``--gc`` and ``--json``, in that order (as
+    ``--help`` lists them); ``--repeat`` and ``--min-time`` are filled in where
+    not given.
 
     Args:
         doc: The script's docstring; its first line describes the script.
@@ -131,6 +164,7 @@ def parse_timing_args(doc, argv, quick, full, more_options=None):
     )
     if more_options is not None:
         more_options(parser)
+    add_cpu_time_option(parser)
     add_gc_option(parser)
     add_json_option(parser)
     args = parser.parse_args(argv)
@@ -140,6 +174,16 @@ def parse_timing_args(doc, argv, quick, full, more_options=None):
     if args.min_time is None:
         args.min_time = min_time
     return args
+
+
+def add_cpu_time_option(parser):
+    """``--cpu-time``: time with the process's CPU time (see ``make_timer``)."""
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time with the process's CPU time rather than the wall clock "
+        "(steadier when other processes share the machine)",
+    )
 
 
 def add_gc_option(parser):
@@ -221,12 +265,18 @@ def measure(candidates, args, faults=None):
 
 
 def make_timer(stmt, namespace, args):
-    """A ``timeit.Timer`` of ``stmt`` (source or a callable), gc as ``--gc`` says."""
+    """A ``timeit.Timer`` of ``stmt`` (source or a callable), gc as ``--gc`` says;
+    it reads this process's CPU time instead of the wall clock where ``args``
+    has a true ``cpu_time`` (steadier on a busy machine: time spent waiting for
+    a core is left out, though not the slowdown of a shared memory bus)."""
     setup = "import gc; gc.enable()" if args.gc else "pass"
     if callable(stmt):
         namespace = dict(namespace, _stmt=stmt)
         stmt = "_stmt()"
-    return timeit.Timer(stmt, setup=setup, globals=namespace)
+    timer = time.process_time if getattr(args, "cpu_time", False) else None
+    return timeit.Timer(
+        stmt, setup=setup, globals=namespace, timer=timer or timeit.default_timer
+    )
 
 
 def measure_ms(steps, args, faults):

@@ -106,7 +106,9 @@ def cnn_case(libs, args, script):
     steps = {
         name: (lambda fn=fn, data=data: fn(data)) for name, (fn, data) in runs.items()
     }
-    timing = argparse.Namespace(repeat=args.cnn_repeat, min_time=0.0, gc=args.gc)
+    timing = argparse.Namespace(
+        repeat=args.cnn_repeat, min_time=0.0, gc=args.gc, cpu_time=args.cpu_time
+    )
     seconds = {k: v / 1000 for k, v in measure_ms(steps, timing, {}).items()}
     traced = {}
     for name, step in steps.items():

@@ -20,6 +20,11 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
+def clock_name(args):
+    """What the timings read: ``--cpu-time``'s process CPU time, or the wall clock."""
+    return "process CPU time" if getattr(args, "cpu_time", False) else "wall clock"
+
+
 def fmt_ratio(v):
     """A ratio as ``1.23x``, ``-`` when missing."""
     return "-" if v is None else f"{v:.2f}x"
@@ -103,7 +108,11 @@ def print_header(title, env, statistic, threads=None):
     if "OPENBLAS_CORETYPE" not in env["env"]:
         variables += ", OPENBLAS_CORETYPE unset"
     print(f"environment: {variables}")
-    print(f"statistic: {statistic}")
+    clock = env.get("clock")
+    print(
+        f"statistic: {statistic}"
+        + (f"; {clock}" if clock and clock not in statistic else "")
+    )
     # The timing takes a while: show the header before it starts.
     sys.stdout.flush()
 

@@ -46,6 +46,7 @@ from _harness import (
 from _mlp_memory import torch_peak_bytes
 from _report import (
     Targets,
+    clock_name,
     environment,
     environment_variables,
     finish,
@@ -242,6 +243,7 @@ def main(argv=None):
         repeat=args.repeat,
         min_time_s=args.min_time,
         gc_enabled=args.gc,
+        clock=clock_name(args),
     )
     print_header(
         "nnlib embedding training step (sparse gradients): float32, CPU",

@@ -89,6 +89,7 @@ from _layers_lenet import lenet_case
 from _layers_reference import Reference
 from _report import (
     Targets,
+    clock_name,
     environment,
     environment_variables,
     finish,
@@ -180,6 +181,7 @@ def header(np, torch, args):
         repeat=args.repeat,
         min_time_s=args.min_time,
         gc_enabled=args.gc,
+        clock=clock_name(args),
     )
     if torch is not None:
         env["torch_cpu_capability"] = torch_capability(torch)

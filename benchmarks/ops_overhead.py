@@ -59,6 +59,7 @@ from _harness import import_libraries, measure, parse_timing_args, set_threads
 from _ops_cases import chain_candidates, op_candidates, op_functions
 from _report import (
     Targets,
+    clock_name,
     environment,
     environment_variables,
     finish,
@@ -124,6 +125,7 @@ def header(np, torch, args):
         min_time_s=args.min_time,
         tape_batch=args.tape_batch,
         gc_enabled=args.gc,
+        clock=clock_name(args),
     )
     torch_threads = (
         f"torch {env['torch_threads']} intra-op / "

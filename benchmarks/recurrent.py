@@ -11,7 +11,11 @@ sequence (float32, one thread by default):
   of ones;
 * ``torch fwd`` under ``torch.no_grad()`` and ``torch fwd+bwd`` with
   ``.backward()`` (``nn.RNN``, ``nn.LSTM``, ``nn.GRU``, ``batch_first=True``),
-  when PyTorch is installed.
+  when PyTorch is installed;
+* with ``--tree PATH``, ``tree fwd`` and ``tree fwd+bwd``: the same layers of
+  the nnlib in another checkout (loaded beside this one as ``nnlib_tree``),
+  timed in the same turns, so that a ``git worktree`` of an older commit gives
+  the figures before a change in one run.
 
 LSTM and GRU with their default activations run as one fused op each
 (``nnlib.lstm``, ``nnlib.gru``); SimpleRNN runs step by step. Large temporary
@@ -23,13 +27,23 @@ Run, from the repository root::
 
     python3 benchmarks/recurrent.py             # about 20 s
     python3 benchmarks/recurrent.py --quick     # a few seconds, rougher
+    git worktree add /tmp/before <commit>       # then, against that commit:
+    python3 benchmarks/recurrent.py --tree /tmp/before
 """
 
+import subprocess
 import sys
 import time
 
-from _harness import import_libraries, measure_ms, parse_timing_args, set_threads
+from _harness import (
+    import_libraries,
+    import_tree,
+    measure_ms,
+    parse_timing_args,
+    set_threads,
+)
 from _report import (
+    clock_name,
     environment,
     environment_variables,
     finish,
@@ -42,8 +56,9 @@ BATCH, TIME, FEATURES, UNITS = 64, 32, 64, 128
 KINDS = (("SimpleRNN", "RNN"), ("LSTM", "LSTM"), ("GRU", "GRU"))
 
 
-def nnlib_steps(np, nnlib, kind):
-    """The forward and the forward + backward of one nnlib layer."""
+def nnlib_steps(np, nnlib, kind, prefix="nnlib"):
+    """The forward and the forward + backward of one nnlib layer, as
+    ``{"<prefix> fwd": step, "<prefix> fwd+bwd": step}``."""
     rng = np.random.default_rng(0)
     x = nnlib.constant(rng.normal(size=(BATCH, TIME, FEATURES)).astype("float32"))
     layer = getattr(nnlib.layers, kind)(UNITS, return_sequences=True)
@@ -57,7 +72,7 @@ def nnlib_steps(np, nnlib, kind):
             y = layer(x)
         return tape.gradient(y, sources, output_gradients=dy)
 
-    return {"nnlib fwd": lambda: layer(x), "nnlib fwd+bwd": forward_backward}
+    return {f"{prefix} fwd": lambda: layer(x), f"{prefix} fwd+bwd": forward_backward}
 
 
 def torch_steps(np, torch, kind):
@@ -79,12 +94,41 @@ def torch_steps(np, torch, kind):
     return {"torch fwd": forward, "torch fwd+bwd": forward_backward}
 
 
+def _faults(value):
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _tree_option(parser):
+    parser.add_argument(
+        "--tree",
+        metavar="PATH",
+        help="also time the nnlib of the checkout at PATH, in the same turns",
+    )
+
+
+def tree_commit(path):
+    """The checkout's commit (short), or None."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", path, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip()
+
+
 def main(argv=None):
     """Runs the benchmark; always returns 0."""
-    args = parse_timing_args(__doc__, argv, quick=(3, 0.02), full=(10, 0.1))
+    args = parse_timing_args(
+        __doc__, argv, quick=(3, 0.02), full=(10, 0.1), more_options=_tree_option
+    )
     set_threads(args.threads)
     start = time.perf_counter()
     np, nnlib, torch = import_libraries(args.threads)
+    tree = None if args.tree is None else import_tree(args.tree)
     env = environment(
         np,
         torch,
@@ -95,37 +139,59 @@ def main(argv=None):
         repeat=args.repeat,
         min_time_s=args.min_time,
         gc_enabled=args.gc,
+        clock=clock_name(args),
+        tree=args.tree,
+        tree_commit=None if args.tree is None else tree_commit(args.tree),
     )
     print_header(
         "nnlib recurrent layers: milliseconds per call, float32, CPU",
         env,
         f"min of {args.repeat} repeats of ~{args.min_time:g} s each, in turns",
     )
+    if tree is not None:
+        print(f"tree: {args.tree} (commit {env['tree_commit'] or 'unknown'})")
     print(
         f"\n{BATCH} sequences x {TIME} steps x {FEATURES} features -> {UNITS} units, "
         "whole sequence returned\n"
     )
-    columns = ("nnlib fwd", "nnlib fwd+bwd", "torch fwd", "torch fwd+bwd")
+    columns = ["nnlib fwd", "nnlib fwd+bwd"]
+    if tree is not None:
+        columns += ["tree fwd", "tree fwd+bwd"]
+    columns += ["torch fwd", "torch fwd+bwd"]
+    ratios = [("nnlib fwd+bwd", "torch fwd+bwd", "fwd+bwd/torch")]
+    if tree is not None:
+        ratios = [
+            ("tree fwd+bwd", "torch fwd+bwd", "tree/torch"),
+            *ratios,
+            ("nnlib fwd", "tree fwd", "fwd/tree"),
+            ("nnlib fwd+bwd", "tree fwd+bwd", "f+b/tree"),
+        ]
     print(
         f"{'layer':<10}"
         + "".join(f"{c:>15}" for c in columns)
-        + f"{'fwd+bwd/torch':>15}"
+        + "".join(f"{r[2]:>15}" for r in ratios)
     )
     results = {}
     for kind, torch_kind in KINDS:
         steps = nnlib_steps(np, nnlib, kind)
+        if tree is not None:
+            steps.update(nnlib_steps(np, tree, kind, "tree"))
         if torch is not None:
             steps.update(torch_steps(np, torch, torch_kind))
         faults = {}
         ms = measure_ms(steps, args, faults)
         results[kind] = {"ms": ms, "faults": faults}
         cells = "".join(f"{ms[c]:>15.2f}" if c in ms else f"{'-':>15}" for c in columns)
-        rel = ratio(ms.get("nnlib fwd+bwd"), ms.get("torch fwd+bwd"))
-        print(f"{kind:<10}{cells}{'-' if rel is None else f'{rel:.2f}x':>15}")
-    print("\nminor page faults per call (nnlib fwd, nnlib fwd+bwd):")
+        for a, b, _ in ratios:
+            rel = ratio(ms.get(a), ms.get(b))
+            cells += f"{'-' if rel is None else f'{rel:.2f}x':>15}"
+        print(f"{kind:<10}{cells}")
+    prefixes = ("nnlib", "tree") if tree is not None else ("nnlib",)
+    names = [f"{p} {c}" for p in prefixes for c in ("fwd", "fwd+bwd")]
+    print(f"\nminor page faults per call ({', '.join(names)}):")
     for kind, r in results.items():
-        f = r["faults"]
-        print(f"  {kind:<10} {f.get('nnlib fwd')}, {f.get('nnlib fwd+bwd')}")
+        cells = ", ".join(_faults(r["faults"].get(name)) for name in names)
+        print(f"  {kind:<10} {cells}")
     finish(start, args.json, {"environment": env, "unit": "ms", "layers": results})
     return 0
 
