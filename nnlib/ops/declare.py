@@ -257,40 +257,66 @@ class Op:
         if self.rule is None:
             record(self.name, inputs, y, None, node=node)
             return
-        rule, broadcasts = self.rule, self.broadcasts
+        rule = self.rule
         needs = tuple([needs_gradient(x) for x in inputs]) if self.prunes else _ALL
         if self._keep_x:
             ins, ins_raw = inputs, values
         else:
             ins = ins_raw = (None,) * len(inputs)
         outs = (visible if self._keep_y else (None,) * len(visible)) + hidden
-        if broadcasts:
-            shapes = [np.shape(v) for v in values]
-            dtypes = [_dtype_of(x) for x in inputs]
+        if len(outs) == 1:
+            out = outs[0]
 
-        def backward(dy):
-            if isinstance(dy[0] if type(dy) is list else dy, Tensor):
-                grads = rule(Grad(dy, ins, outs, attrs, needs))
-            else:  # the first-order fast path: arrays throughout
-                o = tuple([None if t is None else t._value for t in outs])
-                grads = rule(Grad(dy, ins_raw, o, attrs, needs))
-            if broadcasts:
-                grads = list(grads)
-                for i, d in enumerate(grads):
-                    if d is not None and (
-                        dtypes[i] is None
-                        or d.shape != shapes[i]
-                        or d.dtype != dtypes[i]
-                    ):
-                        grads[i] = _unbroadcast(d, shapes[i], dtypes[i])
-            return grads
+            def arrays():
+                return (None if out is None else out._value,)
+
+        else:
+
+            def arrays():
+                return tuple([None if t is None else t._value for t in outs])
+
+        if self.broadcasts:
+            # Shapes and dtypes of the operands, for summing gradients back:
+            # read when the backward pass runs (from the saved operands, or
+            # kept now when the operands are not saved).
+            fixed = None if self._keep_x else _operand_specs(inputs, values)
+
+            def backward(dy):
+                if isinstance(dy, Tensor):
+                    grads = rule(Grad(dy, ins, outs, attrs, needs))
+                else:
+                    grads = rule(Grad(dy, ins_raw, arrays(), attrs, needs))
+                return _unbroadcast_all(grads, fixed or _operand_specs(inputs, values))
+
+        else:
+
+            def backward(dy):
+                if isinstance(dy[0] if type(dy) is list else dy, Tensor):
+                    return rule(Grad(dy, ins, outs, attrs, needs))
+                # the first-order fast path: arrays throughout
+                return rule(Grad(dy, ins_raw, arrays(), attrs, needs))
 
         record(self.name, inputs, y, backward, raw=self.raw, node=node)
 
 
-def _dtype_of(x):
-    """A Tensor input's dtype; None for the rest, which get no gradient."""
-    return x._value.dtype if isinstance(x, Tensor) else None
+def _operand_specs(inputs, values):
+    """``(shape, dtype)`` per operand; dtype None for those without a gradient
+    (anything but a Tensor)."""
+    return [
+        (np.shape(v), x._value.dtype if isinstance(x, Tensor) else None)
+        for x, v in zip(inputs, values)
+    ]
+
+
+def _unbroadcast_all(grads, specs):
+    """Each gradient summed back to its operand's shape and dtype (see
+    ``_unbroadcast``); those that already fit are returned as they are."""
+    grads = list(grads)
+    for i, (shape, dtype) in enumerate(specs):
+        d = grads[i]
+        if d is not None and (dtype is None or d.shape != shape or d.dtype != dtype):
+            grads[i] = _unbroadcast(d, shape, dtype)
+    return grads
 
 
 def _unbroadcast(grad, shape, dtype):

@@ -33,7 +33,10 @@ MATMUL = declare("matmul", _matmul_forward, broadcasts=True, prunes=True)
 @MATMUL.gradient
 def _(g):
     a, b = g.inputs
-    dy, transpose_a, transpose_b = g.dy, g.attrs["transpose_a"], g.attrs["transpose_b"]
+    attrs = g.attrs
+    dy = g.dy
+    transpose_a = attrs.get("transpose_a", False)
+    transpose_b = attrs.get("transpose_b", False)
     da = db = None
     if g.needs is None or g.needs[0]:
         if transpose_a:
@@ -90,7 +93,9 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
             )
         return _vector_matmul(a, b, transpose_a, transpose_b)
     try:
-        return MATMUL(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
+        if transpose_a or transpose_b:
+            return MATMUL(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
+        return MATMUL(a, b)  # no attributes: the cheapest call
     except ValueError:
         raise ValueError(
             f"matmul: cannot multiply shapes {a.shape}{'^T' if transpose_a else ''} "
