@@ -10,8 +10,17 @@ import numpy as np
 
 from . import math as _math
 from . import poly as _poly
-from ._dispatch import Tensor, as_tensor, is_float, operands, value_of
-from .declare import Spec, declare
+from ._dispatch import (
+    ACTIVE,
+    Tensor,
+    as_tensor,
+    is_float,
+    operands,
+    record,
+    value_of,
+    wrap,
+)
+from .declare import Spec, declare, fit_gradient
 from .registry import Sample, register
 
 __all__ = [
@@ -105,11 +114,15 @@ def binary(forward, *samples, second_order=True):
         def _(g):
             return rule(g.dy, *g.inputs)
 
+        # The declared op's call, specialized for the most frequent ops (the
+        # record is Op.__call__'s, node included).
         @functools.wraps(rule)
         def op(x, y):
             x, y = operands(x, y)
+            xv = x._value if isinstance(x, Tensor) else x
+            yv = y._value if isinstance(y, Tensor) else y
             try:
-                return op_def(x, y)
+                out = wrap(forward(xv, yv))
             except ValueError as err:
                 if "broadcast" not in str(err):
                     raise
@@ -117,6 +130,20 @@ def binary(forward, *samples, second_order=True):
                     f"{name}: incompatible shapes {np.shape(value_of(x))} and "
                     f"{np.shape(value_of(y))} (they cannot be broadcast together)"
                 ) from None
+            if ACTIVE:
+
+                def backward(dy):
+                    if isinstance(dy, Tensor):
+                        dx, dy_ = rule(dy, x, y)
+                    else:
+                        dx, dy_ = rule(dy, xv, yv)
+                    return fit_gradient(dx, x_spec), fit_gradient(dy_, y_spec)
+
+                x_spec = (xv.shape, xv.dtype) if isinstance(x, Tensor) else None
+                y_spec = (yv.shape, yv.dtype) if isinstance(y, Tensor) else None
+
+                record(name, (x, y), out, backward, raw=True, node=(op_def, {}, ()))
+            return out
 
         del op.__wrapped__
         op.gradient_rule = rule

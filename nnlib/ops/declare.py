@@ -279,14 +279,14 @@ class Op:
             # Shapes and dtypes of the operands, for summing gradients back:
             # read when the backward pass runs (from the saved operands, or
             # kept now when the operands are not saved).
-            fixed = None if self._keep_x else _operand_specs(inputs, values)
+            fixed = None if self._keep_x else _operand_specs(inputs)
 
             def backward(dy):
                 if isinstance(dy, Tensor):
                     grads = rule(Grad(dy, ins, outs, attrs, needs))
                 else:
                     grads = rule(Grad(dy, ins_raw, arrays(), attrs, needs))
-                return _unbroadcast_all(grads, fixed or _operand_specs(inputs, values))
+                return _unbroadcast_all(grads, fixed or _operand_specs(inputs))
 
         else:
 
@@ -299,24 +299,30 @@ class Op:
         record(self.name, inputs, y, backward, raw=self.raw, node=node)
 
 
-def _operand_specs(inputs, values):
-    """``(shape, dtype)`` per operand; dtype None for those without a gradient
-    (anything but a Tensor)."""
+def _operand_specs(inputs):
+    """``(shape, dtype)`` per Tensor operand (None for the rest, which get no
+    gradient): what summing a gradient back needs when the operands are not
+    kept."""
     return [
-        (np.shape(v), x._value.dtype if isinstance(x, Tensor) else None)
-        for x, v in zip(inputs, values)
+        (x._value.shape, x._value.dtype) if isinstance(x, Tensor) else None
+        for x in inputs
     ]
 
 
+def fit_gradient(grad, spec):
+    """``grad`` fitted to its operand's ``(shape, dtype)`` spec (see
+    ``_unbroadcast``); None without a spec or for a non-float operand."""
+    if grad is None or spec is None:
+        return None
+    shape, dtype = spec
+    if grad.shape == shape and grad.dtype == dtype:
+        return grad
+    return _unbroadcast(grad, shape, dtype)
+
+
 def _unbroadcast_all(grads, specs):
-    """Each gradient summed back to its operand's shape and dtype (see
-    ``_unbroadcast``); those that already fit are returned as they are."""
-    grads = list(grads)
-    for i, (shape, dtype) in enumerate(specs):
-        d = grads[i]
-        if d is not None and (dtype is None or d.shape != shape or d.dtype != dtype):
-            grads[i] = _unbroadcast(d, shape, dtype)
-    return grads
+    """Each gradient fitted to its operand (``fit_gradient``)."""
+    return [fit_gradient(d, spec) for d, spec in zip(grads, specs)]
 
 
 def _unbroadcast(grad, shape, dtype):
@@ -389,9 +395,29 @@ def elementwise(forward, *samples, second_order=True, saves="y"):
         def _(g):
             return (rule(g.dy, g.inputs[0], g.outputs[0]),)
 
+        keep_x, keep_y = "x" in saves, "y" in saves
+        node = (op_def, {}, ())
+
+        # The declared op's call, specialized: elementwise ops are the most
+        # frequent, and this skips Op.__call__'s generality (the record is
+        # the same, node included, so tracers see no difference).
         @functools.wraps(rule)
         def op(x):
-            return op_def(x if isinstance(x, Tensor) else wrap(to_array(x)))
+            if not isinstance(x, Tensor):
+                x = wrap(to_array(x))
+            y = wrap(forward(x._value))
+            if ACTIVE:
+                sx, sy = (x if keep_x else None), (y if keep_y else None)
+                vx = x._value if keep_x else None
+                vy = y._value if keep_y else None
+
+                def backward(dy):
+                    if isinstance(dy, Tensor):
+                        return (rule(dy, sx, sy),)
+                    return (rule(dy, vx, vy),)
+
+                record(name, (x,), y, backward, raw=True, node=node)
+            return y
 
         del op.__wrapped__  # the op takes x, not the rule's (dy, x, y)
         op.gradient_rule = rule
