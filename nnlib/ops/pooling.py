@@ -2,17 +2,26 @@
 
 Both loop over the taps of the window (at most ``pool_size`` strided slices), never
 over pixels. Each is a linear map of its input once the max pool's choice of
-element is fixed, and each map's gradient is its transpose, recorded as an op
-whose own gradient is the map again: gradients of any order.
+element is fixed, and each map's gradient is its transpose, declared as an op
+whose own gradient is the map again: gradients of any order. The declared ops,
+on NHWC arrays with the window (``_windows.Window``) as attribute ``win``:
+
+* ``max_pool(x) -> y, arg``: ``arg``, a hidden output, holds each window's
+  winning tap; ``max_pool_backprop(dy, arg)`` sends ``dy`` there and
+  ``max_pool_pick(x, arg)`` reads each window's element back (they are each
+  other's gradients);
+* ``avg_pool(x)`` and ``avg_pool_backprop(dy)``, likewise each other's gradients.
 """
 
 import functools
 
 import numpy as np
 
+from ..engine.tape import needs_gradient
 from . import _windows as _win
-from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
+from ._dispatch import ACTIVE, Tensor, as_tensor, wrap
 from .convolution import to_nhwc
+from .declare import declare
 from .registry import Sample, register
 from .shape import cast
 
@@ -157,25 +166,93 @@ def _tap_spread(dy, win, shape):
     return _win.tap_scatter((g for _ in win.taps), win, shape, g.dtype, _win.planar(g))
 
 
-def _route(dy, arg, win, shape):
+def _input_shape(y, win):
+    """The NHWC shape a pooling of ``win`` maps back to, from an output's shape."""
+    return (y.shape[0], *win.in_hw, y.shape[3])
+
+
+# The hidden ``arg`` of a max pool no tape differentiates: inference skips
+# finding each window's winning tap.
+_NO_ARG = np.empty((0,), np.uint8)
+_NO_ARG.flags.writeable = False
+
+
+def _max_pool_forward(x, win, route):
+    nhwc = route and _win.transposes(x, win)  # planes copied to NHWC first
+    xp = _win.pad(x, win, _lowest(x.dtype), as_planes=False if nhwc else None)
+    if not route:
+        return _tap_max_value(xp, win), _NO_ARG
+    if nhwc and xp is x:
+        xp = np.ascontiguousarray(x)
+    return _tap_max(xp, win)
+
+
+def _max_pool_backprop_forward(dy, arg, win):
+    return _tap_route(dy, arg, win, _input_shape(dy, win))
+
+
+def _avg_pool_backprop_forward(dy, win):
+    return _tap_spread(dy, win, _input_shape(dy, win))
+
+
+MAX_POOL = declare("max_pool", _max_pool_forward, hidden=1, saves="")
+MAX_POOL_BACKPROP = declare("max_pool_backprop", _max_pool_backprop_forward, saves="x")
+MAX_POOL_PICK = declare("max_pool_pick", _tap_pick, saves="x")
+AVG_POOL = declare("avg_pool", _tap_mean, saves="")
+AVG_POOL_BACKPROP = declare("avg_pool_backprop", _avg_pool_backprop_forward, saves="")
+
+
+def _route(dy, arg, win):
     """Sends each window's ``dy`` to its max element (the max pool's gradient)."""
-    if not isinstance(dy, Tensor):
-        return _tap_route(dy, arg, win, shape)
-    dx = wrap(_tap_route(dy._value, arg, win, shape))
-    if ACTIVE:
-        record("max_pool_backprop", (dy,), dx, lambda g: (_pick(g, arg, win),), True)
-    return dx
+    if isinstance(dy, Tensor):
+        return MAX_POOL_BACKPROP(dy, arg, win=win)
+    return _tap_route(dy, arg, win, _input_shape(dy, win))
 
 
 def _pick(x, arg, win):
     """Each window's element of ``x`` where the max pool found its max (linear)."""
-    if not isinstance(x, Tensor):
-        return _tap_pick(x, arg, win)
-    y = wrap(_tap_pick(x._value, arg, win))
-    if ACTIVE:
-        shape = x.shape
-        record("max_pool_pick", (x,), y, lambda g: (_route(g, arg, win, shape),), True)
-    return y
+    if isinstance(x, Tensor):
+        return MAX_POOL_PICK(x, arg, win=win)
+    return _tap_pick(x, arg, win)
+
+
+@MAX_POOL.gradient
+def _(g):
+    return (_route(g.dy, g.outputs[1], g.attrs["win"]),)
+
+
+@MAX_POOL_BACKPROP.gradient
+def _(g):
+    return (_pick(g.dy, g.inputs[1], g.attrs["win"]), None)
+
+
+@MAX_POOL_PICK.gradient
+def _(g):
+    return (_route(g.dy, g.inputs[1], g.attrs["win"]), None)
+
+
+def _spread(dy, win):
+    """Shares each window's ``dy`` among its elements (the average's gradient)."""
+    if isinstance(dy, Tensor):
+        return AVG_POOL_BACKPROP(dy, win=win)
+    return _tap_spread(dy, win, _input_shape(dy, win))
+
+
+def _average(x, win):
+    """The mean of each window of NHWC ``x``, padding not counted."""
+    if isinstance(x, Tensor):
+        return AVG_POOL(x, win=win)
+    return _tap_mean(x, win)
+
+
+@AVG_POOL.gradient
+def _(g):
+    return (_spread(g.dy, g.attrs["win"]),)
+
+
+@AVG_POOL_BACKPROP.gradient
+def _(g):
+    return (_average(g.dy, g.attrs["win"]),)
 
 
 def _distinct(shape, **kwargs):
@@ -228,39 +305,10 @@ def max_pool(x, pool_size, strides=None, padding="valid", data_format="channels_
     """
     x = as_tensor(x)
     x4, restore, win = _window("max_pool", x, pool_size, strides, padding, data_format)
-    xv = x4._value
-    nhwc = ACTIVE and _win.transposes(xv, win)  # planes copied to NHWC first
-    xp = _win.pad(xv, win, _lowest(xv.dtype), as_planes=False if nhwc else None)
-    if not ACTIVE:  # nothing records: skip finding each window's winning tap
-        return restore(wrap(_tap_max_value(xp, win)))
-    if nhwc and xp is xv:
-        xp = np.ascontiguousarray(xv)
-    y, arg = _tap_max(xp, win)
-    y = wrap(y)
-    shape = xv.shape
-    record("max_pool", (x4,), y, lambda dy: (_route(dy, arg, win, shape),), True)
-    return restore(y)
-
-
-def _spread(dy, win, shape):
-    """Shares each window's ``dy`` among its elements (the average's gradient)."""
-    if not isinstance(dy, Tensor):
-        return _tap_spread(dy, win, shape)
-    dx = wrap(_tap_spread(dy._value, win, shape))
-    if ACTIVE:
-        record("avg_pool_backprop", (dy,), dx, lambda g: (_average(g, win),), True)
-    return dx
-
-
-def _average(x, win):
-    """The mean of each window of NHWC ``x``, padding not counted, recorded."""
-    if not isinstance(x, Tensor):
-        return _tap_mean(x, win)
-    y = wrap(_tap_mean(x._value, win))
-    if ACTIVE:
-        shape = x.shape
-        record("avg_pool", (x,), y, lambda dy: (_spread(dy, win, shape),), True)
-    return y
+    if not ACTIVE:  # nothing records: no op to record, no winning tap to find
+        return restore(wrap(_max_pool_forward(x4._value, win, False)[0]))
+    # Only a gradient needs each window's winning tap (``arg``).
+    return restore(MAX_POOL(x4, win=win, route=needs_gradient(x4)))
 
 
 @register(
@@ -311,4 +359,4 @@ def avg_pool(x, pool_size, strides=None, padding="valid", data_format="channels_
     if x.dtype.kind not in "fc":
         x = cast(x, np.float32)
     x4, restore, win = _window("avg_pool", x, pool_size, strides, padding, data_format)
-    return restore(_average(x4, win))
+    return restore(AVG_POOL(x4, win=win))
