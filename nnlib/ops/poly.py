@@ -8,7 +8,6 @@ Operators (``dy * y``) already work both ways.
 """
 
 import functools
-import math
 
 import numpy as np
 
@@ -93,19 +92,8 @@ def sum_to_shape(v, shape):
     if v.shape == shape:
         return v
     axes, reshape_after = _summed_axes(v.shape, shape)
-    if (
-        v.size >= 16384
-        and v.dtype.kind == "f"
-        and v.flags.c_contiguous
-        and axes == tuple(range(len(axes)))
-    ):
-        # Summing leading axes (a bias gradient) as ones @ rows runs in BLAS:
-        # several times faster than np.add.reduce on large arrays with short rows.
-        kept = v.shape[len(axes) :]
-        rows = v.reshape(-1, math.prod(kept))
-        v = np.dot(np.ones(rows.shape[0], v.dtype), rows).reshape(kept)
-    elif axes:
-        v = np.add.reduce(v, axis=axes)
+    if axes:  # the kernel reduce_sum runs: the same bits on both paths
+        v = _reduction.sum_axes(v, axes)
     return np.reshape(v, shape) if reshape_after else v
 
 

@@ -8,6 +8,8 @@ negative axes count from the end) and ``keepdims``. Derived reductions (mean,
 variance, std) are compositions and need no gradient rule of their own.
 """
 
+import math
+
 import numpy as np
 
 from . import math as _math
@@ -48,10 +50,38 @@ def _expand(dy, shape, axes):
     return _poly.broadcast_to(dy, shape)
 
 
-# The ufunc's reduce skips np.sum's Python wrapper: about half the cost on 8x8.
+def sum_axes(x, axis=None, keepdims=False):
+    """``np.add.reduce``, with leading-axis sums of large arrays run in BLAS.
+
+    Summing the leading axes of a large float array (a bias gradient) as
+    ``ones @ rows`` is several times faster than ``np.add.reduce`` on short
+    rows. ``reduce_sum`` and ``poly.sum_to_shape`` (a broadcast gradient
+    summed back) both use this, so a gradient is the same bits whether its
+    rule ran on arrays or on Tensors (traced). The ufunc's ``reduce`` skips
+    ``np.sum``'s Python wrapper: about half the cost on 8x8.
+
+    Examples:
+        >>> sum_axes(np.ones((2, 3)), axis=(0,))
+        array([2., 2., 2.])
+    """
+    if (
+        type(axis) is tuple
+        and not keepdims
+        and 0 < len(axis) < x.ndim
+        and x.size >= 16384
+        and x.dtype.kind == "f"
+        and x.flags.c_contiguous
+        and axis == tuple(range(len(axis)))
+    ):
+        kept = x.shape[len(axis) :]
+        rows = x.reshape(-1, math.prod(kept))
+        return np.dot(np.ones(rows.shape[0], x.dtype), rows).reshape(kept)
+    return np.add.reduce(x, axis=axis, keepdims=keepdims)
+
+
 # The rule reads the input's shape only, but a rule sees no shapes of inputs it
 # does not save.
-REDUCE_SUM = declare("reduce_sum", np.add.reduce, saves="x")
+REDUCE_SUM = declare("reduce_sum", sum_axes, saves="x")
 
 
 @REDUCE_SUM.gradient
