@@ -9,7 +9,7 @@ import functools
 import inspect
 
 from .gradient_tape import GradientTape
-from .tape import ACTIVE, record
+from .tape import ACTIVE, ALIAS, record
 from .tensor import Tensor, to_array, wrap
 
 
@@ -155,7 +155,7 @@ def _fresh_source(value):
     if isinstance(value, Tensor):
         out = wrap(value._value)
         if ACTIVE:
-            record("identity", (value,), out, lambda dy: (dy,))
+            record("identity", (value,), out, lambda dy: (dy,), node=ALIAS)
         return out
     array = to_array(value)
     if isinstance(value, int) and not isinstance(value, bool):

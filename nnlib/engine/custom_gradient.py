@@ -6,7 +6,16 @@ import inspect
 
 from . import nest
 from .indexed_slices import IndexedSlices
-from .tape import ACTIVE, Recorder, global_observers, observers, pop, push, record
+from .tape import (
+    ACTIVE,
+    ALIAS,
+    Recorder,
+    global_observers,
+    observers,
+    pop,
+    push,
+    record,
+)
 from .tensor import Tensor, _next_id, convert_to_tensor, wrap
 from .variable import Variable
 
@@ -94,6 +103,7 @@ def custom_gradient(f):
             tuple(tensor_args) + tuple(variables),
             outputs[0] if single else tuple(outputs),
             backward,
+            node=ALIAS,
         )
         return nest.pack_as(value, outputs)
 
@@ -198,5 +208,5 @@ def stop_gradient(x):
     x = convert_to_tensor(x)
     out = wrap(x._value)
     if ACTIVE:
-        record("stop_gradient", (x,), out, None)
+        record("stop_gradient", (x,), out, None, node=ALIAS)
     return out

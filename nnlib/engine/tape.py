@@ -24,6 +24,11 @@ _GLOBAL_LOCK = threading.Lock()
 
 _FLOAT_KINDS = "fc"
 
+# ``record(..., node=ALIAS)``: the op's outputs hold arrays that already exist
+# (its input's, or values computed by recorded ops): identity, stop_gradient,
+# a variable's read, custom_gradient's outputs. A tracer adds no step for it.
+ALIAS = "alias"
+
 
 class _Stack:
     """One thread's observers, innermost last."""
@@ -126,7 +131,8 @@ def record(name, inputs, outputs, backward, raw=False, node=None):
             first-order fast path. Otherwise ``dy`` is always a Tensor.
         node: For an op declared with ``nnlib.ops.declare``, ``(op, attrs,
             hidden_outputs)``: what a tracer needs to run it again on new
-            arrays. None for the ops not (yet) declared that way.
+            arrays; ``ALIAS`` for an op whose outputs are existing arrays;
+            None for an op a tracer cannot replay.
     """
     if _GLOBAL:  # a test is cheaper than iterating an empty tuple
         for observer in _GLOBAL:

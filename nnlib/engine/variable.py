@@ -97,11 +97,11 @@ class Variable(Tensor):
             >>> nnlib.implicit_gradients(lambda: nnlib.reduce_sum(v.read_value()))()
             [(nnlib.Tensor([1. 1.], shape=(2,), dtype=float32), <nnlib.Variable 'read_example' ...>)]
         """
-        from .tape import ACTIVE, record  # the tape module imports this one
+        from .tape import ACTIVE, ALIAS, record  # the tape module imports this one
 
         y = wrap(self._value)
         if ACTIVE:
-            record("read_value", (self,), y, _identity, raw=True)
+            record("read_value", (self,), y, _identity, raw=True, node=ALIAS)
         return y
 
     def value(self):

@@ -93,6 +93,9 @@ class Tracer:
         if node is None:
             self.undeclared.append((name, _user_line()))
             return
+        if node is _tape.ALIAS:
+            self._alias(name, inputs, outputs)
+            return
         op, attrs, hidden = node
         outs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
         outs += tuple(hidden)
@@ -104,6 +107,19 @@ class Tracer:
         for k, out in enumerate(outs):
             ref = self._refs[out._id] = ("node", index, k)
             self._arrays.setdefault(id(out._value), ref)
+            self._alive.append(out)
+
+    def _alias(self, name, inputs, outputs):
+        """Outputs that hold existing arrays: each refers to what it holds."""
+        outs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+        for out in outs:
+            ref = self._refs.get(out._id) or self._arrays.get(id(out._value))
+            if ref is None and len(inputs) == 1 and len(outs) == 1:
+                ref = self._ref(inputs[0])
+            if ref is None:
+                self.undeclared.append((name, _user_line()))
+                return
+            self._refs[out._id] = ref
             self._alive.append(out)
 
     def observe_effect(self, name, redo, inputs):

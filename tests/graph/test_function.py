@@ -282,3 +282,35 @@ def test_python_values_returned_beside_tensors_come_back_as_they_are():
     y, flag, nothing, three = f(np.zeros(2, F32))
     np.testing.assert_array_equal(y.numpy(), [1.0, 1.0])
     assert flag is True and nothing is None and three == 3
+
+
+def test_custom_gradients_and_stop_gradient_trace():
+    @nnlib.custom_gradient
+    def clip_gradient(x):
+        return x * 1.0, lambda dy: nnlib.clip_by_value(dy, -1.0, 1.0)
+
+    w = nnlib.Variable([1.0, 2.0], name="custom_w")
+
+    def step(x):
+        with nnlib.GradientTape() as tape:
+            y = nnlib.reduce_sum(
+                5.0 * clip_gradient(x * w) + nnlib.stop_gradient(w) * x
+            )
+        return y, tape.gradient(y, w)
+
+    traced = nnlib.function(step)
+    for seed in range(3):
+        x = _x(2, seed=seed)
+        got, expected = traced(x), step(x)
+        np.testing.assert_allclose(got[0].numpy(), expected[0].numpy(), rtol=1e-6)
+        np.testing.assert_allclose(got[1].numpy(), expected[1].numpy(), rtol=1e-6)
+    traced.get_concrete_function(_x(2))  # traced, not run eagerly
+    assert traced.trace_count == 1
+
+
+def test_a_variables_read_value_is_read_when_the_graph_runs():
+    v = nnlib.Variable(1.0, name="read_later")
+    f = nnlib.function(lambda x: x * v.read_value())
+    assert float(f(np.float32(2.0))) == 2.0
+    v.assign(3.0)
+    assert float(f(np.float32(2.0))) == 6.0
