@@ -7,6 +7,7 @@ otherwise); each gets the same weights and batch twice, once through
 weights must agree to 1e-6 (float32).
 """
 
+import gc
 import importlib.util
 import pathlib
 import sys
@@ -33,6 +34,13 @@ def _example(name):
     return module
 
 
+# Loaded at collection, not inside a test: conftest freezes the garbage
+# collector's view when modules are imported, which would keep a test's models.
+QUICKSTART, MNIST_CNN, CUSTOM, RESUME = (
+    _example(name) for name in ("quickstart", "mnist_cnn", "custom_gradient", "resume")
+)
+
+
 def _softmax_loss(labels, logits):
     return nnlib.reduce_mean(
         nnlib.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
@@ -41,13 +49,11 @@ def _softmax_loss(labels, logits):
 
 def _custom_loss(labels, logits):
     one_hot = nnlib.one_hot(labels, 10)
-    return nnlib.reduce_mean(
-        _example("custom_gradient").softmax_cross_entropy(one_hot, logits)
-    )
+    return nnlib.reduce_mean(CUSTOM.softmax_cross_entropy(one_hot, logits))
 
 
 MODELS = {
-    "quickstart": (lambda: _example("quickstart").MNISTModel(), (784,), _softmax_loss),
+    "quickstart": (lambda: QUICKSTART.MNISTModel(), (784,), _softmax_loss),
     "mnist_softmax": (
         lambda: nnlib.Sequential([layers.Dense(10)]),
         (784,),
@@ -66,7 +72,7 @@ MODELS = {
         (784,),
         _softmax_loss,
     ),
-    "mnist_cnn": (lambda: _example("mnist_cnn").ConvNet(), (28, 28, 1), _softmax_loss),
+    "mnist_cnn": (lambda: MNIST_CNN.ConvNet(), (28, 28, 1), _softmax_loss),
     "custom_gradient": (
         lambda: nnlib.Sequential([layers.Dense(10)]),
         (784,),
@@ -77,7 +83,7 @@ MODELS = {
         (28, 28),
         _softmax_loss,
     ),
-    "resume": (lambda: _example("resume").make_model(), (784,), _softmax_loss),
+    "resume": (lambda: RESUME.make_model(), (784,), _softmax_loss),
 }
 
 
@@ -91,6 +97,15 @@ def _step(model, opt, loss_fn):
         return loss, logits
 
     return step
+
+
+@pytest.fixture(autouse=True)
+def _collected():
+    # The examples' models take top-level names ("mnist", "convnet") from the
+    # process-wide counters: free them, as doctests expect the first "mnist".
+    yield
+    gc.collect()
+    nnlib.naming.reset_names()
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
