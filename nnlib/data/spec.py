@@ -1,4 +1,8 @@
-"""Element specs, cardinality constants and the error a pipeline function raises."""
+"""Element specs, cardinality constants and the error a pipeline function raises.
+
+``TensorSpec`` also describes a traced function's arguments
+(``nnlib.function(input_signature=...)``), as ``tf.TensorSpec`` does both jobs.
+"""
 
 import numpy as np
 
@@ -39,53 +43,67 @@ def _dtype(dtype):
 
 
 class TensorSpec:
-    """The shape and dtype of one component of a dataset element.
+    """Describes a tensor: its shape (``None`` for any length) and dtype.
 
-    A ``None`` dimension is one that varies between elements (the batch axis
-    after ``batch`` without ``drop_remainder``, or padded dimensions). String
-    components have dtype ``np.dtype("U")`` (any length).
+    A ``None`` dimension varies between values (the batch axis of a traced
+    function's argument, or of a dataset batched without ``drop_remainder``).
+    String components have dtype ``np.dtype("U")`` (any length).
 
     Args:
-        shape: A tuple of ints or ``None``.
-        dtype: A numpy dtype or its name; default ``"float32"``.
-        name: Optional name (not used by nnlib, kept for TensorFlow parity).
+        shape: A tuple of ints and ``None``s, or None for any shape.
+        dtype: A numpy dtype or its name (default float32).
+        name: An optional name, for messages.
+
+    Raises:
+        ValueError: If ``shape`` holds something other than non-negative ints
+            and ``None``.
 
     Examples:
-        >>> from nnlib.data import TensorSpec
-        >>> spec = TensorSpec((None, 3), "float32")
+        >>> spec = nnlib.TensorSpec((None, 784), "float32")
         >>> spec
-        TensorSpec(shape=(None, 3), dtype=float32)
-        >>> spec.is_compatible_with(np.zeros((5, 3), np.float32))
+        TensorSpec(shape=(None, 784), dtype=float32)
+        >>> spec.is_compatible_with(np.zeros((32, 784), np.float32))
         True
     """
 
     __slots__ = ("dtype", "name", "shape")
 
     def __init__(self, shape, dtype="float32", name=None):
-        self.shape = tuple(None if d is None else int(d) for d in shape)
+        if shape is not None:
+            shape = tuple(shape)
+            for d in shape:
+                if d is not None and (
+                    isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0
+                ):
+                    raise ValueError(
+                        f"TensorSpec: shape must hold non-negative ints and None, "
+                        f"got {shape!r}"
+                    )
+            shape = tuple(None if d is None else int(d) for d in shape)
+        self.shape = shape
         self.dtype = _dtype(dtype)
         self.name = name
 
     @classmethod
     def from_value(cls, value):
-        """The spec of a numpy array or scalar.
+        """The spec of a Tensor, numpy array or scalar.
 
         Examples:
-            >>> from nnlib.data import TensorSpec
-            >>> TensorSpec.from_value(np.zeros((2, 3), np.int64))
+            >>> nnlib.TensorSpec.from_value(np.zeros((2, 3), np.int64))
             TensorSpec(shape=(2, 3), dtype=int64)
         """
-        value = np.asarray(value)
+        value = np.asarray(getattr(value, "_value", value))
         return cls(value.shape, value.dtype)
 
     def shape_compatible(self, shape):
         """True when ``shape`` fits this spec's shape (``None`` matches any size).
 
         Examples:
-            >>> from nnlib.data import TensorSpec
-            >>> TensorSpec((None, 3)).shape_compatible((8, 3))
+            >>> nnlib.TensorSpec((None, 3)).shape_compatible((8, 3))
             True
         """
+        if self.shape is None:
+            return True
         return len(shape) == len(self.shape) and all(
             want is None or want == got for want, got in zip(self.shape, shape)
         )
@@ -94,12 +112,29 @@ class TensorSpec:
         """True when ``value``'s shape fits and its dtype is this spec's dtype.
 
         Examples:
-            >>> from nnlib.data import TensorSpec
-            >>> TensorSpec((2,), "int64").is_compatible_with(np.zeros(2))
+            >>> nnlib.TensorSpec((2,), "int64").is_compatible_with(np.zeros(2))
             False
         """
-        value = np.asarray(value)
+        value = np.asarray(getattr(value, "_value", value))
         return self.shape_compatible(value.shape) and _dtype(value.dtype) == self.dtype
+
+    def conform(self, value, where):
+        """``value`` as an array of this spec's dtype (a traced function's argument).
+
+        Raises:
+            ValueError: If its shape does not fit, naming ``where``.
+
+        Examples:
+            >>> nnlib.TensorSpec((None,), "float32").conform([1, 2], "f").dtype
+            dtype('float32')
+        """
+        array = np.asarray(getattr(value, "_value", value))  # a Tensor's array
+        if not self.shape_compatible(array.shape):
+            label = f" ({self.name})" if self.name else ""
+            raise ValueError(
+                f"{where}{label}: expected shape {self.shape}, got {array.shape}"
+            )
+        return array if array.dtype == self.dtype else array.astype(self.dtype)
 
     def __eq__(self, other):
         return (
@@ -112,4 +147,5 @@ class TensorSpec:
         return hash((self.shape, self.dtype))
 
     def __repr__(self):
-        return f"TensorSpec(shape={self.shape}, dtype={self.dtype})"
+        name = f", name={self.name!r}" if self.name else ""
+        return f"TensorSpec(shape={self.shape}, dtype={self.dtype}{name})"

@@ -5,6 +5,7 @@ observed), ``graph`` (its steps), ``codegen`` (the steps as compiled Python),
 ``function`` (the cache of traces per signature).
 """
 
+from ..data.spec import TensorSpec
 from .function import (
     ConcreteFunction,
     Function,
@@ -12,7 +13,6 @@ from .function import (
     function,
     run_functions_eagerly,
 )
-from .spec import TensorSpec
 
 defun = function  # tfe's name
 

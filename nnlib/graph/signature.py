@@ -7,10 +7,10 @@ unhashable, the identity) of everything else.
 
 import numpy as np
 
+from ..data.spec import TensorSpec
 from ..engine import nest
 from ..engine.tensor import Tensor
 from ..engine.variable import Variable
-from .spec import TensorSpec
 
 __all__ = [
     "changed_arguments",
