@@ -25,6 +25,25 @@ def clock_name(args):
     return "process CPU time" if getattr(args, "cpu_time", False) else "wall clock"
 
 
+def timing_environment(np, torch, args, **fields):
+    """``environment`` with what every timed benchmark records: torch's threads
+    and CPU capability, the environment variables, the repeats, the garbage
+    collector and the clock; then the script's own ``fields``."""
+    return environment(
+        np,
+        torch,
+        args.threads,
+        torch_threads=None if torch is None else torch.get_num_threads(),
+        torch_cpu_capability=torch_capability(torch),
+        env=environment_variables(),
+        repeat=args.repeat,
+        min_time_s=args.min_time,
+        gc_enabled=args.gc,
+        clock=clock_name(args),
+        **fields,
+    )
+
+
 def fmt_ratio(v):
     """A ratio as ``1.23x``, ``-`` when missing."""
     return "-" if v is None else f"{v:.2f}x"

@@ -46,15 +46,12 @@ from _harness import (
 from _mlp_memory import torch_peak_bytes
 from _report import (
     Targets,
-    clock_name,
-    environment,
-    environment_variables,
     finish,
     fmt_ratio,
     print_header,
     print_targets,
     ratio,
-    torch_capability,
+    timing_environment,
 )
 
 BIG, SMALL = 1_000_000, 10_000
@@ -233,17 +230,10 @@ def main(argv=None):
     set_threads(args.threads)
     start = time.perf_counter()
     np, nnlib, torch = import_libraries(args.threads)
-    env = environment(
+    env = timing_environment(
         np,
         torch,
-        args.threads,
-        torch_threads=None if torch is None else torch.get_num_threads(),
-        torch_cpu_capability=torch_capability(torch),
-        env=environment_variables(),
-        repeat=args.repeat,
-        min_time_s=args.min_time,
-        gc_enabled=args.gc,
-        clock=clock_name(args),
+        args,
     )
     print_header(
         "nnlib embedding training step (sparse gradients): float32, CPU",

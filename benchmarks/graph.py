@@ -75,11 +75,9 @@ from _harness import (
     set_threads,
 )
 from _report import (
-    environment,
-    environment_variables,
     finish,
     print_header,
-    torch_capability,
+    timing_environment,
 )
 
 
@@ -228,17 +226,10 @@ def main(argv=None):
     start = time.perf_counter()
     libs = import_libraries(args.threads)
     np, _, torch = libs
-    env = environment(
+    env = timing_environment(
         np,
         torch,
-        args.threads,
-        torch_threads=None if torch is None else torch.get_num_threads(),
-        torch_cpu_capability=torch_capability(torch),
-        env=environment_variables(),
-        repeat=args.repeat,
-        min_time_s=args.min_time,
-        gc_enabled=args.gc,
-        clock="process CPU time" if args.cpu_time else "wall clock",
+        args,
     )
     print_header(
         "nnlib graph mode: nnlib.function against eager, numpy and PyTorch, "

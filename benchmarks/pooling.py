@@ -37,14 +37,11 @@ from _harness import (
     set_threads,
 )
 from _report import (
-    clock_name,
-    environment,
-    environment_variables,
     finish,
     fmt_ratio,
     print_header,
     ratio,
-    torch_capability,
+    timing_environment,
 )
 
 SHAPES = ((64, 26, 26, 32), (64, 11, 11, 64))
@@ -156,17 +153,10 @@ def main(argv=None):
     libs = import_libraries(args.threads)
     np, _, torch = libs
     tree = None if args.tree is None else import_tree(args.tree)
-    env = environment(
+    env = timing_environment(
         np,
         torch,
-        args.threads,
-        torch_threads=None if torch is None else torch.get_num_threads(),
-        torch_cpu_capability=torch_capability(torch),
-        env=environment_variables(),
-        repeat=args.repeat,
-        min_time_s=args.min_time,
-        gc_enabled=args.gc,
-        clock=clock_name(args),
+        args,
         tree=args.tree,
     )
     print_header(

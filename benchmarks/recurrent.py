@@ -43,13 +43,10 @@ from _harness import (
     set_threads,
 )
 from _report import (
-    clock_name,
-    environment,
-    environment_variables,
     finish,
     print_header,
     ratio,
-    torch_capability,
+    timing_environment,
 )
 
 BATCH, TIME, FEATURES, UNITS = 64, 32, 64, 128
@@ -129,17 +126,10 @@ def main(argv=None):
     start = time.perf_counter()
     np, nnlib, torch = import_libraries(args.threads)
     tree = None if args.tree is None else import_tree(args.tree)
-    env = environment(
+    env = timing_environment(
         np,
         torch,
-        args.threads,
-        torch_threads=None if torch is None else torch.get_num_threads(),
-        torch_cpu_capability=torch_capability(torch),
-        env=environment_variables(),
-        repeat=args.repeat,
-        min_time_s=args.min_time,
-        gc_enabled=args.gc,
-        clock=clock_name(args),
+        args,
         tree=args.tree,
         tree_commit=None if args.tree is None else tree_commit(args.tree),
     )
