@@ -6,9 +6,6 @@ shapes and static arguments), so a value frozen into the graph at trace time
 Forward values and first-order gradients are both checked.
 """
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
@@ -16,19 +13,6 @@ import nnlib
 from nnlib.engine.tensor import Tensor
 from nnlib.graph import TracingError
 from nnlib.ops.registry import REGISTRY
-
-
-def _load_declared_test():
-    # tests/ are not a package: load the sibling test module by its path.
-    path = pathlib.Path(__file__).parents[1] / "ops" / "test_declared.py"
-    spec = importlib.util.spec_from_file_location("_declared_ops_test", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_declared = _load_declared_test()
-NOT_YET_DECLARED, _recorded = _declared.NOT_YET_DECLARED, _declared._recorded
 
 _CASES = [
     pytest.param(info, i, id=f"{name}-{i}")
@@ -65,10 +49,6 @@ def _assert_same(got, expected, what):
             np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-9, err_msg=what)
 
 
-def _undeclared(info, index):
-    return {name for name, *_, node in _recorded(info, index) if node is None}
-
-
 def _floats(args):
     return [
         i
@@ -77,12 +57,10 @@ def _floats(args):
     ]
 
 
-@pytest.mark.parametrize("info, index", _CASES)
-def test_a_traced_op_replays_as_eager_on_new_inputs(info, index):
-    if _undeclared(info, index) & NOT_YET_DECLARED:
-        pytest.skip("uses an op not yet declared (see tests/ops/test_declared.py)")
-    first, args, kwargs = _inputs(info, index, seed=7)
-    traced = nnlib.function(lambda *a: info.call(*a, **kwargs), name=info.name)
+def _check_replay(fn, first, args, what):
+    """Traces ``fn`` on ``first``, replays it on ``args``: equal to eager, and
+    seeded random ops draw as eager's do."""
+    traced = nnlib.function(fn, name=what.replace(" ", "_"))
     nnlib.random.set_seed(3)
     traced(*first)
     try:
@@ -93,7 +71,15 @@ def test_a_traced_op_replays_as_eager_on_new_inputs(info, index):
     got = traced(*args)
     assert traced.trace_count == 1
     nnlib.random.set_seed(3)
-    _assert_same(got, info.call(*args, **kwargs), f"{info.name} forward")
+    _assert_same(got, fn(*args), what)
+
+
+@pytest.mark.parametrize("info, index", _CASES)
+def test_a_traced_op_replays_as_eager_on_new_inputs(info, index):
+    first, args, kwargs = _inputs(info, index, seed=7)
+    _check_replay(
+        lambda *a: info.call(*a, **kwargs), first, args, f"{info.name} forward"
+    )
 
 
 def _gradient_fn(info, kwargs, wrt):
@@ -120,21 +106,8 @@ def _flat(value):
     "info, index", [c for c in _CASES if c.values[0].differentiable]
 )
 def test_a_traced_gradient_replays_as_eager_on_new_inputs(info, index):
-    if _undeclared(info, index) & NOT_YET_DECLARED:
-        pytest.skip("uses an op not yet declared (see tests/ops/test_declared.py)")
     first, args, kwargs = _inputs(info, index, seed=7)
     sample = info.samples[index]
     wrt = list(sample.wrt) if sample.wrt is not None else _floats(first)
     gradients = _gradient_fn(info, kwargs, wrt)
-    traced = nnlib.function(gradients, name=f"{info.name}_gradient")
-    nnlib.random.set_seed(3)
-    traced(*first)
-    try:
-        traced.get_concrete_function(*first)
-    except TracingError as err:
-        pytest.fail(str(err))
-    nnlib.random.set_seed(3)
-    got = traced(*args)
-    assert traced.trace_count == 1
-    nnlib.random.set_seed(3)
-    _assert_same(got, gradients(*args), f"{info.name} gradient")
+    _check_replay(gradients, first, args, f"{info.name} gradient")

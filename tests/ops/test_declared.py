@@ -16,11 +16,6 @@ from nnlib.engine.tensor import Tensor
 from nnlib.ops.declare import Op, Spec, declare
 from nnlib.ops.registry import REGISTRY
 
-# Records made by ops not yet converted to ``declare``: none left (the graph
-# tests read this too, to skip cases of undeclared ops).
-NOT_YET_DECLARED = set()
-
-
 class _Records:
     """Collects every op recorded while pushed: ``(name, inputs, outputs, node)``."""
 
