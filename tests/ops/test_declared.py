@@ -16,6 +16,7 @@ from nnlib.engine.tensor import Tensor
 from nnlib.ops.declare import Op, Spec, declare
 from nnlib.ops.registry import REGISTRY
 
+
 class _Records:
     """Collects every op recorded while pushed: ``(name, inputs, outputs, node)``."""
 
