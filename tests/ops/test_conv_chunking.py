@@ -93,7 +93,7 @@ def _conv_samples():
             yield pytest.param(name, sample, index, id=f"{name}-{index}")
 
 
-@pytest.mark.parametrize("name, sample, index", _conv_samples())
+@pytest.mark.parametrize("name, sample, index", list(_conv_samples()))
 def test_registered_samples_pieced_match_finite_differences(
     budget, name, sample, index
 ):
