@@ -36,7 +36,7 @@ from .checkpoint import (
 )
 from .engine import *
 from .engine import __all__ as _engine_all
-from .graph import TensorSpec, defun, function, run_functions_eagerly
+from .graph import TensorSpec, cond, defun, function, run_functions_eagerly, while_loop
 from .layers import Input, KerasTensor
 from .network import Model, Network, Sequential
 from .ops import *
@@ -67,6 +67,7 @@ __all__ = [
     "VariableScope",
     "__version__",
     "clear_session",
+    "cond",
     "activations",
     "callbacks",
     "checkpoint",
@@ -95,4 +96,5 @@ __all__ = [
     "test_util",
     "train",
     "variable_scope",
+    "while_loop",
 ]

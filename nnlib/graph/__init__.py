@@ -6,6 +6,7 @@ observed), ``graph`` (its steps), ``codegen`` (the steps as compiled Python),
 """
 
 from ..data.spec import TensorSpec
+from .control_flow import cond, while_loop
 from .function import (
     ConcreteFunction,
     Function,
@@ -21,7 +22,9 @@ __all__ = [
     "Function",
     "TensorSpec",
     "TracingError",
+    "cond",
     "defun",
     "function",
     "run_functions_eagerly",
+    "while_loop",
 ]

@@ -148,9 +148,10 @@ class Tracer:
             raise TracingError(
                 f"{self.graph.name}: a traced tensor of shape {tensor.shape} was "
                 f"converted to a Python {kind} at {_user_line()}; its value is "
-                "known only when the graph runs. Choose values with nnlib.where, "
-                "pass a Python value as an argument (each value gets its own "
-                "trace), or run this function eagerly"
+                "known only when the graph runs. Use nnlib.cond or "
+                "nnlib.while_loop for control flow on tensors (nnlib.where for "
+                "a choice per element), or pass a Python value as an argument "
+                "(each value gets its own trace)"
             )
 
 
