@@ -18,7 +18,8 @@ import numpy as np
 from . import math as _math
 from . import poly as _poly
 from ._dispatch import Tensor, as_tensor
-from .declare import declare, elementwise
+from .declare import declare
+from .elementwise import elementwise
 from .math import _erfc
 from .registry import Sample, register
 

@@ -8,7 +8,8 @@ written with nnlib operators so that it can itself be differentiated.
 import numpy as np
 
 from ._dispatch import as_tensor
-from .declare import declare, elementwise
+from .declare import declare
+from .elementwise import elementwise
 from .registry import Sample, register
 
 __all__ = [
