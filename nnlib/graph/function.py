@@ -23,6 +23,7 @@ from ..engine import tape as _tape
 from ..engine import variable as _variable
 from ..engine.tensor import Tensor, wrap
 from ..engine.variable import Variable
+from . import differentiable as _differentiable
 from . import signature as _sig
 from .codegen import compile_graph, step_of
 from .passes import optimize
@@ -149,6 +150,7 @@ class Function:
         self._signature = _sig.checked_signature(self._name, input_signature)
         self._traces = {}
         self._fast = {}  # (shape, dtype) per positional array -> its traced _Trace
+        self._vjps = {}  # signature -> the traced gradient (see differentiable)
         self._keys = []  # the keys in the order traced, for the retrace warning
         self._lock = threading.Lock()
         try:
@@ -178,10 +180,11 @@ class Function:
         return bound
 
     def __call__(self, *args, **kwargs):
-        if _EAGERLY[0] or _tape.observers() or _tape.global_observers():
-            # Run eagerly when debugging, when an outer tape wants the ops
-            # (its gradient is eager's), or inside another trace (inlined).
-            return self._fn(*args, **kwargs)
+        if _tape.observers() or _tape.global_observers() or _EAGERLY[0]:
+            return self._observed_call(args, kwargs)
+        return self._replayed(args, kwargs)
+
+    def _replayed(self, args, kwargs):
         fast = None if kwargs or self._signature else _sig.fast_key(args)
         if fast is not None:  # plain arrays and tensors: skip the structure walk
             trace = self._fast.get(fast)
@@ -197,6 +200,32 @@ class Function:
         if fast is not None:
             self._fast[fast] = trace
         return trace.concrete._run(arrays)
+
+    def _observed_call(self, args, kwargs):
+        """A call that observers may want to see: run eagerly when debugging,
+        inside another trace (inlined) or under the numeric checker; under a
+        recording tape, replayed as one op (``differentiable``)."""
+        observers = _tape.observers()
+        if (
+            _EAGERLY[0]
+            or _tape.global_observers()
+            or any(isinstance(o, Tracer) for o in observers)
+        ):
+            return self._fn(*args, **kwargs)
+        if not any(_records(o) for o in observers):  # only paused tapes
+            return self._replayed(args, kwargs)
+        args, kwargs = self._conformed(args, kwargs)
+        key, arrays = self._key(args, kwargs)
+        trace = self._traces.get(key)
+        if trace is None:  # the tracing run is eager: the tape sees its ops
+            return self._trace(key, args, kwargs)
+        if trace.concrete is None or not _differentiable.replayable(
+            trace.concrete.graph
+        ):
+            return self._fn(*args, **kwargs)
+        return _differentiable.call_recorded(
+            self, trace.concrete, key, args, kwargs, arrays
+        )
 
     def get_concrete_function(self, *args, **kwargs):
         """The trace for these arguments, traced now (running the function) if new.
@@ -338,7 +367,23 @@ def _as_arguments(tracer, structure):
             value = leaf._value if isinstance(leaf, Tensor) else np.asarray(leaf)
             tensor = wrap(value)
             tracer.argument(tensor)
+            if isinstance(leaf, Tensor):
+                # Linked to the caller's tensor, so that a tape around this
+                # (tracing, eager) call sees the argument's gradient flow.
+                _tape.record(
+                    "identity", (leaf,), tensor, _identity, raw=True, node=_tape.ALIAS
+                )
             leaves.append(tensor)
         else:
             leaves.append(leaf)
     return nest.pack_as(structure, leaves)
+
+
+def _identity(dy):
+    return (dy,)
+
+
+def _records(observer):
+    """Whether ``observer`` would record a call (a tape in its backward pass is
+    paused: it records nothing)."""
+    return not (isinstance(observer, _tape.Recorder) and observer._paused)

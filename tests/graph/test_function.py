@@ -314,3 +314,48 @@ def test_a_variables_read_value_is_read_when_the_graph_runs():
     assert float(f(np.float32(2.0))) == 2.0
     v.assign(3.0)
     assert float(f(np.float32(2.0))) == 6.0
+
+
+def test_under_a_tape_a_traced_call_is_one_op_whose_gradient_is_traced():
+    nnlib.random.set_seed(0)
+    model = nnlib.Sequential(
+        [nnlib.layers.Dense(4, activation="tanh"), nnlib.layers.Dense(1)]
+    )
+    model(np.zeros((1, 3), F32))
+
+    def loss_fn(x, y):
+        return nnlib.reduce_mean(nnlib.square(model(x) - y))
+
+    traced = nnlib.function(loss_fn)
+    for seed in range(3):
+        x, y = _x(5, 3, seed=seed), _x(5, 1, seed=10 + seed)
+        with nnlib.GradientTape(persistent=True) as tape:
+            xt = nnlib.constant(x)
+            tape.watch(xt)
+            loss = traced(xt, y)
+        got = tape.gradient(loss, [xt, *model.trainable_variables])
+        if seed > 0:  # the first call traces (eagerly, op by op)
+            assert tape.recorded_ops() == ["function(loss_fn)"]
+        with nnlib.GradientTape() as eager_tape:
+            xe = nnlib.constant(x)
+            eager_tape.watch(xe)
+            expected_loss = loss_fn(xe, y)
+        expected = eager_tape.gradient(expected_loss, [xe, *model.trainable_variables])
+        np.testing.assert_allclose(loss.numpy(), expected_loss.numpy(), rtol=1e-6)
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-5, atol=1e-7)
+    loss_and_grads = nnlib.implicit_value_and_gradients(lambda: traced(x, y))
+    _, pairs = loss_and_grads()
+    assert {v.name for _, v in pairs} == {v.name for v in model.trainable_variables}
+
+
+def test_under_a_tape_a_traced_call_that_writes_or_draws_runs_eagerly():
+    v = nnlib.Variable(1.0, name="written_under_tape")
+    traced = nnlib.function(lambda x: (v.assign_add(1.0), x * v)[1])
+    for _ in range(3):
+        with nnlib.GradientTape() as tape:
+            x = nnlib.constant(2.0)
+            tape.watch(x)
+            y = traced(x)
+        assert float(tape.gradient(y, x)) == float(v)
+    assert float(v) == 4.0
