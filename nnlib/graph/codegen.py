@@ -2,7 +2,9 @@
 
 As PyTorch FX does, the graph becomes the source of one Python function, one
 line per step, compiled once: a replay then pays no interpreter loop of its
-own, no Tensor wrappers and no tape, only the numpy calls themselves. Every
+own, no Tensor wrappers and no tape, only the numpy calls themselves. Each
+value is freed after its last reader, and a ufunc writes into an input that
+dies at it (``out=``) when nothing else can see that buffer. Every
 step's function and constant is bound in the function's globals; a variable
 is read (``v3._value``) when its step runs.
 """
@@ -10,6 +12,8 @@ is read (``v3._value``) when its step runs.
 import functools
 import linecache
 import re
+
+import numpy as np
 
 __all__ = ["compile_graph"]
 
@@ -34,7 +38,7 @@ def compile_graph(graph):
         >>> print(source)
         def f(a0):
             t0_0 = s0(a0)
-            t1_0 = s1(t0_0, c0)
+            t1_0 = s1(t0_0, c0, out=t0_0)
             del t0_0
             return (t1_0,)
         >>> replay(np.zeros(2, np.float32))
@@ -67,13 +71,20 @@ def compile_graph(graph):
     name = _identifier(graph.name)
     lines = [f"def {name}({args}):"]
     last_use = _last_uses(graph)
+    dying = {}  # step index -> the values whose last reader it is
+    for value, last in last_use.items():
+        dying.setdefault(last, []).append(value)
+    reusable = _reusable_buffers(graph, last_use)
     line_steps = {}  # source line -> step index, for errors
     for j, step in enumerate(graph.steps):
         run = step.run
         if step.attrs:
             run = functools.partial(run, **step.attrs)
         env[f"s{j}"] = run
-        call = f"s{j}({', '.join(expr(r) for r in step.inputs)})"
+        args_ = [expr(r) for r in step.inputs]
+        if j in reusable:  # a ufunc writing into a dying input of its shape
+            args_.append(f"out=t{reusable[j][0]}_{reusable[j][1]}")
+        call = f"s{j}({', '.join(args_)})"
         if step.kind == "effect":
             lines.append(f"    {call}")
         elif len(step.outputs) == 1 and not _returns_tuple(step):
@@ -84,7 +95,7 @@ def compile_graph(graph):
         line_steps[len(lines)] = j
         # Free each value after its last reader, so that the replay holds no
         # more at once than eager code does.
-        dead = [f"t{i}_{k}" for (i, k), last in last_use.items() if last == j]
+        dead = [f"t{i}_{k}" for i, k in dying.get(j, ())]
         if dead:
             lines.append(f"    del {', '.join(dead)}")
     outs = "".join(f"{expr(r)}, " for r in graph.outputs).rstrip()
@@ -133,6 +144,49 @@ def step_of(traceback):
     if found is None:
         return None
     return _LINE_STEPS.get(found[0], {}).get(found[1])
+
+
+def _reusable_buffers(graph, last_use):
+    """``{step: (i, k)}``: ufunc steps that may write into value ``t{i}_{k}``.
+
+    The value must die at that step, have the output's shape (not 0-d) and
+    dtype, and be a fresh array nothing else views: made by a ufunc and read
+    only by ufuncs (whose outputs are new arrays, never views of it).
+    """
+    readers = {}
+    for j, step in enumerate(graph.steps):
+        for ref in step.inputs:
+            if ref[0] == "node":
+                readers.setdefault((ref[1], ref[2]), []).append(j)
+
+    def ufunc(j):
+        step = graph.steps[j]
+        return (
+            step.kind == "op"
+            and isinstance(step.run, np.ufunc)
+            and not step.attrs
+            and len(step.outputs) == 1
+        )
+
+    reusable, taken = {}, set()
+    for j, step in enumerate(graph.steps):
+        if not ufunc(j) or not step.outputs[0].shape:
+            continue
+        for ref in step.inputs:
+            value = (ref[1], ref[2]) if ref[0] == "node" else None
+            if (
+                value is None
+                or value in taken
+                or last_use.get(value) != j
+                or not ufunc(value[0])
+                or graph.steps[value[0]].outputs[value[1]] != step.outputs[0]
+                or not all(ufunc(r) for r in readers[value])
+            ):
+                continue
+            reusable[j] = value
+            taken.add(value)
+            break
+    return reusable
 
 
 def _returns_tuple(step):

@@ -359,3 +359,19 @@ def test_under_a_tape_a_traced_call_that_writes_or_draws_runs_eagerly():
             y = traced(x)
         assert float(tape.gradient(y, x)) == float(v)
     assert float(v) == 4.0
+
+
+def test_buffers_are_reused_only_where_nothing_else_sees_them():
+    def f(x):
+        y = nnlib.tanh(x)
+        view = nnlib.reshape(y, (-1,))  # a view of y: y must not be overwritten
+        z = nnlib.exp(x)
+        return view, y * 2.0, z * 3.0 + 1.0
+
+    traced = nnlib.function(f)
+    source = traced.get_concrete_function(np.ones((2, 2), F32)).source
+    assert "out=t0_0" not in source  # tanh's buffer has a view
+    assert "out=t2_0" in source  # exp's buffer is reused by the multiply
+    x = _x(2, 2, seed=3)
+    for got, want in zip(traced(x), f(nnlib.constant(x))):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
