@@ -150,8 +150,9 @@ def _reusable_buffers(graph, last_use):
     """``{step: (i, k)}``: ufunc steps that may write into value ``t{i}_{k}``.
 
     The value must die at that step, have the output's shape (not 0-d) and
-    dtype, and be a fresh array nothing else views: made by a ufunc and read
-    only by ufuncs (whose outputs are new arrays, never views of it).
+    dtype, and be a fresh array nothing else views: made by a ufunc or an op
+    declared ``fresh``, and read only by such ops (whose outputs are new
+    arrays, never views of it).
     """
     readers = {}
     for j, step in enumerate(graph.steps):
@@ -168,6 +169,10 @@ def _reusable_buffers(graph, last_use):
             and len(step.outputs) == 1
         )
 
+    def fresh(j):  # its outputs are new arrays, never views of its inputs
+        step = graph.steps[j]
+        return ufunc(j) or (step.kind == "op" and step.op.fresh)
+
     reusable, taken = {}, set()
     for j, step in enumerate(graph.steps):
         if not ufunc(j) or not step.outputs[0].shape:
@@ -178,9 +183,9 @@ def _reusable_buffers(graph, last_use):
                 value is None
                 or value in taken
                 or last_use.get(value) != j
-                or not ufunc(value[0])
+                or not fresh(value[0])
                 or graph.steps[value[0]].outputs[value[1]] != step.outputs[0]
-                or not all(ufunc(r) for r in readers[value])
+                or not all(fresh(r) for r in readers[value])
             ):
                 continue
             reusable[j] = value

@@ -143,6 +143,8 @@ class Op:
             path; the default). False hands it Tensors always.
         random: Whether ``forward`` draws random numbers: a graph never folds
             or merges such an op, since each run must draw afresh.
+        fresh: Whether ``forward`` always returns new arrays, never views of
+            its inputs (a compiled graph may then reuse them in place).
 
     Examples:
         >>> double = Op("double", lambda x: x * 2)
@@ -170,6 +172,7 @@ class Op:
         infer=None,
         raw=True,
         random=False,
+        fresh=False,
     ):
         self.name = name
         self.forward = forward
@@ -181,6 +184,7 @@ class Op:
         self._infer = infer
         self.raw = raw
         self.random = random
+        self.fresh = fresh
         self.rule = None
         self._keep_x = "x" in saves
         self._keep_y = "y" in saves

@@ -46,7 +46,7 @@ def elementwise(forward, *samples, second_order=True, saves="y"):
 
     def decorate(rule):
         name = rule.__name__
-        op_def = declare(name, forward, saves=saves, infer=_same_spec)
+        op_def = declare(name, forward, saves=saves, infer=_same_spec, fresh=True)
 
         @op_def.gradient
         def _(g):

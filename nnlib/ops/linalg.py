@@ -27,7 +27,7 @@ def _matmul_forward(a, b, transpose_a=False, transpose_b=False):
     return np.dot(a, b) if a.ndim == 2 and b.ndim == 2 else a @ b
 
 
-MATMUL = declare("matmul", _matmul_forward, broadcasts=True, prunes=True)
+MATMUL = declare("matmul", _matmul_forward, broadcasts=True, prunes=True, fresh=True)
 
 
 @MATMUL.gradient
