@@ -8,11 +8,13 @@ layers and models share weights by name.
 """
 
 import contextlib
+import gc
 import threading
 import weakref
 
 import numpy as np
 
+from . import initializers, naming
 from .engine.tensor import to_array
 from .engine.variable import Variable
 
@@ -306,8 +308,6 @@ _creation_checks = []
 
 
 def _initial_value(full_name, shape, dtype, initializer):
-    from . import initializers  # the variables layer sits above initializers
-
     if shape is not None:
         for check in tuple(_creation_checks):
             check(full_name, tuple(shape), dtype)
@@ -350,10 +350,6 @@ def clear_session():
         ...     nnlib.get_variable("w", shape=(2,)).shape
         (2,)
     """
-    import gc
-
-    from . import naming
-
     with _STORE.lock:
         _STORE.free.clear()
     gc.collect()  # models that are gone but sit in reference cycles free their names

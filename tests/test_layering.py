@@ -69,9 +69,6 @@ FUNCTION_IMPORTS = {
     ("metrics/base.py", "nnlib.metrics.function"): (
         "metrics/__init__.py, where the name lookup is, imports this module"
     ),
-    ("variable_scope.py", "nnlib.initializers"): "no loop: to move to module level",
-    ("variable_scope.py", "nnlib.naming"): "no loop: to move to module level",
-    ("variable_scope.py", "gc"): "standard library: to move to module level",
 }
 
 
