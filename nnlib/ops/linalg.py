@@ -2,11 +2,12 @@
 
 import numpy as np
 
+from ..engine.tape import needs_gradient
 from . import math as _math
 from . import poly as _poly
 from ._axes import kept_shape
-from ._dispatch import Tensor, as_tensor
-from .declare import declare
+from ._dispatch import ACTIVE, Tensor, as_tensor, record, wrap
+from .declare import Grad, declare, fit_gradient
 from .reduction import normalize_axes, reduce_max, reduce_sum
 from .registry import Sample, register
 from .shape import cast, reshape
@@ -93,15 +94,35 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
             )
         return _vector_matmul(a, b, transpose_a, transpose_b)
     try:
-        if transpose_a or transpose_b:
+        if transpose_a or transpose_b or av.ndim != 2 or bv.ndim != 2:
             return MATMUL(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
-        return MATMUL(a, b)  # no attributes: the cheapest call
+        return _plain_matmul(a, b, av, bv)
     except ValueError:
         raise ValueError(
             f"matmul: cannot multiply shapes {a.shape}{'^T' if transpose_a else ''} "
             f"and {b.shape}{'^T' if transpose_b else ''}: inner dimensions or batch "
             "shapes do not match"
         ) from None
+
+
+def _plain_matmul(a, b, av, bv):
+    """MATMUL's call for two matrices without transposes, specialized (the
+    most frequent matmul): the record is the Op's, node included, and the
+    gradient is its rule."""
+    y = wrap(np.dot(av, bv))
+    if ACTIVE:
+        needs = (needs_gradient(a), needs_gradient(b))
+        a_spec, b_spec = (av.shape, av.dtype), (bv.shape, bv.dtype)
+
+        def backward(dy):
+            if isinstance(dy, Tensor):
+                da, db = MATMUL.rule(Grad(dy, (a, b), (None,), {}, needs))
+            else:
+                da, db = MATMUL.rule(Grad(dy, (av, bv), (None,), {}, needs))
+            return fit_gradient(da, a_spec), fit_gradient(db, b_spec)
+
+        record("matmul", (a, b), y, backward, raw=True, node=(MATMUL, {}, ()))
+    return y
 
 
 def _vector_matmul(a, b, transpose_a, transpose_b):
