@@ -10,7 +10,14 @@ import re
 
 import numpy as np
 
-from ..layers import convolutional, core, embedding, normalization, recurrent
+from ..layers import (
+    batch_normalization,
+    convolutional,
+    core,
+    embedding,
+    normalization,
+    recurrent,
+)
 from ..layers.recurrent import RNNBase
 from .safetensors_io import to_numpy
 
@@ -93,7 +100,7 @@ def entries(layer):
             ("kernel", ("weight",), _transposed, _transposed),
             ("bias", ("bias",), _same, _same),
         ], ()
-    if isinstance(layer, normalization.BatchNormalization):
+    if isinstance(layer, batch_normalization.BatchNormalization):
         return [
             ("gamma", ("weight",), _same, _same),
             ("beta", ("bias",), _same, _same),

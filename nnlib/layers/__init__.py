@@ -2,6 +2,7 @@
 
 from .attention import MultiHeadAttention
 from .base import InputSpec, Layer, get_layer_class
+from .batch_normalization import BatchNormalization
 from .bidirectional import Bidirectional
 from .convolutional import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D
 from .core import Activation, Dense, Dropout, Flatten, Lambda, Permute, Reshape
@@ -19,7 +20,7 @@ from .merging import (
     Multiply,
     Subtract,
 )
-from .normalization import BatchNormalization, LayerNormalization
+from .normalization import LayerNormalization
 from .pooling import (
     AveragePooling1D,
     AveragePooling2D,
