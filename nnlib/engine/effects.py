@@ -63,7 +63,6 @@ def in_effect():
     return getattr(_STATE, "depth", 0) > 0
 
 
-@contextlib.contextmanager
 def effect(name, redo, inputs):
     """Announces a write to variables made by the body of this ``with``.
 
@@ -80,7 +79,21 @@ def effect(name, redo, inputs):
         ...     _ = v.assign(2.0)
         >>> float(v)
         2.0
+
+    With no watcher registered anywhere this is a shared do-nothing context:
+    eager code pays one list test.
     """
+    if not WATCHERS:
+        return _UNWATCHED
+    return _announced(name, redo, inputs)
+
+
+_UNWATCHED = contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _announced(name, redo, inputs):
+
     depth = getattr(_STATE, "depth", 0)
     if depth == 0:
         for watcher in _watchers():
