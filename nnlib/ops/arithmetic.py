@@ -1,7 +1,8 @@
 """Binary arithmetic with numpy broadcasting, ``where``, and comparisons.
 
-Broadcasting is undone in one place: ``binary`` sums each operand's gradient back
-to its shape (and dtype), so the rules below are the textbook derivatives.
+Broadcasting is undone in one place (``declare.fit_gradient``): ``binary`` sums
+each operand's gradient back to its shape and dtype, so the rules below are the
+textbook derivatives.
 """
 
 import functools
@@ -14,7 +15,6 @@ from ._dispatch import (
     ACTIVE,
     Tensor,
     as_tensor,
-    is_float,
     operands,
     record,
     value_of,
@@ -67,24 +67,6 @@ def _nonzero_denominator(x_shape, y_shape):
         return [x, y], {}
 
     return Sample(make=make)
-
-
-def reduce_to(grad, operand):
-    """Returns ``grad`` summed to the shape and cast to the dtype of ``operand``.
-
-    Works on Tensors and on numpy arrays (the first-order fast path). ``None``
-    when the operand cannot carry a gradient (a number, an integer).
-    """
-    if grad is None or not is_float(operand):
-        return None
-    value = operand._value
-    if (
-        type(grad) is np.ndarray
-        and grad.shape == value.shape
-        and grad.dtype == value.dtype
-    ):
-        return grad
-    return _poly.cast(_poly.sum_to_shape(grad, value.shape), value.dtype)
 
 
 def _floating(v):

@@ -286,20 +286,7 @@ class Op:
                     grads = rule(Grad(dy, ins, outs, attrs, needs))
                 else:
                     grads = rule(Grad(dy, ins_raw, arrays(), attrs, needs))
-                if fixed is not None:
-                    return _unbroadcast_all(grads, fixed)
-                grads = list(grads)
-                for i, x in enumerate(inputs):  # the saved operands give the specs
-                    d = grads[i]
-                    if d is None:
-                        continue
-                    if not isinstance(x, Tensor):
-                        grads[i] = None
-                        continue
-                    v = x._value
-                    if d.shape != v.shape or d.dtype != v.dtype:
-                        grads[i] = _unbroadcast(d, v.shape, v.dtype)
-                return grads
+                return _unbroadcast_all(grads, fixed or _operand_specs(inputs))
 
         else:
 
