@@ -14,13 +14,11 @@ write twice or draw other random numbers. So does a gradient of the gradient
 (an outer tape recording the backward pass), which then is eager's, exact.
 """
 
-import numpy as np
-
 from ..engine import nest
 from ..engine.gradient_tape import GradientTape
 from ..engine.tape import record
 from ..engine.tensor import Tensor, wrap
-from ..engine.variable import Variable
+from .signature import array_leaf
 
 __all__ = ["call_recorded", "replayable"]
 
@@ -48,12 +46,7 @@ def call_recorded(function, concrete, key, args, kwargs, arrays):
         The function's result, whose tensors a tape sees as one op's outputs.
     """
     leaves = nest.flatten((args, kwargs))
-    inputs = [
-        leaf
-        for leaf in leaves
-        if isinstance(leaf, (Tensor, np.ndarray, np.generic))
-        and not isinstance(leaf, Variable)
-    ]
+    inputs = [leaf for leaf in leaves if array_leaf(leaf) is not None]
     variables = [
         v for v in concrete.graph.variables() if v.trainable and v.dtype.kind in "fc"
     ]
@@ -89,8 +82,7 @@ def _vjp_function(function, args, kwargs, variables):
     positions = [
         i
         for i, leaf in enumerate(nest.flatten(structure))
-        if isinstance(leaf, (Tensor, np.ndarray, np.generic))
-        and not isinstance(leaf, Variable)
+        if array_leaf(leaf) is not None
     ]
     count = len(positions)
 

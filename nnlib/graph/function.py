@@ -15,8 +15,6 @@ import functools
 import inspect
 import threading
 
-import numpy as np
-
 from .._warn import warn
 from ..engine import nest
 from ..engine import tape as _tape
@@ -361,10 +359,8 @@ def _as_arguments(tracer, structure):
     """The arguments with each tensor or array replaced by a traced Tensor."""
     leaves = []
     for leaf in nest.flatten(structure):
-        if isinstance(leaf, Variable):
-            leaves.append(leaf)
-        elif isinstance(leaf, (Tensor, np.ndarray, np.generic)):
-            value = leaf._value if isinstance(leaf, Tensor) else np.asarray(leaf)
+        value = _sig.array_leaf(leaf)
+        if value is not None:
             tensor = wrap(value)
             tracer.argument(tensor)
             if isinstance(leaf, Tensor):

@@ -13,12 +13,31 @@ from ..engine.tensor import Tensor
 from ..engine.variable import Variable
 
 __all__ = [
+    "array_leaf",
     "changed_arguments",
     "checked_signature",
     "conformed",
     "fast_key",
     "signature_key",
 ]
+
+
+def array_leaf(leaf):
+    """The array of an argument a trace takes as data (a Tensor, a numpy array
+    or scalar), or None for the rest (variables, captured by reference; Python
+    values, part of the signature).
+
+    Examples:
+        >>> array_leaf(np.zeros(2)).shape, array_leaf(3.0)
+        ((2,), None)
+    """
+    if isinstance(leaf, Variable):
+        return None
+    if isinstance(leaf, Tensor):
+        return leaf._value
+    if isinstance(leaf, (np.ndarray, np.generic)):
+        return np.asarray(leaf)
+    return None
 
 
 def signature_key(args, kwargs):
@@ -31,10 +50,10 @@ def signature_key(args, kwargs):
     """
     key, arrays = [_structure((args, kwargs))], []
     for leaf in nest.flatten((args, kwargs)):
+        value = array_leaf(leaf)
         if isinstance(leaf, Variable):
             key.append(("variable", id(leaf)))
-        elif isinstance(leaf, (Tensor, np.ndarray, np.generic)):
-            value = leaf._value if isinstance(leaf, Tensor) else np.asarray(leaf)
+        elif value is not None:
             key.append(("tensor", value.shape, value.dtype.str))
             arrays.append(value)
         else:
